@@ -1,0 +1,136 @@
+//! The resolved protocol configuration every state machine reads.
+//!
+//! Plain values with Kafka's defaults; the scenario loader fills it from JSON. No serde here:
+//! the core depends on this file, and the core does not know about file formats.
+
+/// The producer's `acks` setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    /// Fire and forget: no response at all.
+    Zero,
+    /// The leader answers right after its local append.
+    One,
+    /// The leader answers once every ISR member has the record (HW passed it).
+    All,
+}
+
+impl Acks {
+    /// The setting as a scenario writes it: `"0"`, `"1"` or `"all"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+/// When a broker's log reaches stable storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// Page cache only (Kafka's default); a power loss drops every unflushed record.
+    Never,
+    /// fsync after every append, before any acknowledgement.
+    EveryMessage,
+    /// fsync every `interval_ms`.
+    IntervalMs(u64),
+}
+
+/// How a follower reconciles its log with a new leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truncation {
+    /// KIP-101 and later (today's Kafka): diverging epoch in the fetch response.
+    LeaderEpoch,
+    /// Before 0.11: truncate to the local HW on becoming follower and after a restart.
+    HighWatermark,
+}
+
+/// How far a broker serves consumers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerReadLimit {
+    /// Correct: up to the HW.
+    HighWatermark,
+    /// Deliberately broken: up to the LEO.
+    LogEnd,
+}
+
+/// Every protocol setting of one run, with Kafka's 4.x defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Producer `acks`.
+    pub acks: Acks,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: u8,
+    /// `unclean.leader.election.enable`.
+    pub unclean_leader_election: bool,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: u64,
+    /// `broker.session.timeout.ms`.
+    pub broker_session_timeout_ms: u64,
+    /// `broker.heartbeat.interval.ms`.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `log.flush.*` settings, condensed.
+    pub flush: FlushPolicy,
+    /// Follower log reconciliation rule.
+    pub truncation: Truncation,
+    /// How far consumers are served.
+    pub consumer_read_limit: ConsumerReadLimit,
+    /// `enable.idempotence`.
+    pub idempotent_producer: bool,
+    /// `retries` (Kafka: effectively unbounded, limited by `delivery.timeout.ms`).
+    pub producer_retries: u32,
+    /// `eligible.leader.replicas.version` on (KIP-966; default on for new 4.1 clusters).
+    pub eligible_leader_replicas: bool,
+    /// HW moves only while |ISR| >= min.insync.replicas (KAFKA-15583, 3.7+).
+    pub hw_requires_min_isr: bool,
+    /// ISR expansion needs the follower to reach the leader epoch start offset (KAFKA-7128).
+    pub isr_join_requires_epoch_start: bool,
+    /// `linger.ms`: how long the producer waits to fill a batch (Kafka 4.0: 5).
+    pub linger_ms: u64,
+    /// `request.timeout.ms` of producers and consumers.
+    pub request_timeout_ms: u64,
+    /// `delivery.timeout.ms`: a send gives up after this long.
+    pub delivery_timeout_ms: u64,
+    /// `retry.backoff.ms`.
+    pub retry_backoff_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a follower fetch may wait at the leader.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.backoff.ms`: pause after a failed follower fetch.
+    pub replica_fetch_backoff_ms: u64,
+    /// `fetch.max.wait.ms` of consumers.
+    pub fetch_max_wait_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms`.
+    pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// `metadata.max.age.ms` of clients, used as their periodic metadata refresh.
+    pub metadata_max_age_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            acks: Acks::All,
+            min_insync_replicas: 1,
+            unclean_leader_election: false,
+            replica_lag_time_max_ms: 30_000,
+            broker_session_timeout_ms: 9_000,
+            broker_heartbeat_interval_ms: 2_000,
+            flush: FlushPolicy::Never,
+            truncation: Truncation::LeaderEpoch,
+            consumer_read_limit: ConsumerReadLimit::HighWatermark,
+            idempotent_producer: true,
+            producer_retries: i32::MAX as u32,
+            eligible_leader_replicas: true,
+            hw_requires_min_isr: true,
+            isr_join_requires_epoch_start: true,
+            linger_ms: 5,
+            request_timeout_ms: 30_000,
+            delivery_timeout_ms: 120_000,
+            retry_backoff_ms: 100,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
+            fetch_max_wait_ms: 500,
+            replica_high_watermark_checkpoint_interval_ms: 5_000,
+            metadata_max_age_ms: 300_000,
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The static shape of a cluster: brokers, topics, partitions and replica assignments.
+
+use crate::types::{BrokerId, PartitionId};
+
+/// One partition's name and assigned replicas (AR; `replicas[0]` is the preferred leader).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionLayout {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index within the topic.
+    pub index: u32,
+    /// Assigned replicas in assignment order.
+    pub replicas: Vec<BrokerId>,
+}
+
+impl PartitionLayout {
+    /// `topic-index`, as scenarios and histories name partitions.
+    pub fn name(&self) -> String {
+        format!("{}-{}", self.topic, self.index)
+    }
+}
+
+/// Brokers and the flat partition table (topic order, then partition index).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Broker ids, 1..=N.
+    pub brokers: Vec<BrokerId>,
+    /// Every partition of every topic; `PartitionId(i)` indexes this.
+    pub partitions: Vec<PartitionLayout>,
+}
+
+impl Layout {
+    /// Builds the layout Kafka's default assignment would give: partition `p` of a topic
+    /// starts at broker `(p + topic_offset) % N` and takes the next `replication_factor`
+    /// brokers round robin, so preferred leaders spread over the brokers.
+    pub fn new(brokers: u8, topics: &[(String, u32, u8)]) -> Layout {
+        let broker_ids: Vec<BrokerId> = (1..=brokers).map(BrokerId).collect();
+        let mut partitions = Vec::new();
+        let mut start = 0usize;
+        for (topic, count, replication_factor) in topics {
+            for index in 0..*count {
+                let first = start + index as usize;
+                let replicas = (0..*replication_factor as usize)
+                    .map(|r| broker_ids[(first + r) % broker_ids.len()])
+                    .collect();
+                partitions.push(PartitionLayout { topic: topic.clone(), index, replicas });
+            }
+            start += *count as usize;
+        }
+        Layout { brokers: broker_ids, partitions }
+    }
+
+    /// Every partition id.
+    pub fn partition_ids(&self) -> impl Iterator<Item = PartitionId> + '_ {
+        (0..self.partitions.len()).map(|i| PartitionId(i as u16))
+    }
+
+    /// The layout of one partition.
+    pub fn partition(&self, id: PartitionId) -> &PartitionLayout {
+        &self.partitions[id.0 as usize]
+    }
+
+    /// `topic-index` of a partition.
+    pub fn partition_name(&self, id: PartitionId) -> String {
+        self.partition(id).name()
+    }
+
+    /// Looks a partition up by its `topic-index` name.
+    pub fn find_partition(&self, name: &str) -> Option<PartitionId> {
+        self.partitions
+            .iter()
+            .position(|p| p.name() == name)
+            .map(|i| PartitionId(i as u16))
+    }
+
+    /// Partitions for which `broker` is an assigned replica.
+    pub fn hosted_by(&self, broker: BrokerId) -> Vec<PartitionId> {
+        self.partition_ids()
+            .filter(|&p| self.partition(p).replicas.contains(&broker))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignment_spreads_preferred_leaders() {
+        let layout = Layout::new(3, &[("events".into(), 2, 3)]);
+        assert_eq!(layout.partitions[0].replicas, vec![BrokerId(1), BrokerId(2), BrokerId(3)]);
+        assert_eq!(layout.partitions[1].replicas, vec![BrokerId(2), BrokerId(3), BrokerId(1)]);
+        assert_eq!(layout.find_partition("events-1"), Some(PartitionId(1)));
+        assert_eq!(layout.find_partition("events-2"), None);
+    }
+}

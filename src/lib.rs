@@ -1,0 +1,16 @@
+//! kafkasim: a deterministic simulation testbed for Kafka-style replicated logs.
+//!
+//! Brokers, the controller, producers and consumers are sans-IO state machines
+//! ([`core`]); a thin madsim shell ([`shell`]) moves their messages and timers over a
+//! simulated network and clock; the [`harness`] runs a [`scenario`] for one seed, injects
+//! faults and records a [`history`]; [`checkers`] read that history and report
+//! [`violation`]s. One seed is one exact, replayable execution.
+
+#[cfg(not(madsim))]
+compile_error!("build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS env var overrides it");
+
+pub mod config;
+pub mod history;
+pub mod layout;
+pub mod types;
+pub mod violation;

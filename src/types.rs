@@ -1,0 +1,152 @@
+//! Newtypes for every identifier and position, and the glossary.
+//!
+//! Kafka's own terms are used without expansion everywhere else:
+//! - **LEO** (log end offset): the offset the next appended record will get.
+//! - **HW** (high watermark): offsets below it are on every ISR member and visible to consumers.
+//! - **ISR** (in-sync replicas): the replicas a write must reach before it is committed.
+//! - **leader epoch**: bumped by the controller on every leader change; stamped on records.
+//! - **partition epoch**: bumped on every change of leader/ISR/ELR; compare-and-set token.
+//! - **broker epoch**: handed out by the controller at each broker registration.
+
+use std::fmt;
+
+/// A broker's id, 1..=9 as the scenario declares them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BrokerId(pub u8);
+
+impl fmt::Display for BrokerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Any node of the simulated cluster: the controller, a broker or a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeId {
+    /// The single controller node, named `controller`.
+    Controller,
+    /// A broker.
+    Broker(BrokerId),
+    /// Producer client `n` (1-based), named `producer-n`.
+    Producer(u8),
+    /// Consumer client `n` (1-based), named `consumer-n`.
+    Consumer(u8),
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeId::Controller => write!(f, "controller"),
+            NodeId::Broker(b) => write!(f, "broker-{}", b.0),
+            NodeId::Producer(p) => write!(f, "producer-{p}"),
+            NodeId::Consumer(c) => write!(f, "consumer-{c}"),
+        }
+    }
+}
+
+/// A partition, as an index into the cluster's flat partition table (topic order, then
+/// partition index). Names such as `events-0` come from [`crate::layout::Layout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartitionId(pub u16);
+
+/// A position in a partition log. Offsets are 0-based; every "end" value is exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Offset(pub u64);
+
+impl Offset {
+    /// The offset after this one.
+    pub fn next(self) -> Offset {
+        Offset(self.0 + 1)
+    }
+    /// This offset moved forward by `count` records.
+    pub fn plus(self, count: u64) -> Offset {
+        Offset(self.0 + count)
+    }
+    /// Usable as an index into a log vector.
+    pub fn index(self) -> usize {
+        usize::try_from(self.0).expect("offset fits in usize")
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A leader epoch: +1 on every leader change of a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LeaderEpoch(pub u32);
+
+impl fmt::Display for LeaderEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "e{}", self.0)
+    }
+}
+
+/// A partition epoch: +1 on any change of leader, ISR or ELR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PartitionEpoch(pub u32);
+
+/// A broker epoch: one per broker registration (process lifetime).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct BrokerEpoch(pub u64);
+
+/// An idempotent producer's id (one per producer client).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProducerId(pub u64);
+
+/// An idempotent producer's epoch: bumped when it abandons a sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ProducerEpoch(pub u16);
+
+/// An idempotent producer's per-partition sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Sequence(pub u32);
+
+/// The unique value of one produced message: producer `producer`, its `index`-th message.
+/// Rendered `p1-17` in histories and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId {
+    /// The producer client number (1-based).
+    pub producer: u8,
+    /// The producer's message counter (0-based), unique within the producer.
+    pub index: u32,
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}-{}", self.producer, self.index)
+    }
+}
+
+/// Simulated time since the start of the run, in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SimTime(pub u64);
+
+impl SimTime {
+    /// The start of the run.
+    pub const ZERO: SimTime = SimTime(0);
+    /// A time given in milliseconds.
+    pub fn from_ms(ms: u64) -> SimTime {
+        SimTime(ms * 1000)
+    }
+    /// Whole milliseconds since the start.
+    pub fn as_ms(self) -> u64 {
+        self.0 / 1000
+    }
+    /// This time plus `ms` milliseconds.
+    pub fn plus_ms(self, ms: u64) -> SimTime {
+        SimTime(self.0 + ms * 1000)
+    }
+    /// Milliseconds from `earlier` to `self` (0 if `earlier` is later).
+    pub fn ms_since(self, earlier: SimTime) -> u64 {
+        self.0.saturating_sub(earlier.0) / 1000
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}ms", self.0 / 1000, self.0 % 1000)
+    }
+}
