@@ -37,6 +37,7 @@ impl TruncationReason {
 
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variant fields are named for what they hold; the variant doc explains them
 pub enum EventKind {
     // ---- client-visible (exported by `run --history`) ----
     /// A producer starts sending `value` to `partition`.

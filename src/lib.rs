@@ -10,6 +10,7 @@
 compile_error!("build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS env var overrides it");
 
 pub mod config;
+pub mod core;
 pub mod history;
 pub mod layout;
 pub mod types;

@@ -1,0 +1,166 @@
+//! A consumer client: fetches every partition from its leader (one long-poll fetch per
+//! leader broker), follows leader changes, detects log truncation (KIP-320) and records
+//! every delivered record in the history.
+//!
+//! Invariant: positions only move forward by delivered records, or by a reset the
+//! consumer logs (`ConsumerReset`), never silently.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::core::broker::follower_grace_ms;
+use crate::core::client_metadata::ClientMetadata;
+use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message};
+use crate::core::{Effect, StateMachine};
+use crate::history::EventKind;
+use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionId, SimTime};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Position {
+    offset: Offset,
+    last_epoch: Option<LeaderEpoch>,
+}
+
+/// A consumer client.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    id: u8,
+    config: Config,
+    metadata: ClientMetadata,
+    positions: BTreeMap<PartitionId, Position>,
+    /// Outstanding fetch per leader broker: correlation and give-up time.
+    in_flight: BTreeMap<BrokerId, (u64, SimTime)>,
+    backoff_until: BTreeMap<BrokerId, SimTime>,
+    next_correlation: u64,
+}
+
+impl Consumer {
+    /// Consumer client number `id` (1-based) reading these partitions from offset 0.
+    pub fn new(id: u8, config: Config, partitions: Vec<PartitionId>, brokers: Vec<BrokerId>) -> Consumer {
+        Consumer {
+            id,
+            config,
+            metadata: ClientMetadata::new(brokers, usize::from(id) + 1),
+            positions: partitions.into_iter().map(|p| (p, Position::default())).collect(),
+            in_flight: BTreeMap::new(),
+            backoff_until: BTreeMap::new(),
+            next_correlation: 0,
+        }
+    }
+
+    /// The next offset this consumer will read from `partition`.
+    pub fn position(&self, partition: PartitionId) -> Offset {
+        self.positions.get(&partition).map(|p| p.offset).unwrap_or_default()
+    }
+
+    fn send_fetches(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        for (p, position) in &self.positions {
+            let Some((leader, epoch)) = self.metadata.leader(*p) else {
+                self.metadata.invalidate();
+                continue;
+            };
+            by_leader.entry(leader).or_default().push(FetchPartition {
+                partition: *p,
+                fetch_offset: position.offset,
+                current_leader_epoch: epoch,
+                last_fetched_epoch: position.last_epoch,
+            });
+        }
+        for (leader, partitions) in by_leader {
+            if self.in_flight.contains_key(&leader) || self.backoff_until.get(&leader).is_some_and(|t| now < *t) {
+                continue;
+            }
+            self.backoff_until.remove(&leader);
+            self.next_correlation += 1;
+            let wait_ms = self.config.fetch_max_wait_ms;
+            self.in_flight.insert(leader, (self.next_correlation, now.plus_ms(wait_ms + follower_grace_ms())));
+            out.push(Effect::Send {
+                to: NodeId::Broker(leader),
+                message: Message::Fetch {
+                    correlation: self.next_correlation,
+                    replica: None,
+                    replica_epoch: BrokerEpoch(0),
+                    max_wait_ms: wait_ms,
+                    partitions,
+                },
+            });
+        }
+        self.metadata.poll(now, out);
+    }
+
+    fn on_fetch_response(&mut self, now: SimTime, leader: BrokerId, correlation: u64, answers: Vec<FetchedPartition>, out: &mut Vec<Effect>) {
+        if self.in_flight.get(&leader).map(|(c, _)| *c) != Some(correlation) {
+            return;
+        }
+        self.in_flight.remove(&leader);
+        for answer in answers {
+            if let Some(error) = answer.error {
+                self.on_partition_error(leader, now, answer, error, out);
+                continue;
+            }
+            let p = answer.partition;
+            let Some(position) = self.positions.get_mut(&p) else { continue };
+            if let Some((epoch, end)) = answer.diverging_epoch {
+                position.last_epoch = Some(epoch);
+                if end < position.offset {
+                    let reason = format!("log truncation detected (epoch {} ends at {end})", epoch.0);
+                    out.push(Effect::Trace(EventKind::ConsumerReset { consumer: self.id, partition: p, from: position.offset, to: end, reason }));
+                    position.offset = end;
+                }
+                continue;
+            }
+            if answer.base_offset != position.offset || answer.records.is_empty() {
+                continue;
+            }
+            let records: Vec<(Offset, crate::types::MessageId)> =
+                answer.records.iter().enumerate().map(|(i, r)| (answer.base_offset.plus(i as u64), r.value)).collect();
+            position.offset = position.offset.plus(records.len() as u64);
+            position.last_epoch = answer.records.last().map(|r| r.leader_epoch);
+            out.push(Effect::Trace(EventKind::Poll { consumer: self.id, partition: p, records }));
+        }
+    }
+
+    fn on_partition_error(&mut self, leader: BrokerId, now: SimTime, answer: FetchedPartition, error: ErrorCode, out: &mut Vec<Effect>) {
+        let p = answer.partition;
+        if error == ErrorCode::OffsetOutOfRange {
+            let Some(position) = self.positions.get_mut(&p) else { return };
+            let to = answer.high_watermark;
+            let reason = format!("offset out of range (leader log end {})", answer.log_end_offset);
+            out.push(Effect::Trace(EventKind::ConsumerReset { consumer: self.id, partition: p, from: position.offset, to, reason }));
+            position.offset = to;
+            position.last_epoch = None;
+            return;
+        }
+        self.metadata.invalidate();
+        self.backoff_until.insert(leader, now.plus_ms(self.config.retry_backoff_ms));
+    }
+}
+
+impl StateMachine for Consumer {
+    fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
+        match (message, from) {
+            (Message::FetchResponse { correlation, partitions }, NodeId::Broker(leader)) => {
+                self.on_fetch_response(now, leader, correlation, partitions, out)
+            }
+            (Message::MetadataResponse { correlation, metadata }, _) => {
+                self.metadata.on_response(correlation, *metadata);
+            }
+            _ => {}
+        }
+        self.send_fetches(now, out);
+    }
+
+    fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        self.in_flight.retain(|_, (_, deadline)| now < *deadline);
+        self.send_fetches(now, out);
+    }
+
+    fn next_deadline(&self) -> Option<SimTime> {
+        let mut deadline = self.metadata.deadline();
+        for at in self.in_flight.values().map(|(_, at)| *at).chain(self.backoff_until.values().copied()) {
+            deadline = Some(deadline.map_or(at, |d: SimTime| d.min(at)));
+        }
+        deadline
+    }
+}

@@ -1,0 +1,62 @@
+//! The protocol, as plain state machines: no IO, no clock, no madsim.
+//!
+//! Every role (broker, controller, producer, consumer) implements [`StateMachine`]:
+//! the shell feeds it a message or a timeout together with the current simulated time,
+//! and it pushes [`Effect`]s (messages to send, disk writes, trace events) into `out`.
+//! It reports its next wake-up through [`StateMachine::next_deadline`] (quinn-proto's
+//! `poll_timeout`). Architecture invariant: nothing under `core` imports madsim, serde,
+//! `shell`, `harness` or `cli`, and nothing reads a clock or an OS random source.
+
+pub mod broker;
+pub mod client_metadata;
+pub mod consumer;
+pub mod controller;
+pub mod log;
+pub mod message;
+pub mod metadata;
+pub mod prng;
+pub mod producer;
+
+use crate::core::log::Record;
+use crate::core::message::Message;
+use crate::history::EventKind;
+use crate::types::{NodeId, Offset, PartitionId, SimTime};
+
+/// A write to a node's disk. The shell's disk model applies these in order; what reached
+/// stable storage survives a power loss, the rest only a process crash.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)] // variant fields are named for what they hold; the variant doc explains them
+pub enum DiskOp {
+    /// Append records at the end of a partition's log (page cache).
+    Append { partition: PartitionId, records: Vec<Record> },
+    /// Cut a partition's log to `len` records.
+    Truncate { partition: PartitionId, len: Offset },
+    /// fsync a partition's log: everything written so far becomes durable.
+    Flush { partition: PartitionId },
+    /// Write the HW checkpoint file (`replication-offset-checkpoint`), durably.
+    CheckpointHw { partition: PartitionId, hw: Offset },
+    /// The controller's durable state (KRaft's metadata log, fsynced on commit).
+    ControllerState(Box<controller::ControllerState>),
+}
+
+/// Something a state machine asks the outside world to do.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)] // variant fields are named for what they hold; the variant doc explains them
+pub enum Effect {
+    /// Send a message (delivery is at most once; may be delayed, reordered or lost).
+    Send { to: NodeId, message: Message },
+    /// Write to this node's disk.
+    Disk(DiskOp),
+    /// An observation for the history; never changes behaviour.
+    Trace(EventKind),
+}
+
+/// Implemented by every role.
+pub trait StateMachine {
+    /// A message arrived from `from`.
+    fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>);
+    /// The deadline returned by `next_deadline` has passed (may be called early or late).
+    fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>);
+    /// When `on_timeout` should next be called.
+    fn next_deadline(&self) -> Option<SimTime>;
+}

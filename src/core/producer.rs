@@ -1,0 +1,323 @@
+//! A producer client: generates the workload's messages, batches them per partition with
+//! `linger.ms`, sends one batch per partition at a time (max in flight 1), retries with
+//! the same idempotent sequence, and records every send's outcome in the history.
+//!
+//! Outcome rules (protocol.md 3, known-failures.md 14): a reply without error is a
+//! definite success; an error returned before append on *every* attempt is a definite
+//! failure; anything else (timeouts, lost replies, errors after append) is indeterminate.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::config::{Acks, Config};
+use crate::core::broker::producer_state::NO_PRODUCER_ID;
+use crate::core::client_metadata::ClientMetadata;
+use crate::core::message::{ErrorCode, Message, ProduceBatch};
+use crate::core::{Effect, StateMachine};
+use crate::history::EventKind;
+use crate::types::{BrokerId, MessageId, NodeId, Offset, PartitionId, ProducerEpoch, ProducerId, Sequence, SimTime};
+
+/// Most records in one batch.
+pub const BATCH_RECORDS_MAX: usize = 500;
+
+/// How the producer picks a partition for a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partitioner {
+    /// Cycle through the partitions.
+    RoundRobin,
+    /// Hash a key (the message index modulo 16 keys) to a partition.
+    KeyHash,
+}
+
+/// The producer's part of the workload.
+#[derive(Clone, Debug)]
+pub struct ProducerWorkload {
+    /// One message every this many ms.
+    pub produce_interval_ms: u64,
+    /// No new messages from this time on.
+    pub stop_at: SimTime,
+    /// Partition choice.
+    pub partitioner: Partitioner,
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    values: Vec<MessageId>,
+    base_sequence: Sequence,
+    /// Set while a request is outstanding.
+    request: Option<(u64, SimTime)>,
+    retry_at: SimTime,
+    attempts: u32,
+    first_enqueued: SimTime,
+    maybe_appended: bool,
+    last_error: String,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PartitionQueue {
+    queued: VecDeque<(MessageId, SimTime)>,
+    in_flight: Option<InFlight>,
+    next_sequence: u32,
+    producer_epoch: ProducerEpoch,
+}
+
+/// A producer client.
+#[derive(Clone, Debug)]
+pub struct Producer {
+    id: u8,
+    config: Config,
+    workload: ProducerWorkload,
+    partitions: Vec<PartitionId>,
+    producer_id: ProducerId,
+    metadata: ClientMetadata,
+    queues: BTreeMap<PartitionId, PartitionQueue>,
+    next_message_at: SimTime,
+    next_index: u32,
+    next_correlation: u64,
+}
+
+impl Producer {
+    /// Producer client number `id` (1-based) over these partitions and brokers.
+    pub fn new(id: u8, config: Config, workload: ProducerWorkload, partitions: Vec<PartitionId>, brokers: Vec<BrokerId>, start: SimTime) -> Producer {
+        let producer_id = if config.idempotent_producer { ProducerId(u64::from(id)) } else { NO_PRODUCER_ID };
+        let first = usize::from(id);
+        Producer {
+            id,
+            config,
+            queues: partitions.iter().map(|p| (*p, PartitionQueue::default())).collect(),
+            workload,
+            partitions,
+            producer_id,
+            metadata: ClientMetadata::new(brokers, first),
+            next_message_at: start,
+            next_index: 0,
+            next_correlation: 0,
+        }
+    }
+
+    /// Whether every message sent so far has an outcome.
+    pub fn idle(&self) -> bool {
+        self.queues.values().all(|q| q.queued.is_empty() && q.in_flight.is_none())
+    }
+
+    /// Sends one extra message to `partition` now (the final availability probe).
+    pub fn probe(&mut self, now: SimTime, partition: PartitionId, out: &mut Vec<Effect>) {
+        self.enqueue(now, partition, out);
+        self.on_timeout(now, out);
+    }
+
+    fn enqueue(&mut self, now: SimTime, partition: PartitionId, out: &mut Vec<Effect>) {
+        let value = MessageId { producer: self.id, index: self.next_index };
+        self.next_index += 1;
+        out.push(Effect::Trace(EventKind::SendInvoke { producer: self.id, partition, value }));
+        self.queues.get_mut(&partition).expect("known partition").queued.push_back((value, now));
+    }
+
+    fn choose_partition(&self, index: u32) -> PartitionId {
+        let n = self.partitions.len() as u64;
+        let slot = match self.workload.partitioner {
+            Partitioner::RoundRobin => u64::from(index) % n,
+            Partitioner::KeyHash => {
+                let key = u64::from(index % 16);
+                key.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) % n
+            }
+        };
+        self.partitions[slot as usize]
+    }
+
+    fn generate(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        while self.next_message_at <= now && self.next_message_at < self.workload.stop_at {
+            let partition = self.choose_partition(self.next_index);
+            self.enqueue(now, partition, out);
+            self.next_message_at = self.next_message_at.plus_ms(self.workload.produce_interval_ms);
+        }
+    }
+
+    /// Moves every partition's batch along: timeouts, give-ups, sends.
+    fn drive(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        let partitions = self.partitions.clone();
+        for p in partitions {
+            self.drive_partition(now, p, out);
+        }
+        self.metadata.poll(now, out);
+    }
+
+    fn drive_partition(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
+        let queue = self.queues.get_mut(&p).expect("known");
+        if let Some(flight) = &mut queue.in_flight {
+            if let Some((_, deadline)) = flight.request {
+                if now < deadline {
+                    return;
+                }
+                flight.request = None; // no answer: it may have been appended
+                flight.maybe_appended = true;
+                flight.last_error = "request timed out (no response)".to_string();
+                flight.attempts += 1;
+                flight.retry_at = now;
+                if !self.retry_allowed(now, p) {
+                    self.give_up(p, out);
+                    return self.drive_partition(now, p, out);
+                }
+            }
+            let flight = self.queues[&p].in_flight.as_ref().expect("present");
+            if now >= flight.retry_at {
+                self.send_batch(now, p, out);
+            }
+            return;
+        }
+        let Some((_, oldest)) = queue.queued.front() else { return };
+        if now < oldest.plus_ms(self.config.linger_ms) {
+            return;
+        }
+        let take = queue.queued.len().min(BATCH_RECORDS_MAX);
+        let batch: Vec<(MessageId, SimTime)> = queue.queued.drain(..take).collect();
+        let base_sequence = Sequence(queue.next_sequence);
+        queue.in_flight = Some(InFlight {
+            values: batch.iter().map(|(v, _)| *v).collect(),
+            base_sequence,
+            request: None,
+            retry_at: now,
+            attempts: 0,
+            first_enqueued: batch[0].1,
+            maybe_appended: false,
+            last_error: String::new(),
+        });
+        self.send_batch(now, p, out);
+    }
+
+    fn retry_allowed(&self, now: SimTime, p: PartitionId) -> bool {
+        let flight = self.queues[&p].in_flight.as_ref().expect("in flight");
+        flight.attempts <= self.config.producer_retries
+            && now.ms_since(flight.first_enqueued) < self.config.delivery_timeout_ms
+    }
+
+    fn send_batch(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
+        let Some((leader, _)) = self.metadata.leader(p) else {
+            self.metadata.invalidate();
+            let flight = self.queues.get_mut(&p).expect("known").in_flight.as_mut().expect("in flight");
+            flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
+            if flight.last_error.is_empty() {
+                flight.last_error = "no leader known".to_string();
+            }
+            if now.ms_since(flight.first_enqueued) >= self.config.delivery_timeout_ms {
+                self.give_up(p, out);
+            }
+            return;
+        };
+        self.next_correlation += 1;
+        let correlation = self.next_correlation;
+        let queue = self.queues.get_mut(&p).expect("known");
+        let flight = queue.in_flight.as_mut().expect("in flight");
+        let batch = ProduceBatch {
+            partition: p,
+            producer_id: self.producer_id,
+            producer_epoch: queue.producer_epoch,
+            base_sequence: flight.base_sequence,
+            values: flight.values.clone(),
+        };
+        out.push(Effect::Send {
+            to: NodeId::Broker(leader),
+            message: Message::Produce { correlation, acks: self.config.acks, timeout_ms: self.config.request_timeout_ms, batch },
+        });
+        if self.config.acks == Acks::Zero {
+            let values = std::mem::take(&mut flight.values);
+            queue.next_sequence += values.len() as u32;
+            queue.in_flight = None;
+            for value in values {
+                let error = "acks=0: no acknowledgement".to_string();
+                out.push(Effect::Trace(EventKind::SendInfo { producer: self.id, partition: p, value, error }));
+            }
+            return;
+        }
+        flight.request = Some((correlation, now.plus_ms(self.config.request_timeout_ms)));
+    }
+
+    /// Ends a batch without success: fail if no attempt can have been appended.
+    fn give_up(&mut self, p: PartitionId, out: &mut Vec<Effect>) {
+        let queue = self.queues.get_mut(&p).expect("known");
+        let flight = queue.in_flight.take().expect("in flight");
+        for value in flight.values {
+            let error = flight.last_error.clone();
+            let kind = if flight.maybe_appended {
+                EventKind::SendInfo { producer: self.id, partition: p, value, error }
+            } else {
+                EventKind::SendFail { producer: self.id, partition: p, value, error }
+            };
+            out.push(Effect::Trace(kind));
+        }
+        // The sequence is abandoned: a new producer epoch starts again at 0 (KIP-360).
+        queue.producer_epoch = ProducerEpoch(queue.producer_epoch.0 + 1);
+        queue.next_sequence = 0;
+    }
+
+    fn on_produce_response(&mut self, now: SimTime, correlation: u64, p: PartitionId, result: Result<Offset, ErrorCode>, out: &mut Vec<Effect>) {
+        let Some(queue) = self.queues.get_mut(&p) else { return };
+        let Some(flight) = queue.in_flight.as_mut() else { return };
+        if flight.request.map(|(c, _)| c) != Some(correlation) {
+            return;
+        }
+        flight.request = None;
+        match result {
+            Ok(base) => {
+                let flight = queue.in_flight.take().expect("present");
+                queue.next_sequence += flight.values.len() as u32;
+                for (i, value) in flight.values.into_iter().enumerate() {
+                    let offset = base.plus(i as u64);
+                    out.push(Effect::Trace(EventKind::SendOk { producer: self.id, partition: p, value, offset }));
+                }
+            }
+            Err(error) => {
+                flight.maybe_appended |= !error.rejected_before_append();
+                flight.last_error = error.as_str().to_string();
+                flight.attempts += 1;
+                flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
+                if matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch | ErrorCode::UnknownLeaderEpoch) {
+                    self.metadata.invalidate();
+                }
+                let fatal = error == ErrorCode::OutOfOrderSequenceNumber;
+                if fatal || !self.retry_allowed(now, p) {
+                    self.give_up(p, out);
+                }
+            }
+        }
+    }
+}
+
+impl StateMachine for Producer {
+    fn on_message(&mut self, now: SimTime, _from: NodeId, message: Message, out: &mut Vec<Effect>) {
+        match message {
+            Message::ProduceResponse { correlation, partition, result } => {
+                self.on_produce_response(now, correlation, partition, result, out)
+            }
+            Message::MetadataResponse { correlation, metadata } => {
+                self.metadata.on_response(correlation, *metadata);
+            }
+            _ => {}
+        }
+        self.drive(now, out);
+    }
+
+    fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        self.generate(now, out);
+        self.drive(now, out);
+    }
+
+    fn next_deadline(&self) -> Option<SimTime> {
+        let mut deadline = self.metadata.deadline();
+        let mut consider = |t: SimTime| deadline = Some(deadline.map_or(t, |d| d.min(t)));
+        if self.next_message_at < self.workload.stop_at {
+            consider(self.next_message_at);
+        }
+        for queue in self.queues.values() {
+            match &queue.in_flight {
+                Some(InFlight { request: Some((_, at)), .. }) => consider(*at),
+                Some(flight) => consider(flight.retry_at),
+                None => {
+                    if let Some((_, oldest)) = queue.queued.front() {
+                        consider(oldest.plus_ms(self.config.linger_ms));
+                    }
+                }
+            }
+        }
+        deadline
+    }
+}
