@@ -11,6 +11,7 @@ compile_error!("build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS en
 
 pub mod config;
 pub mod core;
+pub mod shell;
 pub mod history;
 pub mod layout;
 pub mod types;

@@ -73,6 +73,7 @@ pub struct Producer {
     next_message_at: SimTime,
     next_index: u32,
     next_correlation: u64,
+    probes: Vec<PartitionId>,
 }
 
 impl Producer {
@@ -91,6 +92,7 @@ impl Producer {
             next_message_at: start,
             next_index: 0,
             next_correlation: 0,
+            probes: Vec::new(),
         }
     }
 
@@ -99,10 +101,10 @@ impl Producer {
         self.queues.values().all(|q| q.queued.is_empty() && q.in_flight.is_none())
     }
 
-    /// Sends one extra message to `partition` now (the final availability probe).
-    pub fn probe(&mut self, now: SimTime, partition: PartitionId, out: &mut Vec<Effect>) {
-        self.enqueue(now, partition, out);
-        self.on_timeout(now, out);
+    /// Asks for one extra message to `partition` at the next timeout (the final
+    /// availability probe); the shell wakes the producer right after.
+    pub fn request_probe(&mut self, partition: PartitionId) {
+        self.probes.push(partition);
     }
 
     fn enqueue(&mut self, now: SimTime, partition: PartitionId, out: &mut Vec<Effect>) {
@@ -297,6 +299,9 @@ impl StateMachine for Producer {
     }
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        for partition in std::mem::take(&mut self.probes) {
+            self.enqueue(now, partition, out);
+        }
         self.generate(now, out);
         self.drive(now, out);
     }

@@ -1,0 +1,304 @@
+//! The cluster handle the harness drives: creates every node, applies faults through
+//! madsim's node handle and network, and reads node state between steps.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use futures::channel::mpsc::{UnboundedSender, unbounded};
+use madsim::net::NetSim;
+use madsim::rand::Rng;
+use madsim::runtime::Handle;
+
+use crate::config::Config;
+use crate::core::broker::Broker;
+use crate::core::consumer::Consumer;
+use crate::core::controller::{Controller, ControllerState};
+use crate::core::prng::Prng;
+use crate::core::producer::{Producer, ProducerWorkload};
+use crate::core::{Effect, StateMachine};
+use crate::history::{EventKind, History};
+use crate::layout::Layout;
+use crate::shell::disk::{PowerLossCut, SimDisk};
+use crate::shell::node::{Shared, Slot, drive};
+use crate::shell::{address, now};
+use crate::types::{BrokerId, NodeId, Offset, PartitionId};
+
+/// The clients of one run.
+#[derive(Clone, Debug)]
+pub struct ClientPlan {
+    /// Producer clients.
+    pub producers: u8,
+    /// Consumer clients.
+    pub consumers: u8,
+    /// What each producer sends.
+    pub workload: ProducerWorkload,
+}
+
+/// Every node of a running simulation.
+pub struct Cluster {
+    handle: Handle,
+    layout: Layout,
+    shared: Arc<Shared>,
+    ids: BTreeMap<NodeId, madsim::task::NodeId>,
+    brokers: BTreeMap<BrokerId, Slot<Broker>>,
+    controller: Slot<Controller>,
+    producers: BTreeMap<u8, (Slot<Producer>, UnboundedSender<()>)>,
+    consumers: BTreeMap<u8, Slot<Consumer>>,
+    down: BTreeSet<NodeId>,
+    paused: BTreeSet<NodeId>,
+    isolated: BTreeSet<NodeId>,
+    clogged: BTreeSet<(NodeId, NodeId)>,
+}
+
+impl Cluster {
+    /// Creates and starts every node. Must run inside the madsim runtime.
+    pub fn start(layout: &Layout, config: &Config, clients: &ClientPlan) -> Cluster {
+        let handle = Handle::current();
+        let names = layout.partitions.iter().map(|p| p.name()).collect();
+        let shared = Arc::new(Shared { history: Mutex::new(History::new(names)), disk: Mutex::new(SimDisk::default()) });
+        let mut cluster = Cluster {
+            handle,
+            layout: layout.clone(),
+            shared,
+            ids: BTreeMap::new(),
+            brokers: BTreeMap::new(),
+            controller: Arc::new(Mutex::new(None)),
+            producers: BTreeMap::new(),
+            consumers: BTreeMap::new(),
+            down: BTreeSet::new(),
+            paused: BTreeSet::new(),
+            isolated: BTreeSet::new(),
+            clogged: BTreeSet::new(),
+        };
+        cluster.start_controller(config);
+        for &b in &layout.brokers {
+            cluster.start_broker(b, config);
+        }
+        let partitions: Vec<PartitionId> = layout.partition_ids().collect();
+        for p in 1..=clients.producers {
+            let producer = Producer::new(p, config.clone(), clients.workload.clone(), partitions.clone(), layout.brokers.clone(), now());
+            let (poke, pokes) = unbounded();
+            let slot = Arc::new(Mutex::new(Some(producer)));
+            let pokes = Arc::new(Mutex::new(Some(pokes)));
+            cluster.spawn_node(NodeId::Producer(p), slot.clone(), move || pokes.lock().expect("pokes").take());
+            cluster.producers.insert(p, (slot, poke));
+        }
+        for c in 1..=clients.consumers {
+            let consumer = Consumer::new(c, config.clone(), partitions.clone(), layout.brokers.clone());
+            let slot = Arc::new(Mutex::new(Some(consumer)));
+            cluster.spawn_node(NodeId::Consumer(c), slot.clone(), || None);
+            cluster.consumers.insert(c, slot);
+        }
+        cluster
+    }
+
+    fn start_controller(&mut self, config: &Config) {
+        let (slot, shared, layout, config) = (self.controller.clone(), self.shared.clone(), self.layout.clone(), config.clone());
+        let init_slot = slot.clone();
+        let node = self.handle.create_node().name("controller").ip(address(NodeId::Controller).ip()).init(move || {
+            let (slot, shared) = (init_slot.clone(), shared.clone());
+            let stored = shared.disk.lock().expect("disk").boot_controller();
+            let controller = Controller::recover(config.clone(), &layout, stored, now());
+            *slot.lock().expect("slot") = Some(controller);
+            drive(NodeId::Controller, slot, shared, None, Vec::new())
+        });
+        self.ids.insert(NodeId::Controller, node.build().id());
+    }
+
+    fn start_broker(&mut self, b: BrokerId, config: &Config) {
+        let slot: Slot<Broker> = Arc::new(Mutex::new(None));
+        let (init_slot, shared, layout, config) = (slot.clone(), self.shared.clone(), self.layout.clone(), config.clone());
+        let name = format!("broker-{b}");
+        let node = self.handle.create_node().name(name).ip(address(NodeId::Broker(b)).ip()).init(move || {
+            let (slot, shared) = (init_slot.clone(), shared.clone());
+            let stored = shared.disk.lock().expect("disk").boot_broker(b);
+            let mut prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
+            let mut broker = Broker::recover(b, config.clone(), &layout, stored, &mut prng);
+            let mut initial = Vec::new();
+            broker.on_start(now(), &mut initial);
+            *slot.lock().expect("slot") = Some(broker);
+            drive(NodeId::Broker(b), slot, shared, None, initial)
+        });
+        self.ids.insert(NodeId::Broker(b), node.build().id());
+        self.brokers.insert(b, slot);
+    }
+
+    fn spawn_node<M, P>(&mut self, me: NodeId, slot: Slot<M>, pokes: P)
+    where
+        M: StateMachine + Send + 'static,
+        P: Fn() -> Option<futures::channel::mpsc::UnboundedReceiver<()>> + Send + Sync + 'static,
+    {
+        let shared = self.shared.clone();
+        let node = self.handle.create_node().name(me.to_string()).ip(address(me).ip()).init(move || {
+            let mut initial: Vec<Effect> = Vec::new();
+            if let Some(machine) = slot.lock().expect("slot").as_mut() {
+                machine.on_timeout(now(), &mut initial);
+            }
+            drive(me, slot.clone(), shared.clone(), pokes(), initial)
+        });
+        self.ids.insert(me, node.build().id());
+    }
+
+    /// Records a harness event (fault, phase, final state) at the current time.
+    pub fn record(&self, kind: EventKind) {
+        let mut history = self.shared.history.lock().expect("history");
+        if tracing::enabled!(target: "kafkasim::event", tracing::Level::INFO) {
+            tracing::info!(target: "kafkasim::event", "[{}] {}", now(), history.describe(&kind));
+        }
+        history.push(now(), kind);
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Whether a node is crashed or powered off.
+    pub fn is_down(&self, node: NodeId) -> bool {
+        self.down.contains(&node)
+    }
+
+    /// Whether a node is paused.
+    pub fn is_paused(&self, node: NodeId) -> bool {
+        self.paused.contains(&node)
+    }
+
+    /// Process crash: the page cache survives.
+    pub fn crash(&mut self, node: NodeId) {
+        if self.down.insert(node) {
+            self.handle.kill(self.ids[&node]);
+            self.paused.remove(&node);
+        }
+    }
+
+    /// Power loss: the process dies and each log keeps a random part of its unflushed tail.
+    pub fn power_loss(&mut self, node: NodeId) -> Vec<PowerLossCut> {
+        self.crash(node);
+        let NodeId::Broker(b) = node else { return Vec::new() };
+        let mut rng = madsim::rand::thread_rng();
+        self.shared.disk.lock().expect("disk").power_loss(b, |len| rng.gen_range(0..=len))
+    }
+
+    /// Starts a crashed node again; a running node is left alone.
+    pub fn restart(&mut self, node: NodeId) {
+        if self.down.remove(&node) {
+            self.handle.restart(self.ids[&node]);
+        }
+    }
+
+    /// Freezes a running process.
+    pub fn pause(&mut self, node: NodeId) {
+        if !self.down.contains(&node) && self.paused.insert(node) {
+            self.handle.pause(self.ids[&node]);
+        }
+    }
+
+    /// Lets a paused process go on.
+    pub fn resume(&mut self, node: NodeId) {
+        if self.paused.remove(&node) {
+            self.handle.resume(self.ids[&node]);
+        }
+    }
+
+    /// Cuts a node off from every other node.
+    pub fn isolate(&mut self, node: NodeId) {
+        if self.isolated.insert(node) {
+            NetSim::current().clog_node(self.ids[&node]);
+        }
+    }
+
+    /// Cuts every link between nodes of different groups, both ways.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        let net = NetSim::current();
+        for (i, left) in groups.iter().enumerate() {
+            for right in groups.iter().skip(i + 1) {
+                for a in left {
+                    for b in right.iter().filter(|b| *b != a) {
+                        for (from, to) in [(*a, *b), (*b, *a)] {
+                            if self.clogged.insert((from, to)) {
+                                net.clog_link(self.ids[&from], self.ids[&to]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Restores every link.
+    pub fn heal(&mut self) {
+        let net = NetSim::current();
+        for node in std::mem::take(&mut self.isolated) {
+            net.unclog_node(self.ids[&node]);
+        }
+        for (from, to) in std::mem::take(&mut self.clogged) {
+            net.unclog_link(self.ids[&from], self.ids[&to]);
+        }
+    }
+
+    /// Sets the loss rate of every link.
+    pub fn set_packet_loss(&mut self, rate: f64) {
+        NetSim::current().update_config(|c| c.packet_loss_rate = rate);
+    }
+
+    /// Every node, controller and brokers first.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        self.ids.keys().copied().collect()
+    }
+
+    /// A copy of a broker's last state (of its current or last incarnation).
+    pub fn broker(&self, b: BrokerId) -> Option<Broker> {
+        self.brokers.get(&b)?.lock().expect("slot").clone()
+    }
+
+    /// A copy of the controller's durable state.
+    pub fn controller_state(&self) -> Option<ControllerState> {
+        self.controller.lock().expect("slot").as_ref().map(|c| c.state().clone())
+    }
+
+    /// Whether every producer has an outcome for every message.
+    pub fn producers_idle(&self) -> bool {
+        self.producers.values().all(|(slot, _)| slot.lock().expect("slot").as_ref().is_none_or(|p| p.idle()))
+    }
+
+    /// Asks producer `p` to send one message to `partition` now.
+    pub fn probe(&self, p: u8, partition: PartitionId) {
+        if let Some((slot, poke)) = self.producers.get(&p) {
+            if let Some(producer) = slot.lock().expect("slot").as_mut() {
+                producer.request_probe(partition);
+            }
+            let _ = poke.unbounded_send(());
+        }
+    }
+
+    /// Consumer `c`'s position in `partition`.
+    pub fn consumer_position(&self, c: u8, partition: PartitionId) -> Offset {
+        self.consumers[&c].lock().expect("slot").as_ref().map(|x| x.position(partition)).unwrap_or_default()
+    }
+
+    /// Consumer client numbers.
+    pub fn consumer_ids(&self) -> Vec<u8> {
+        self.consumers.keys().copied().collect()
+    }
+
+    /// Unflushed records of a partition on a broker.
+    pub fn unflushed(&self, b: BrokerId, partition: PartitionId) -> usize {
+        self.shared.disk.lock().expect("disk").unflushed(b, partition)
+    }
+
+    /// Datagrams delivered so far.
+    pub fn messages_delivered(&self) -> u64 {
+        NetSim::current().stat().msg_count
+    }
+
+    /// Kills every node (a runtime dropped with live tasks leaks memory) and hands back
+    /// the history.
+    pub async fn shutdown(self) -> History {
+        for id in self.ids.values() {
+            self.handle.kill(*id);
+        }
+        madsim::time::sleep(std::time::Duration::from_millis(1)).await;
+        let history = self.shared.history.lock().expect("history").clone();
+        history
+    }
+}

@@ -1,0 +1,55 @@
+//! The thin madsim shell: one simulated node per broker, the controller and each client;
+//! it moves the core's messages over madsim's network, turns deadlines into madsim
+//! timers, applies disk writes to [`disk::SimDisk`] and records trace events.
+//!
+//! Architecture invariant: this is the only module that imports madsim, and the only one
+//! that creates core state machines at run time.
+
+pub mod cluster;
+pub mod disk;
+mod node;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::types::{BrokerId, NodeId, SimTime};
+
+/// The port every node listens on.
+pub const PORT: u16 = 9092;
+/// The datagram tag of every protocol message.
+pub const TAG: u64 = 1;
+
+/// Simulated time since the runtime started.
+pub fn now() -> SimTime {
+    let elapsed = madsim::time::TimeHandle::current().elapsed();
+    SimTime(u64::try_from(elapsed.as_micros()).expect("simulated time fits in u64"))
+}
+
+/// Sleeps until simulated time `at` (at least 1 ms: madsim's sleep floor).
+pub async fn sleep_until(at: SimTime) {
+    let handle = madsim::time::TimeHandle::current();
+    let wait = at.0.saturating_sub(now().0);
+    handle.sleep(std::time::Duration::from_micros(wait)).await;
+}
+
+/// The simulated IP address of a node.
+pub fn address(node: NodeId) -> SocketAddr {
+    let ip = match node {
+        NodeId::Controller => Ipv4Addr::new(10, 0, 0, 100),
+        NodeId::Broker(BrokerId(b)) => Ipv4Addr::new(10, 0, 0, b),
+        NodeId::Producer(p) => Ipv4Addr::new(10, 0, 1, p),
+        NodeId::Consumer(c) => Ipv4Addr::new(10, 0, 2, c),
+    };
+    SocketAddr::new(IpAddr::V4(ip), PORT)
+}
+
+/// The node behind a simulated address.
+pub fn node_at(address: SocketAddr) -> Option<NodeId> {
+    let IpAddr::V4(ip) = address.ip() else { return None };
+    match ip.octets() {
+        [10, 0, 0, 100] => Some(NodeId::Controller),
+        [10, 0, 0, b] => Some(NodeId::Broker(BrokerId(b))),
+        [10, 0, 1, p] => Some(NodeId::Producer(p)),
+        [10, 0, 2, c] => Some(NodeId::Consumer(c)),
+        _ => None,
+    }
+}

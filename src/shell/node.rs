@@ -1,0 +1,118 @@
+//! One task per node incarnation: wait for a message, a deadline or a wake-up, step the
+//! state machine, perform its effects. The loop stays boring on purpose.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
+use madsim::net::Endpoint;
+
+use crate::core::message::Message;
+use crate::core::{Effect, StateMachine};
+use crate::history::History;
+use crate::shell::disk::SimDisk;
+use crate::shell::{TAG, address, now, sleep_until};
+use crate::types::{NodeId, SimTime};
+
+/// What every node of one run shares: the recorded history and the disks.
+#[derive(Debug)]
+pub struct Shared {
+    /// The run's history.
+    pub history: Mutex<History>,
+    /// Every node's disk.
+    pub disk: Mutex<SimDisk>,
+}
+
+/// A node's state machine, readable by the cluster handle between steps.
+pub type Slot<M> = Arc<Mutex<Option<M>>>;
+
+/// A datagram: the message and who sent it.
+struct Envelope {
+    from: NodeId,
+    message: Message,
+}
+
+enum Wakeup {
+    Message(Box<Envelope>),
+    Deadline,
+    Poke,
+}
+
+/// Runs one node incarnation until the node is killed.
+pub async fn drive<M: StateMachine + Send + 'static>(
+    me: NodeId,
+    slot: Slot<M>,
+    shared: Arc<Shared>,
+    mut poke: Option<UnboundedReceiver<()>>,
+    initial: Vec<Effect>,
+) {
+    let endpoint = Endpoint::bind(address(me)).await.expect("a killed node's address is free after restart");
+    perform(me, &endpoint, &shared, now(), initial);
+    let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
+    loop {
+        let deadline = slot.lock().expect("slot").as_ref().and_then(|m| m.next_deadline());
+        let mut sleep = deadline.map(|at| Box::pin(sleep_until(at)));
+        let wakeup = poll_fn(|cx| {
+            if let Poll::Ready(result) = receive.as_mut().poll(cx) {
+                let (payload, _) = result.expect("the network never closes a live node's socket");
+                let envelope = payload.downcast::<Envelope>().expect("only envelopes are sent");
+                return Poll::Ready(Wakeup::Message(envelope));
+            }
+            if let Some(receiver) = poke.as_mut() {
+                if let Poll::Ready(Some(())) = receiver.poll_next_unpin(cx) {
+                    return Poll::Ready(Wakeup::Poke);
+                }
+            }
+            if let Some(sleep) = sleep.as_mut() {
+                if Pin::new(sleep).poll(cx).is_ready() {
+                    return Poll::Ready(Wakeup::Deadline);
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        let now = now();
+        let mut out = Vec::new();
+        let received = matches!(wakeup, Wakeup::Message(_));
+        {
+            let mut guard = slot.lock().expect("slot");
+            let machine = guard.as_mut().expect("a running node has a state machine");
+            match wakeup {
+                Wakeup::Message(envelope) => machine.on_message(now, envelope.from, envelope.message, &mut out),
+                Wakeup::Deadline | Wakeup::Poke => machine.on_timeout(now, &mut out),
+            }
+        }
+        perform(me, &endpoint, &shared, now, out);
+        if received {
+            receive = Box::pin(endpoint.recv_from_raw(TAG));
+        }
+    }
+}
+
+/// Performs effects in order: sends go out from their own task (each madsim send takes
+/// at least 1 ms of the sending task's time), disk writes and traces apply at once.
+pub fn perform(me: NodeId, endpoint: &Endpoint, shared: &Shared, now: SimTime, out: Vec<Effect>) {
+    for effect in out {
+        match effect {
+            Effect::Send { to, message } => {
+                tracing::trace!(target: "kafkasim::net", "{me} -> {to}: {message:?}");
+                let endpoint = endpoint.clone();
+                madsim::task::spawn(async move {
+                    let envelope: Box<Envelope> = Box::new(Envelope { from: me, message });
+                    let _ = endpoint.send_to_raw(address(to), TAG, envelope).await; // at most once
+                });
+            }
+            Effect::Disk(op) => shared.disk.lock().expect("disk").apply(me, op),
+            Effect::Trace(kind) => {
+                let mut history = shared.history.lock().expect("history");
+                if tracing::enabled!(target: "kafkasim::event", tracing::Level::INFO) {
+                    tracing::info!(target: "kafkasim::event", "[{now}] {}", history.describe(&kind));
+                }
+                history.push(now, kind);
+            }
+        }
+    }
+}
