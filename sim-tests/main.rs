@@ -1,1 +1,138 @@
+//! Whole-cluster simulation tests: every scenario in `scenarios/` gives its expected
+//! verdict, runs are deterministic, and bad input exits with code 2.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kafkasim::harness::{self, RunReport};
+use kafkasim::scenario::Scenario;
+
+fn scenario_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort(); // the OS hands back directory entries in any order
+    files
+}
+
+fn load(path: &Path) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("readable scenario");
+    Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
+    std::thread::scope(|s| {
+        s.spawn(|| harness::run(scenario, seed))
+            .join()
+            .expect("no panic escapes")
+    })
+}
+
+#[test]
+fn every_shipped_scenario_gives_its_expected_verdict() {
+    let files = scenario_files(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .as_path(),
+    );
+    assert!(!files.is_empty(), "scenarios/ holds scenarios");
+    let mut failures = Vec::new();
+    for path in files {
+        let scenario = load(&path);
+        let report = run_seed(&scenario, scenario.seed);
+        if !report.matched {
+            let kinds: Vec<&str> = report.violations.iter().map(|v| v.kind.as_str()).collect();
+            failures.push(format!(
+                "{}: expected {:?}, found {kinds:?}",
+                path.display(),
+                scenario.expect
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "scenarios not matching expect:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn same_seed_same_trace_hash_and_different_seed_different_hash() {
+    let scenario = Scenario::from_json(kafkasim::cli::DEFAULT_SCENARIO).expect("default parses");
+    let first = run_seed(&scenario, 42);
+    let second = run_seed(&scenario, 42);
+    let other = run_seed(&scenario, 43);
+    assert_eq!(first.trace_hash, second.trace_hash);
+    assert_eq!(first.history, second.history);
+    assert_ne!(first.trace_hash, other.trace_hash);
+    assert!(
+        first.stats.acked > 0,
+        "the default workload acknowledges writes"
+    );
+}
+
+fn kafkasim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn bad_scenario_exits_2_naming_file_and_field() {
+    let dir = std::env::temp_dir().join(format!("kafkasim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.json");
+    let text = r#"{"name":"x","cluster":{"brokers":3,"topics":[{"name":"t","partitions":1,"replication_factor":3}]},
+        "workload":{"duration_ms":2000,"producers":1,"produce_interval_ms":10,"consumers":1},
+        "config":{"truncation":"sometimes"}}"#;
+    std::fs::write(&path, text).expect("write");
+    let out = kafkasim(&["run", path.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("bad.json"), "names the file: {stderr}");
+    assert!(
+        stderr.contains("config.truncation"),
+        "names the field: {stderr}"
+    );
+    let missing = kafkasim(&["run", "/nonexistent/scenario.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn run_json_has_the_contract_fields_and_replays_bit_for_bit() {
+    let first = kafkasim(&["run", "--seed", "7", "--json"]);
+    let second = kafkasim(&["run", "--seed", "7", "--json"]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(first.stdout, second.stdout);
+    let value: serde_json::Value = serde_json::from_slice(&first.stdout).expect("one JSON object");
+    for field in [
+        "scenario",
+        "seed",
+        "outcome",
+        "violations",
+        "trace_hash",
+        "sim_ms",
+        "stats",
+        "reproduce",
+    ] {
+        assert!(value.get(field).is_some(), "missing {field}");
+    }
+    for field in [
+        "produced",
+        "acked",
+        "consumed",
+        "leader_changes",
+        "isr_changes",
+    ] {
+        assert!(value["stats"].get(field).is_some(), "missing stats.{field}");
+    }
+    assert_eq!(value["reproduce"], "kafkasim run --seed 7");
+}

@@ -41,22 +41,54 @@ impl TruncationReason {
 pub enum EventKind {
     // ---- client-visible (exported by `run --history`) ----
     /// A producer starts sending `value` to `partition`.
-    SendInvoke { producer: u8, partition: PartitionId, value: MessageId },
+    SendInvoke {
+        producer: u8,
+        partition: PartitionId,
+        value: MessageId,
+    },
     /// Definite success: the leader appended `value` at `offset`.
-    SendOk { producer: u8, partition: PartitionId, value: MessageId, offset: Offset },
+    SendOk {
+        producer: u8,
+        partition: PartitionId,
+        value: MessageId,
+        offset: Offset,
+    },
     /// Definite failure: rejected before append (e.g. NOT_ENOUGH_REPLICAS).
-    SendFail { producer: u8, partition: PartitionId, value: MessageId, error: String },
+    SendFail {
+        producer: u8,
+        partition: PartitionId,
+        value: MessageId,
+        error: String,
+    },
     /// Indeterminate: timeout, lost reply, or an error after append. May or may not exist.
-    SendInfo { producer: u8, partition: PartitionId, value: MessageId, error: String },
+    SendInfo {
+        producer: u8,
+        partition: PartitionId,
+        value: MessageId,
+        error: String,
+    },
     /// A consumer was handed these records (consecutive offsets, in order).
-    Poll { consumer: u8, partition: PartitionId, records: Vec<(Offset, MessageId)> },
+    Poll {
+        consumer: u8,
+        partition: PartitionId,
+        records: Vec<(Offset, MessageId)>,
+    },
     /// A consumer was told its position is invalid and moved it (KIP-320 truncation
     /// detection, or offset out of range). Not a silent skip.
-    ConsumerReset { consumer: u8, partition: PartitionId, from: Offset, to: Offset, reason: String },
+    ConsumerReset {
+        consumer: u8,
+        partition: PartitionId,
+        from: Offset,
+        to: Offset,
+        reason: String,
+    },
 
     // ---- controller decisions ----
     /// A broker registered and got a new broker epoch.
-    BrokerRegistered { broker: BrokerId, broker_epoch: BrokerEpoch },
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: BrokerEpoch,
+    },
     /// The controller fenced a broker (session expired).
     BrokerFenced { broker: BrokerId },
     /// The controller unfenced a broker (heartbeat from a registered broker).
@@ -83,7 +115,12 @@ pub enum EventKind {
 
     // ---- broker (replica) events ----
     /// A broker started acting as leader of a partition in `leader_epoch` with LEO `leso`.
-    BecameLeader { broker: BrokerId, partition: PartitionId, leader_epoch: LeaderEpoch, leso: Offset },
+    BecameLeader {
+        broker: BrokerId,
+        partition: PartitionId,
+        leader_epoch: LeaderEpoch,
+        leso: Offset,
+    },
     /// A broker started following `leader` in `leader_epoch`.
     BecameFollower {
         broker: BrokerId,
@@ -133,7 +170,10 @@ pub enum EventKind {
     /// A run phase began (`heal`, `converge`, `drain`, `done`).
     Phase { name: String },
     /// A partition did not converge (accept and deliver writes) in the final window.
-    Unavailable { partition: PartitionId, reason: String },
+    Unavailable {
+        partition: PartitionId,
+        reason: String,
+    },
 
     // ---- final state, after convergence ----
     /// One replica's final log (epoch and value per offset), LEO and HW.
@@ -144,7 +184,12 @@ pub enum EventKind {
         records: Vec<(LeaderEpoch, MessageId)>,
     },
     /// The committed log of a partition as its final leader holds it (offsets 0..hw).
-    FinalPartition { partition: PartitionId, leader: Option<BrokerId>, hw: Offset, records: Vec<MessageId> },
+    FinalPartition {
+        partition: PartitionId,
+        leader: Option<BrokerId>,
+        hw: Offset,
+        records: Vec<MessageId>,
+    },
 }
 
 /// One recorded event with its simulated time.
@@ -168,7 +213,10 @@ pub struct History {
 impl History {
     /// An empty history for a cluster with these partition names.
     pub fn new(partition_names: Vec<String>) -> History {
-        History { partition_names, events: Vec::new() }
+        History {
+            partition_names,
+            events: Vec::new(),
+        }
     }
 
     /// Appends an event. Time must not go backwards.
@@ -187,7 +235,11 @@ impl History {
     /// One line describing event `index`, e.g. `[  3012.004ms] #118 crash broker-2`.
     pub fn render(&self, index: usize) -> String {
         let event = &self.events[index];
-        format!("[{:>12}] #{index} {}", event.time.to_string(), self.describe(&event.kind))
+        format!(
+            "[{:>12}] #{index} {}",
+            event.time.to_string(),
+            self.describe(&event.kind)
+        )
     }
 
     /// The event's description without time or index.
@@ -195,34 +247,89 @@ impl History {
         use EventKind::*;
         let name = |p: &PartitionId| self.partition_name(*p).to_string();
         match kind {
-            SendInvoke { producer, partition, value } => {
+            SendInvoke {
+                producer,
+                partition,
+                value,
+            } => {
                 format!("producer-{producer} send {value} to {}", name(partition))
             }
-            SendOk { producer, partition, value, offset } => {
-                format!("producer-{producer} ok {value} at {}@{offset}", name(partition))
+            SendOk {
+                producer,
+                partition,
+                value,
+                offset,
+            } => {
+                format!(
+                    "producer-{producer} ok {value} at {}@{offset}",
+                    name(partition)
+                )
             }
-            SendFail { producer, partition, value, error } => {
-                format!("producer-{producer} fail {value} to {}: {error}", name(partition))
+            SendFail {
+                producer,
+                partition,
+                value,
+                error,
+            } => {
+                format!(
+                    "producer-{producer} fail {value} to {}: {error}",
+                    name(partition)
+                )
             }
-            SendInfo { producer, partition, value, error } => {
-                format!("producer-{producer} indeterminate {value} to {}: {error}", name(partition))
+            SendInfo {
+                producer,
+                partition,
+                value,
+                error,
+            } => {
+                format!(
+                    "producer-{producer} indeterminate {value} to {}: {error}",
+                    name(partition)
+                )
             }
-            Poll { consumer, partition, records } => {
+            Poll {
+                consumer,
+                partition,
+                records,
+            } => {
                 let mut s = format!("consumer-{consumer} read {}:", name(partition));
                 for (o, v) in records {
                     let _ = write!(s, " {o}={v}");
                 }
                 s
             }
-            ConsumerReset { consumer, partition, from, to, reason } => {
-                format!("consumer-{consumer} reset {} position {from} -> {to}: {reason}", name(partition))
+            ConsumerReset {
+                consumer,
+                partition,
+                from,
+                to,
+                reason,
+            } => {
+                format!(
+                    "consumer-{consumer} reset {} position {from} -> {to}: {reason}",
+                    name(partition)
+                )
             }
-            BrokerRegistered { broker, broker_epoch } => {
-                format!("controller registered broker-{broker} with broker epoch {}", broker_epoch.0)
+            BrokerRegistered {
+                broker,
+                broker_epoch,
+            } => {
+                format!(
+                    "controller registered broker-{broker} with broker epoch {}",
+                    broker_epoch.0
+                )
             }
             BrokerFenced { broker } => format!("controller fenced broker-{broker}"),
             BrokerUnfenced { broker } => format!("controller unfenced broker-{broker}"),
-            LeaderElected { partition, leader, leader_epoch, partition_epoch, isr, elr, unclean } => {
+            LeaderElected {
+                partition,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+                elr,
+                unclean,
+            } => {
                 format!(
                     "controller elected {} leader of {} in {leader_epoch} (partition epoch {}) isr {} elr {}",
                     render_leader(*leader),
@@ -232,51 +339,114 @@ impl History {
                     render_brokers(elr)
                 ) + if *unclean { " UNCLEAN" } else { "" }
             }
-            IsrChanged { partition, leader_epoch, partition_epoch, isr, elr } => format!(
+            IsrChanged {
+                partition,
+                leader_epoch,
+                partition_epoch,
+                isr,
+                elr,
+            } => format!(
                 "controller set isr of {} to {} elr {} ({leader_epoch}, partition epoch {})",
                 name(partition),
                 render_brokers(isr),
                 render_brokers(elr),
                 partition_epoch.0
             ),
-            BecameLeader { broker, partition, leader_epoch, leso } => {
-                format!("broker-{broker} leads {} in {leader_epoch} from offset {leso}", name(partition))
+            BecameLeader {
+                broker,
+                partition,
+                leader_epoch,
+                leso,
+            } => {
+                format!(
+                    "broker-{broker} leads {} in {leader_epoch} from offset {leso}",
+                    name(partition)
+                )
             }
-            BecameFollower { broker, partition, leader_epoch, leader } => format!(
+            BecameFollower {
+                broker,
+                partition,
+                leader_epoch,
+                leader,
+            } => format!(
                 "broker-{broker} follows {} for {} in {leader_epoch}",
                 render_leader(*leader),
                 name(partition)
             ),
-            LeaderAppended { broker, partition, leader_epoch, base_offset, values } => {
-                let mut s = format!("broker-{broker} appended to {} in {leader_epoch}:", name(partition));
+            LeaderAppended {
+                broker,
+                partition,
+                leader_epoch,
+                base_offset,
+                values,
+            } => {
+                let mut s = format!(
+                    "broker-{broker} appended to {} in {leader_epoch}:",
+                    name(partition)
+                );
                 for (i, v) in values.iter().enumerate() {
                     let _ = write!(s, " {}={v}", base_offset.plus(i as u64));
                 }
                 s
             }
-            HwChanged { broker, partition, hw, .. } => {
+            HwChanged {
+                broker,
+                partition,
+                hw,
+                ..
+            } => {
                 format!("broker-{broker} hw of {} -> {hw}", name(partition))
             }
-            Truncated { broker, partition, from_leo, to, hw, reason } => format!(
+            Truncated {
+                broker,
+                partition,
+                from_leo,
+                to,
+                hw,
+                reason,
+            } => format!(
                 "broker-{broker} truncated {} from {from_leo} to {to} (hw {hw}, {})",
                 name(partition),
                 reason.as_str()
             ),
-            ConsumerServed { broker, partition, from, count, hw, leo } => format!(
+            ConsumerServed {
+                broker,
+                partition,
+                from,
+                count,
+                hw,
+                leo,
+            } => format!(
                 "broker-{broker} served consumer {} offsets {from}..{} (hw {hw}, leo {leo})",
                 name(partition),
                 from.plus(*count)
             ),
             Fault { description } => description.clone(),
             Phase { name } => format!("phase {name}"),
-            Unavailable { partition, reason } => format!("{} unavailable: {reason}", name(partition)),
-            FinalReplica { broker, partition, hw, records } => format!(
+            Unavailable { partition, reason } => {
+                format!("{} unavailable: {reason}", name(partition))
+            }
+            FinalReplica {
+                broker,
+                partition,
+                hw,
+                records,
+            } => format!(
                 "final broker-{broker} {} leo {} hw {hw}",
                 name(partition),
                 records.len()
             ),
-            FinalPartition { partition, leader, hw, .. } => {
-                format!("final {} leader {} hw {hw}", name(partition), render_leader(*leader))
+            FinalPartition {
+                partition,
+                leader,
+                hw,
+                ..
+            } => {
+                format!(
+                    "final {} leader {} hw {hw}",
+                    name(partition),
+                    render_leader(*leader)
+                )
             }
         }
     }
@@ -337,10 +507,20 @@ mod tests {
     #[test]
     fn trace_hash_changes_with_any_event() {
         let mut a = History::new(vec!["t-0".into()]);
-        a.push(SimTime::from_ms(1), EventKind::Fault { description: "crash broker-1".into() });
+        a.push(
+            SimTime::from_ms(1),
+            EventKind::Fault {
+                description: "crash broker-1".into(),
+            },
+        );
         let mut b = a.clone();
         assert_eq!(a.trace_hash(), b.trace_hash());
-        b.push(SimTime::from_ms(2), EventKind::Phase { name: "heal".into() });
+        b.push(
+            SimTime::from_ms(2),
+            EventKind::Phase {
+                name: "heal".into(),
+            },
+        );
         assert_ne!(a.trace_hash(), b.trace_hash());
     }
 }

@@ -43,11 +43,18 @@ impl Layout {
                 let replicas = (0..*replication_factor as usize)
                     .map(|r| broker_ids[(first + r) % broker_ids.len()])
                     .collect();
-                partitions.push(PartitionLayout { topic: topic.clone(), index, replicas });
+                partitions.push(PartitionLayout {
+                    topic: topic.clone(),
+                    index,
+                    replicas,
+                });
             }
             start += *count as usize;
         }
-        Layout { brokers: broker_ids, partitions }
+        Layout {
+            brokers: broker_ids,
+            partitions,
+        }
     }
 
     /// Every partition id.
@@ -88,8 +95,14 @@ mod tests {
     #[test]
     fn assignment_spreads_preferred_leaders() {
         let layout = Layout::new(3, &[("events".into(), 2, 3)]);
-        assert_eq!(layout.partitions[0].replicas, vec![BrokerId(1), BrokerId(2), BrokerId(3)]);
-        assert_eq!(layout.partitions[1].replicas, vec![BrokerId(2), BrokerId(3), BrokerId(1)]);
+        assert_eq!(
+            layout.partitions[0].replicas,
+            vec![BrokerId(1), BrokerId(2), BrokerId(3)]
+        );
+        assert_eq!(
+            layout.partitions[1].replicas,
+            vec![BrokerId(2), BrokerId(3), BrokerId(1)]
+        );
         assert_eq!(layout.find_partition("events-1"), Some(PartitionId(1)));
         assert_eq!(layout.find_partition("events-2"), None);
     }

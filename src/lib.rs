@@ -7,12 +7,17 @@
 //! [`violation`]s. One seed is one exact, replayable execution.
 
 #[cfg(not(madsim))]
-compile_error!("build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS env var overrides it");
+compile_error!(
+    "build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS env var overrides it"
+);
 
+pub mod cli;
 pub mod config;
 pub mod core;
-pub mod shell;
+pub mod harness;
 pub mod history;
 pub mod layout;
+pub mod scenario;
+pub mod shell;
 pub mod types;
 pub mod violation;

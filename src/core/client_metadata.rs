@@ -28,7 +28,12 @@ pub struct ClientMetadata {
 impl ClientMetadata {
     /// A view that knows only the bootstrap brokers.
     pub fn new(bootstrap: Vec<BrokerId>, first: usize) -> ClientMetadata {
-        ClientMetadata { next_broker: first, bootstrap, refresh_wanted: true, ..ClientMetadata::default() }
+        ClientMetadata {
+            next_broker: first,
+            bootstrap,
+            refresh_wanted: true,
+            ..ClientMetadata::default()
+        }
     }
 
     /// The leader and leader epoch of `partition`, if known.
@@ -51,18 +56,26 @@ impl ClientMetadata {
         if !self.refresh_wanted || self.in_flight.is_some() || self.bootstrap.is_empty() {
             return;
         }
-        if self.last_sent.is_some_and(|t| now < t.plus_ms(METADATA_REFRESH_BACKOFF_MS)) {
+        if self
+            .last_sent
+            .is_some_and(|t| now < t.plus_ms(METADATA_REFRESH_BACKOFF_MS))
+        {
             return;
         }
         self.last_sent = Some(now);
         let broker = self.bootstrap[self.next_broker % self.bootstrap.len()];
         self.next_broker += 1;
         self.next_correlation += 1;
-        self.in_flight = Some((self.next_correlation, now.plus_ms(METADATA_REQUEST_TIMEOUT_MS)));
+        self.in_flight = Some((
+            self.next_correlation,
+            now.plus_ms(METADATA_REQUEST_TIMEOUT_MS),
+        ));
         self.refresh_wanted = false;
         out.push(Effect::Send {
             to: NodeId::Broker(broker),
-            message: Message::MetadataRequest { correlation: self.next_correlation },
+            message: Message::MetadataRequest {
+                correlation: self.next_correlation,
+            },
         });
     }
 
@@ -82,7 +95,9 @@ impl ClientMetadata {
     pub fn deadline(&self) -> Option<SimTime> {
         match (self.in_flight, self.last_sent) {
             (Some((_, at)), _) => Some(at),
-            (None, Some(sent)) if self.refresh_wanted => Some(sent.plus_ms(METADATA_REFRESH_BACKOFF_MS)),
+            (None, Some(sent)) if self.refresh_wanted => {
+                Some(sent.plus_ms(METADATA_REFRESH_BACKOFF_MS))
+            }
             _ => None,
         }
     }

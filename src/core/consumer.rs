@@ -36,12 +36,20 @@ pub struct Consumer {
 
 impl Consumer {
     /// Consumer client number `id` (1-based) reading these partitions from offset 0.
-    pub fn new(id: u8, config: Config, partitions: Vec<PartitionId>, brokers: Vec<BrokerId>) -> Consumer {
+    pub fn new(
+        id: u8,
+        config: Config,
+        partitions: Vec<PartitionId>,
+        brokers: Vec<BrokerId>,
+    ) -> Consumer {
         Consumer {
             id,
             config,
             metadata: ClientMetadata::new(brokers, usize::from(id) + 1),
-            positions: partitions.into_iter().map(|p| (p, Position::default())).collect(),
+            positions: partitions
+                .into_iter()
+                .map(|p| (p, Position::default()))
+                .collect(),
             in_flight: BTreeMap::new(),
             backoff_until: BTreeMap::new(),
             next_correlation: 0,
@@ -50,7 +58,10 @@ impl Consumer {
 
     /// The next offset this consumer will read from `partition`.
     pub fn position(&self, partition: PartitionId) -> Offset {
-        self.positions.get(&partition).map(|p| p.offset).unwrap_or_default()
+        self.positions
+            .get(&partition)
+            .map(|p| p.offset)
+            .unwrap_or_default()
     }
 
     fn send_fetches(&mut self, now: SimTime, out: &mut Vec<Effect>) {
@@ -68,13 +79,21 @@ impl Consumer {
             });
         }
         for (leader, partitions) in by_leader {
-            if self.in_flight.contains_key(&leader) || self.backoff_until.get(&leader).is_some_and(|t| now < *t) {
+            if self.in_flight.contains_key(&leader)
+                || self.backoff_until.get(&leader).is_some_and(|t| now < *t)
+            {
                 continue;
             }
             self.backoff_until.remove(&leader);
             self.next_correlation += 1;
             let wait_ms = self.config.fetch_max_wait_ms;
-            self.in_flight.insert(leader, (self.next_correlation, now.plus_ms(wait_ms + follower_grace_ms())));
+            self.in_flight.insert(
+                leader,
+                (
+                    self.next_correlation,
+                    now.plus_ms(wait_ms + follower_grace_ms()),
+                ),
+            );
             out.push(Effect::Send {
                 to: NodeId::Broker(leader),
                 message: Message::Fetch {
@@ -89,7 +108,14 @@ impl Consumer {
         self.metadata.poll(now, out);
     }
 
-    fn on_fetch_response(&mut self, now: SimTime, leader: BrokerId, correlation: u64, answers: Vec<FetchedPartition>, out: &mut Vec<Effect>) {
+    fn on_fetch_response(
+        &mut self,
+        now: SimTime,
+        leader: BrokerId,
+        correlation: u64,
+        answers: Vec<FetchedPartition>,
+        out: &mut Vec<Effect>,
+    ) {
         if self.in_flight.get(&leader).map(|(c, _)| *c) != Some(correlation) {
             return;
         }
@@ -100,12 +126,21 @@ impl Consumer {
                 continue;
             }
             let p = answer.partition;
-            let Some(position) = self.positions.get_mut(&p) else { continue };
+            let Some(position) = self.positions.get_mut(&p) else {
+                continue;
+            };
             if let Some((epoch, end)) = answer.diverging_epoch {
                 position.last_epoch = Some(epoch);
                 if end < position.offset {
-                    let reason = format!("log truncation detected (epoch {} ends at {end})", epoch.0);
-                    out.push(Effect::Trace(EventKind::ConsumerReset { consumer: self.id, partition: p, from: position.offset, to: end, reason }));
+                    let reason =
+                        format!("log truncation detected (epoch {} ends at {end})", epoch.0);
+                    out.push(Effect::Trace(EventKind::ConsumerReset {
+                        consumer: self.id,
+                        partition: p,
+                        from: position.offset,
+                        to: end,
+                        reason,
+                    }));
                     position.offset = end;
                 }
                 continue;
@@ -113,37 +148,74 @@ impl Consumer {
             if answer.base_offset != position.offset || answer.records.is_empty() {
                 continue;
             }
-            let records: Vec<(Offset, crate::types::MessageId)> =
-                answer.records.iter().enumerate().map(|(i, r)| (answer.base_offset.plus(i as u64), r.value)).collect();
+            let records: Vec<(Offset, crate::types::MessageId)> = answer
+                .records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (answer.base_offset.plus(i as u64), r.value))
+                .collect();
             position.offset = position.offset.plus(records.len() as u64);
             position.last_epoch = answer.records.last().map(|r| r.leader_epoch);
-            out.push(Effect::Trace(EventKind::Poll { consumer: self.id, partition: p, records }));
+            out.push(Effect::Trace(EventKind::Poll {
+                consumer: self.id,
+                partition: p,
+                records,
+            }));
         }
     }
 
-    fn on_partition_error(&mut self, leader: BrokerId, now: SimTime, answer: FetchedPartition, error: ErrorCode, out: &mut Vec<Effect>) {
+    fn on_partition_error(
+        &mut self,
+        leader: BrokerId,
+        now: SimTime,
+        answer: FetchedPartition,
+        error: ErrorCode,
+        out: &mut Vec<Effect>,
+    ) {
         let p = answer.partition;
         if error == ErrorCode::OffsetOutOfRange {
-            let Some(position) = self.positions.get_mut(&p) else { return };
+            let Some(position) = self.positions.get_mut(&p) else {
+                return;
+            };
             let to = answer.high_watermark;
-            let reason = format!("offset out of range (leader log end {})", answer.log_end_offset);
-            out.push(Effect::Trace(EventKind::ConsumerReset { consumer: self.id, partition: p, from: position.offset, to, reason }));
+            let reason = format!(
+                "offset out of range (leader log end {})",
+                answer.log_end_offset
+            );
+            out.push(Effect::Trace(EventKind::ConsumerReset {
+                consumer: self.id,
+                partition: p,
+                from: position.offset,
+                to,
+                reason,
+            }));
             position.offset = to;
             position.last_epoch = None;
             return;
         }
         self.metadata.invalidate();
-        self.backoff_until.insert(leader, now.plus_ms(self.config.retry_backoff_ms));
+        self.backoff_until
+            .insert(leader, now.plus_ms(self.config.retry_backoff_ms));
     }
 }
 
 impl StateMachine for Consumer {
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
         match (message, from) {
-            (Message::FetchResponse { correlation, partitions }, NodeId::Broker(leader)) => {
-                self.on_fetch_response(now, leader, correlation, partitions, out)
-            }
-            (Message::MetadataResponse { correlation, metadata }, _) => {
+            (
+                Message::FetchResponse {
+                    correlation,
+                    partitions,
+                },
+                NodeId::Broker(leader),
+            ) => self.on_fetch_response(now, leader, correlation, partitions, out),
+            (
+                Message::MetadataResponse {
+                    correlation,
+                    metadata,
+                },
+                _,
+            ) => {
                 self.metadata.on_response(correlation, *metadata);
             }
             _ => {}
@@ -158,7 +230,12 @@ impl StateMachine for Consumer {
 
     fn next_deadline(&self) -> Option<SimTime> {
         let mut deadline = self.metadata.deadline();
-        for at in self.in_flight.values().map(|(_, at)| *at).chain(self.backoff_until.values().copied()) {
+        for at in self
+            .in_flight
+            .values()
+            .map(|(_, at)| *at)
+            .chain(self.backoff_until.values().copied())
+        {
             deadline = Some(deadline.map_or(at, |d: SimTime| d.min(at)));
         }
         deadline

@@ -16,7 +16,9 @@ use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::core::{DiskOp, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::layout::Layout;
-use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, PartitionEpoch, PartitionId, SimTime};
+use crate::types::{
+    BrokerEpoch, BrokerId, LeaderEpoch, NodeId, PartitionEpoch, PartitionId, SimTime,
+};
 
 /// One broker's registration as the controller keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,12 +61,27 @@ const SESSION_CHECK_INTERVAL_MS: u64 = 100;
 impl Controller {
     /// A controller booting from its disk (`None`: a new cluster, partitions created with
     /// `replicas[0]` leading in epoch 0 and every replica in the ISR).
-    pub fn recover(config: Config, layout: &Layout, stored: Option<ControllerState>, now: SimTime) -> Controller {
+    pub fn recover(
+        config: Config,
+        layout: &Layout,
+        stored: Option<ControllerState>,
+        now: SimTime,
+    ) -> Controller {
         let state = stored.unwrap_or_else(|| ControllerState {
             brokers: layout
                 .brokers
                 .iter()
-                .map(|b| (*b, BrokerInfo { broker_epoch: BrokerEpoch(0), incarnation: 0, fenced: true, registered_version: 0 }))
+                .map(|b| {
+                    (
+                        *b,
+                        BrokerInfo {
+                            broker_epoch: BrokerEpoch(0),
+                            incarnation: 0,
+                            fenced: true,
+                            registered_version: 0,
+                        },
+                    )
+                })
                 .collect(),
             partitions: layout
                 .partition_ids()
@@ -88,7 +105,12 @@ impl Controller {
         });
         // A restarted controller gives every registered broker a fresh session.
         let last_heartbeat = state.brokers.keys().map(|b| (*b, now)).collect();
-        Controller { config, state, last_heartbeat, session_check_at: now }
+        Controller {
+            config,
+            state,
+            last_heartbeat,
+            session_check_at: now,
+        }
     }
 
     /// The durable state (for the final report and tests).
@@ -105,28 +127,47 @@ impl Controller {
                 .state
                 .brokers
                 .iter()
-                .map(|(b, info)| BrokerRegistration { broker: *b, broker_epoch: info.broker_epoch, fenced: info.fenced })
+                .map(|(b, info)| BrokerRegistration {
+                    broker: *b,
+                    broker_epoch: info.broker_epoch,
+                    fenced: info.fenced,
+                })
                 .collect(),
         }
     }
 
     fn acceptable_leader(&self, broker: BrokerId) -> bool {
-        self.state.brokers.get(&broker).is_some_and(|b| b.broker_epoch.0 > 0 && !b.fenced)
+        self.state
+            .brokers
+            .get(&broker)
+            .is_some_and(|b| b.broker_epoch.0 > 0 && !b.fenced)
     }
 
     /// Commits a change: bump the version, persist, push metadata to every broker.
     fn commit(&mut self, out: &mut Vec<Effect>) {
         self.state.metadata_version += 1;
-        out.push(Effect::Disk(DiskOp::ControllerState(Box::new(self.state.clone()))));
+        out.push(Effect::Disk(DiskOp::ControllerState(Box::new(
+            self.state.clone(),
+        ))));
         let image = Box::new(self.image());
         for b in self.state.brokers.keys() {
-            out.push(Effect::Send { to: NodeId::Broker(*b), message: Message::MetadataUpdate { metadata: image.clone() } });
+            out.push(Effect::Send {
+                to: NodeId::Broker(*b),
+                message: Message::MetadataUpdate {
+                    metadata: image.clone(),
+                },
+            });
         }
     }
 
     /// `PartitionChangeBuilder.build`: new ISR, ELR bookkeeping and (re-)election.
     /// Returns whether the partition record changed.
-    fn change_partition(&mut self, p: PartitionId, target_isr: Vec<BrokerId>, out: &mut Vec<Effect>) -> bool {
+    fn change_partition(
+        &mut self,
+        p: PartitionId,
+        target_isr: Vec<BrokerId>,
+        out: &mut Vec<Effect>,
+    ) -> bool {
         let min_isr = usize::from(self.config.min_insync_replicas);
         let current = self.state.partitions[p.0 as usize].clone();
         let mut isr = target_isr;
@@ -153,25 +194,31 @@ impl Controller {
         let mut unclean = false;
         let keep = current.leader.is_some_and(|l| valid(self, l, &isr, &elr));
         if !keep {
-            leader = current.replicas.iter().copied().find(|b| valid(self, *b, &isr, &elr));
+            leader = current
+                .replicas
+                .iter()
+                .copied()
+                .find(|b| valid(self, *b, &isr, &elr));
             if leader.is_none() && self.config.unclean_leader_election {
-                leader = current.replicas.iter().copied().find(|b| self.acceptable_leader(*b));
+                leader = current
+                    .replicas
+                    .iter()
+                    .copied()
+                    .find(|b| self.acceptable_leader(*b));
                 unclean = leader.is_some();
             }
         }
         let leader_changed = leader != current.leader;
         let mut recovering = current.recovering;
-        if leader_changed {
-            if let Some(l) = leader {
-                if elr.contains(&l) {
-                    isr = vec![l];
-                    elr.retain(|b| *b != l);
-                }
-                if unclean {
-                    isr = vec![l];
-                    elr.clear();
-                    recovering = true;
-                }
+        if leader_changed && let Some(l) = leader {
+            if elr.contains(&l) {
+                isr = vec![l];
+                elr.retain(|b| *b != l);
+            }
+            if unclean {
+                isr = vec![l];
+                elr.clear();
+                recovering = true;
             }
         }
         if !leader_changed && isr == current.isr && elr == current.elr {
@@ -207,14 +254,32 @@ impl Controller {
         if let Some(l) = registration.leader {
             assert!(registration.isr.contains(&l), "leader must be in the ISR");
         }
-        assert!(registration.elr.iter().all(|b| !registration.isr.contains(b)), "ELR and ISR must be disjoint");
+        assert!(
+            registration
+                .elr
+                .iter()
+                .all(|b| !registration.isr.contains(b)),
+            "ELR and ISR must be disjoint"
+        );
         true
     }
 
-    fn on_register(&mut self, now: SimTime, broker: BrokerId, incarnation: u64, previous: Option<BrokerEpoch>, out: &mut Vec<Effect>) {
-        let Some(info) = self.state.brokers.get(&broker).cloned() else { return };
+    fn on_register(
+        &mut self,
+        now: SimTime,
+        broker: BrokerId,
+        incarnation: u64,
+        previous: Option<BrokerEpoch>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(info) = self.state.brokers.get(&broker).cloned() else {
+            return;
+        };
         let session_valid = !info.fenced
-            && self.last_heartbeat.get(&broker).is_some_and(|t| now.ms_since(*t) <= self.config.broker_session_timeout_ms);
+            && self
+                .last_heartbeat
+                .get(&broker)
+                .is_some_and(|t| now.ms_since(*t) <= self.config.broker_session_timeout_ms);
         let result = if info.broker_epoch.0 > 0 && info.incarnation == incarnation {
             Ok(info.broker_epoch) // a retried registration
         } else if info.broker_epoch.0 > 0 && session_valid {
@@ -224,16 +289,30 @@ impl Controller {
             self.state.next_broker_epoch += 1;
             let unclean_shutdown = previous != Some(info.broker_epoch);
             let registered_version = self.state.metadata_version + 1;
-            self.state.brokers.insert(broker, BrokerInfo { broker_epoch: epoch, incarnation, fenced: true, registered_version });
+            self.state.brokers.insert(
+                broker,
+                BrokerInfo {
+                    broker_epoch: epoch,
+                    incarnation,
+                    fenced: true,
+                    registered_version,
+                },
+            );
             self.last_heartbeat.insert(broker, now);
-            out.push(Effect::Trace(EventKind::BrokerRegistered { broker, broker_epoch: epoch }));
+            out.push(Effect::Trace(EventKind::BrokerRegistered {
+                broker,
+                broker_epoch: epoch,
+            }));
             if unclean_shutdown {
                 self.remove_from_elr(broker, out); // KIP-966: unclean restart leaves the ELR
             }
             self.commit(out);
             Ok(epoch)
         };
-        out.push(Effect::Send { to: NodeId::Broker(broker), message: Message::RegisterBrokerResponse { result } });
+        out.push(Effect::Send {
+            to: NodeId::Broker(broker),
+            message: Message::RegisterBrokerResponse { result },
+        });
     }
 
     fn remove_from_elr(&mut self, broker: BrokerId, out: &mut Vec<Effect>) {
@@ -254,12 +333,24 @@ impl Controller {
         }
     }
 
-    fn on_heartbeat(&mut self, now: SimTime, broker: BrokerId, epoch: BrokerEpoch, version: u64, out: &mut Vec<Effect>) {
-        let Some(info) = self.state.brokers.get(&broker).cloned() else { return };
+    fn on_heartbeat(
+        &mut self,
+        now: SimTime,
+        broker: BrokerId,
+        epoch: BrokerEpoch,
+        version: u64,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(info) = self.state.brokers.get(&broker).cloned() else {
+            return;
+        };
         if info.broker_epoch != epoch {
             out.push(Effect::Send {
                 to: NodeId::Broker(broker),
-                message: Message::HeartbeatResponse { error: Some(ErrorCode::StaleBrokerEpoch), metadata: None },
+                message: Message::HeartbeatResponse {
+                    error: Some(ErrorCode::StaleBrokerEpoch),
+                    metadata: None,
+                },
             });
             return;
         }
@@ -271,7 +362,13 @@ impl Controller {
             self.commit(out);
         }
         let metadata = (version < self.state.metadata_version).then(|| Box::new(self.image()));
-        out.push(Effect::Send { to: NodeId::Broker(broker), message: Message::HeartbeatResponse { error: None, metadata } });
+        out.push(Effect::Send {
+            to: NodeId::Broker(broker),
+            message: Message::HeartbeatResponse {
+                error: None,
+                metadata,
+            },
+        });
     }
 
     /// Tries to elect a leader for every partition without one.
@@ -292,23 +389,30 @@ impl Controller {
         for i in 0..self.state.partitions.len() {
             let registration = &self.state.partitions[i];
             if registration.isr.contains(&broker) || registration.leader == Some(broker) {
-                let isr: Vec<BrokerId> = registration.isr.iter().filter(|b| **b != broker).copied().collect();
+                let isr: Vec<BrokerId> = registration
+                    .isr
+                    .iter()
+                    .filter(|b| **b != broker)
+                    .copied()
+                    .collect();
                 self.change_partition(PartitionId(i as u16), isr, out);
             }
         }
     }
 
     fn on_session_check(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        let expired: Vec<BrokerId> = self
-            .state
-            .brokers
-            .iter()
-            .filter(|(b, info)| {
-                !info.fenced
-                    && self.last_heartbeat.get(b).is_some_and(|t| now.ms_since(*t) > self.config.broker_session_timeout_ms)
-            })
-            .map(|(b, _)| *b)
-            .collect();
+        let expired: Vec<BrokerId> =
+            self.state
+                .brokers
+                .iter()
+                .filter(|(b, info)| {
+                    !info.fenced
+                        && self.last_heartbeat.get(b).is_some_and(|t| {
+                            now.ms_since(*t) > self.config.broker_session_timeout_ms
+                        })
+                })
+                .map(|(b, _)| *b)
+                .collect();
         let mut changed = !expired.is_empty();
         for broker in expired {
             self.fence(broker, out);
@@ -331,7 +435,14 @@ impl Controller {
         new_isr: Vec<(BrokerId, BrokerEpoch)>,
         out: &mut Vec<Effect>,
     ) {
-        let result = self.validate_alter(broker, broker_epoch, p, leader_epoch, partition_epoch, &new_isr);
+        let result = self.validate_alter(
+            broker,
+            broker_epoch,
+            p,
+            leader_epoch,
+            partition_epoch,
+            &new_isr,
+        );
         let result = result.map(|isr| {
             if self.change_partition(p, isr, out) {
                 self.state.partitions[p.0 as usize].recovering = false;
@@ -339,7 +450,13 @@ impl Controller {
             }
             self.state.partitions[p.0 as usize].clone()
         });
-        out.push(Effect::Send { to: NodeId::Broker(broker), message: Message::AlterPartitionResponse { partition: p, result } });
+        out.push(Effect::Send {
+            to: NodeId::Broker(broker),
+            message: Message::AlterPartitionResponse {
+                partition: p,
+                result,
+            },
+        });
     }
 
     /// `ReplicationControlManager.validateAlterPartitionData`, in Kafka's order.
@@ -352,7 +469,11 @@ impl Controller {
         partition_epoch: PartitionEpoch,
         new_isr: &[(BrokerId, BrokerEpoch)],
     ) -> Result<Vec<BrokerId>, ErrorCode> {
-        let current = self.state.partitions.get(p.0 as usize).ok_or(ErrorCode::InvalidRequest)?;
+        let current = self
+            .state
+            .partitions
+            .get(p.0 as usize)
+            .ok_or(ErrorCode::InvalidRequest)?;
         if self.state.brokers.get(&broker).map(|b| b.broker_epoch) != Some(broker_epoch) {
             return Err(ErrorCode::StaleBrokerEpoch);
         }
@@ -385,18 +506,38 @@ impl Controller {
 impl StateMachine for Controller {
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
         match message {
-            Message::RegisterBroker { broker, incarnation, previous_broker_epoch } => {
-                self.on_register(now, broker, incarnation, previous_broker_epoch, out)
-            }
-            Message::Heartbeat { broker, broker_epoch, metadata_version } => {
-                self.on_heartbeat(now, broker, broker_epoch, metadata_version, out)
-            }
-            Message::AlterPartition { broker, broker_epoch, partition, leader_epoch, partition_epoch, new_isr } => {
-                self.on_alter_partition(broker, broker_epoch, partition, leader_epoch, partition_epoch, new_isr, out)
-            }
+            Message::RegisterBroker {
+                broker,
+                incarnation,
+                previous_broker_epoch,
+            } => self.on_register(now, broker, incarnation, previous_broker_epoch, out),
+            Message::Heartbeat {
+                broker,
+                broker_epoch,
+                metadata_version,
+            } => self.on_heartbeat(now, broker, broker_epoch, metadata_version, out),
+            Message::AlterPartition {
+                broker,
+                broker_epoch,
+                partition,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+            } => self.on_alter_partition(
+                broker,
+                broker_epoch,
+                partition,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+                out,
+            ),
             Message::MetadataRequest { correlation } => out.push(Effect::Send {
                 to: from,
-                message: Message::MetadataResponse { correlation, metadata: Box::new(self.image()) },
+                message: Message::MetadataResponse {
+                    correlation,
+                    metadata: Box::new(self.image()),
+                },
             }),
             _ => {}
         }

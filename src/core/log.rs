@@ -36,7 +36,10 @@ pub struct Log {
 impl Log {
     /// A log recovered from stored records; the epoch cache is rebuilt from them.
     pub fn from_records(records: Vec<Record>) -> Log {
-        let mut log = Log { records: Vec::new(), epochs: BTreeMap::new() };
+        let mut log = Log {
+            records: Vec::new(),
+            epochs: BTreeMap::new(),
+        };
         log.append(&records);
         log
     }
@@ -67,7 +70,10 @@ impl Log {
     pub fn append(&mut self, records: &[Record]) {
         for record in records {
             if let Some(last) = self.records.last() {
-                assert!(last.leader_epoch <= record.leader_epoch, "record epochs must not decrease");
+                assert!(
+                    last.leader_epoch <= record.leader_epoch,
+                    "record epochs must not decrease"
+                );
             }
             if self.latest_epoch() != Some(record.leader_epoch) {
                 self.assign_epoch(record.leader_epoch, self.leo());
@@ -126,9 +132,16 @@ impl Log {
         if epoch < *first_epoch {
             return Some((epoch, *first_start));
         }
-        let (found, _) = self.epochs.range(..=epoch).next_back().expect("an epoch <= query exists");
-        let (_, next_start) =
-            self.epochs.range(epoch.next_after()..).next().expect("a larger epoch exists");
+        let (found, _) = self
+            .epochs
+            .range(..=epoch)
+            .next_back()
+            .expect("an epoch <= query exists");
+        let (_, next_start) = self
+            .epochs
+            .range(epoch.next_after()..)
+            .next()
+            .expect("a larger epoch exists");
         Some((*found, *next_start))
     }
 
@@ -138,7 +151,10 @@ impl Log {
         for start in self.epochs.values() {
             assert!(*start <= self.leo(), "epoch cache entry beyond LEO");
             if let Some(p) = previous {
-                assert!(p < *start, "epoch cache start offsets must strictly increase");
+                assert!(
+                    p < *start,
+                    "epoch cache start offsets must strictly increase"
+                );
             }
             previous = Some(*start);
         }
@@ -174,10 +190,19 @@ mod tests {
     fn end_offset_for_follows_kafka_lookup() {
         // Protocol section 6 worked example: B = [0:e1, 1:e2], cache {1:0, 2:1}.
         let log = Log::from_records(vec![rec(1, 0), rec(2, 1)]);
-        assert_eq!(log.end_offset_for(LeaderEpoch(1)), Some((LeaderEpoch(1), Offset(1))));
-        assert_eq!(log.end_offset_for(LeaderEpoch(2)), Some((LeaderEpoch(2), Offset(2))));
+        assert_eq!(
+            log.end_offset_for(LeaderEpoch(1)),
+            Some((LeaderEpoch(1), Offset(1)))
+        );
+        assert_eq!(
+            log.end_offset_for(LeaderEpoch(2)),
+            Some((LeaderEpoch(2), Offset(2)))
+        );
         assert_eq!(log.end_offset_for(LeaderEpoch(3)), None);
-        assert_eq!(log.end_offset_for(LeaderEpoch(0)), Some((LeaderEpoch(0), Offset(0))));
+        assert_eq!(
+            log.end_offset_for(LeaderEpoch(0)),
+            Some((LeaderEpoch(0), Offset(0)))
+        );
     }
 
     #[test]
@@ -186,7 +211,10 @@ mod tests {
         let mut log = Log::from_records(vec![rec(1, 0), rec(1, 1)]);
         log.assign_epoch(LeaderEpoch(3), Offset(2));
         log.append(&[rec(3, 2)]);
-        assert_eq!(log.end_offset_for(LeaderEpoch(2)), Some((LeaderEpoch(1), Offset(2))));
+        assert_eq!(
+            log.end_offset_for(LeaderEpoch(2)),
+            Some((LeaderEpoch(1), Offset(2)))
+        );
     }
 
     #[test]
@@ -194,10 +222,10 @@ mod tests {
         let mut log = Log::from_records(vec![rec(1, 0)]);
         log.assign_epoch(LeaderEpoch(2), Offset(1)); // elected, wrote nothing
         log.assign_epoch(LeaderEpoch(3), Offset(1)); // elected again at the same offset
-        assert_eq!(log.epoch_entries().collect::<Vec<_>>(), vec![
-            (LeaderEpoch(1), Offset(0)),
-            (LeaderEpoch(3), Offset(1))
-        ]);
+        assert_eq!(
+            log.epoch_entries().collect::<Vec<_>>(),
+            vec![(LeaderEpoch(1), Offset(0)), (LeaderEpoch(3), Offset(1))]
+        );
         log.truncate_to(Offset(1));
         assert_eq!(log.latest_epoch(), Some(LeaderEpoch(1)));
     }

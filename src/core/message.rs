@@ -3,8 +3,8 @@
 use crate::core::log::Record;
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::types::{
-    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId, ProducerEpoch,
-    ProducerId, Sequence,
+    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId,
+    ProducerEpoch, ProducerId, Sequence,
 };
 
 /// Kafka error codes the model uses.

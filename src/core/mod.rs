@@ -28,7 +28,10 @@ use crate::types::{NodeId, Offset, PartitionId, SimTime};
 #[allow(missing_docs)] // variant fields are named for what they hold; the variant doc explains them
 pub enum DiskOp {
     /// Append records at the end of a partition's log (page cache).
-    Append { partition: PartitionId, records: Vec<Record> },
+    Append {
+        partition: PartitionId,
+        records: Vec<Record>,
+    },
     /// Cut a partition's log to `len` records.
     Truncate { partition: PartitionId, len: Offset },
     /// fsync a partition's log: everything written so far becomes durable.

@@ -14,7 +14,9 @@ use crate::core::client_metadata::ClientMetadata;
 use crate::core::message::{ErrorCode, Message, ProduceBatch};
 use crate::core::{Effect, StateMachine};
 use crate::history::EventKind;
-use crate::types::{BrokerId, MessageId, NodeId, Offset, PartitionId, ProducerEpoch, ProducerId, Sequence, SimTime};
+use crate::types::{
+    BrokerId, MessageId, NodeId, Offset, PartitionId, ProducerEpoch, ProducerId, Sequence, SimTime,
+};
 
 /// Most records in one batch.
 pub const BATCH_RECORDS_MAX: usize = 500;
@@ -78,13 +80,27 @@ pub struct Producer {
 
 impl Producer {
     /// Producer client number `id` (1-based) over these partitions and brokers.
-    pub fn new(id: u8, config: Config, workload: ProducerWorkload, partitions: Vec<PartitionId>, brokers: Vec<BrokerId>, start: SimTime) -> Producer {
-        let producer_id = if config.idempotent_producer { ProducerId(u64::from(id)) } else { NO_PRODUCER_ID };
+    pub fn new(
+        id: u8,
+        config: Config,
+        workload: ProducerWorkload,
+        partitions: Vec<PartitionId>,
+        brokers: Vec<BrokerId>,
+        start: SimTime,
+    ) -> Producer {
+        let producer_id = if config.idempotent_producer {
+            ProducerId(u64::from(id))
+        } else {
+            NO_PRODUCER_ID
+        };
         let first = usize::from(id);
         Producer {
             id,
             config,
-            queues: partitions.iter().map(|p| (*p, PartitionQueue::default())).collect(),
+            queues: partitions
+                .iter()
+                .map(|p| (*p, PartitionQueue::default()))
+                .collect(),
             workload,
             partitions,
             producer_id,
@@ -98,7 +114,11 @@ impl Producer {
 
     /// Whether every message sent so far has an outcome.
     pub fn idle(&self) -> bool {
-        self.queues.values().all(|q| q.queued.is_empty() && q.in_flight.is_none())
+        self.probes.is_empty()
+            && self
+                .queues
+                .values()
+                .all(|q| q.queued.is_empty() && q.in_flight.is_none())
     }
 
     /// Asks for one extra message to `partition` at the next timeout (the final
@@ -108,10 +128,21 @@ impl Producer {
     }
 
     fn enqueue(&mut self, now: SimTime, partition: PartitionId, out: &mut Vec<Effect>) {
-        let value = MessageId { producer: self.id, index: self.next_index };
+        let value = MessageId {
+            producer: self.id,
+            index: self.next_index,
+        };
         self.next_index += 1;
-        out.push(Effect::Trace(EventKind::SendInvoke { producer: self.id, partition, value }));
-        self.queues.get_mut(&partition).expect("known partition").queued.push_back((value, now));
+        out.push(Effect::Trace(EventKind::SendInvoke {
+            producer: self.id,
+            partition,
+            value,
+        }));
+        self.queues
+            .get_mut(&partition)
+            .expect("known partition")
+            .queued
+            .push_back((value, now));
     }
 
     fn choose_partition(&self, index: u32) -> PartitionId {
@@ -130,7 +161,9 @@ impl Producer {
         while self.next_message_at <= now && self.next_message_at < self.workload.stop_at {
             let partition = self.choose_partition(self.next_index);
             self.enqueue(now, partition, out);
-            self.next_message_at = self.next_message_at.plus_ms(self.workload.produce_interval_ms);
+            self.next_message_at = self
+                .next_message_at
+                .plus_ms(self.workload.produce_interval_ms);
         }
     }
 
@@ -166,7 +199,9 @@ impl Producer {
             }
             return;
         }
-        let Some((_, oldest)) = queue.queued.front() else { return };
+        let Some((_, oldest)) = queue.queued.front() else {
+            return;
+        };
         if now < oldest.plus_ms(self.config.linger_ms) {
             return;
         }
@@ -195,7 +230,13 @@ impl Producer {
     fn send_batch(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
         let Some((leader, _)) = self.metadata.leader(p) else {
             self.metadata.invalidate();
-            let flight = self.queues.get_mut(&p).expect("known").in_flight.as_mut().expect("in flight");
+            let flight = self
+                .queues
+                .get_mut(&p)
+                .expect("known")
+                .in_flight
+                .as_mut()
+                .expect("in flight");
             flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
             if flight.last_error.is_empty() {
                 flight.last_error = "no leader known".to_string();
@@ -218,7 +259,12 @@ impl Producer {
         };
         out.push(Effect::Send {
             to: NodeId::Broker(leader),
-            message: Message::Produce { correlation, acks: self.config.acks, timeout_ms: self.config.request_timeout_ms, batch },
+            message: Message::Produce {
+                correlation,
+                acks: self.config.acks,
+                timeout_ms: self.config.request_timeout_ms,
+                batch,
+            },
         });
         if self.config.acks == Acks::Zero {
             let values = std::mem::take(&mut flight.values);
@@ -226,7 +272,12 @@ impl Producer {
             queue.in_flight = None;
             for value in values {
                 let error = "acks=0: no acknowledgement".to_string();
-                out.push(Effect::Trace(EventKind::SendInfo { producer: self.id, partition: p, value, error }));
+                out.push(Effect::Trace(EventKind::SendInfo {
+                    producer: self.id,
+                    partition: p,
+                    value,
+                    error,
+                }));
             }
             return;
         }
@@ -240,9 +291,19 @@ impl Producer {
         for value in flight.values {
             let error = flight.last_error.clone();
             let kind = if flight.maybe_appended {
-                EventKind::SendInfo { producer: self.id, partition: p, value, error }
+                EventKind::SendInfo {
+                    producer: self.id,
+                    partition: p,
+                    value,
+                    error,
+                }
             } else {
-                EventKind::SendFail { producer: self.id, partition: p, value, error }
+                EventKind::SendFail {
+                    producer: self.id,
+                    partition: p,
+                    value,
+                    error,
+                }
             };
             out.push(Effect::Trace(kind));
         }
@@ -251,9 +312,20 @@ impl Producer {
         queue.next_sequence = 0;
     }
 
-    fn on_produce_response(&mut self, now: SimTime, correlation: u64, p: PartitionId, result: Result<Offset, ErrorCode>, out: &mut Vec<Effect>) {
-        let Some(queue) = self.queues.get_mut(&p) else { return };
-        let Some(flight) = queue.in_flight.as_mut() else { return };
+    fn on_produce_response(
+        &mut self,
+        now: SimTime,
+        correlation: u64,
+        p: PartitionId,
+        result: Result<Offset, ErrorCode>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(queue) = self.queues.get_mut(&p) else {
+            return;
+        };
+        let Some(flight) = queue.in_flight.as_mut() else {
+            return;
+        };
         if flight.request.map(|(c, _)| c) != Some(correlation) {
             return;
         }
@@ -264,7 +336,12 @@ impl Producer {
                 queue.next_sequence += flight.values.len() as u32;
                 for (i, value) in flight.values.into_iter().enumerate() {
                     let offset = base.plus(i as u64);
-                    out.push(Effect::Trace(EventKind::SendOk { producer: self.id, partition: p, value, offset }));
+                    out.push(Effect::Trace(EventKind::SendOk {
+                        producer: self.id,
+                        partition: p,
+                        value,
+                        offset,
+                    }));
                 }
             }
             Err(error) => {
@@ -272,7 +349,12 @@ impl Producer {
                 flight.last_error = error.as_str().to_string();
                 flight.attempts += 1;
                 flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
-                if matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch | ErrorCode::UnknownLeaderEpoch) {
+                if matches!(
+                    error,
+                    ErrorCode::NotLeaderOrFollower
+                        | ErrorCode::FencedLeaderEpoch
+                        | ErrorCode::UnknownLeaderEpoch
+                ) {
                     self.metadata.invalidate();
                 }
                 let fatal = error == ErrorCode::OutOfOrderSequenceNumber;
@@ -287,10 +369,15 @@ impl Producer {
 impl StateMachine for Producer {
     fn on_message(&mut self, now: SimTime, _from: NodeId, message: Message, out: &mut Vec<Effect>) {
         match message {
-            Message::ProduceResponse { correlation, partition, result } => {
-                self.on_produce_response(now, correlation, partition, result, out)
-            }
-            Message::MetadataResponse { correlation, metadata } => {
+            Message::ProduceResponse {
+                correlation,
+                partition,
+                result,
+            } => self.on_produce_response(now, correlation, partition, result, out),
+            Message::MetadataResponse {
+                correlation,
+                metadata,
+            } => {
                 self.metadata.on_response(correlation, *metadata);
             }
             _ => {}
@@ -314,7 +401,10 @@ impl StateMachine for Producer {
         }
         for queue in self.queues.values() {
             match &queue.in_flight {
-                Some(InFlight { request: Some((_, at)), .. }) => consider(*at),
+                Some(InFlight {
+                    request: Some((_, at)),
+                    ..
+                }) => consider(*at),
                 Some(flight) => consider(flight.retry_at),
                 None => {
                     if let Some((_, oldest)) = queue.queued.front() {

@@ -55,7 +55,10 @@ impl Cluster {
     pub fn start(layout: &Layout, config: &Config, clients: &ClientPlan) -> Cluster {
         let handle = Handle::current();
         let names = layout.partitions.iter().map(|p| p.name()).collect();
-        let shared = Arc::new(Shared { history: Mutex::new(History::new(names)), disk: Mutex::new(SimDisk::default()) });
+        let shared = Arc::new(Shared {
+            history: Mutex::new(History::new(names)),
+            disk: Mutex::new(SimDisk::default()),
+        });
         let mut cluster = Cluster {
             handle,
             layout: layout.clone(),
@@ -76,15 +79,29 @@ impl Cluster {
         }
         let partitions: Vec<PartitionId> = layout.partition_ids().collect();
         for p in 1..=clients.producers {
-            let producer = Producer::new(p, config.clone(), clients.workload.clone(), partitions.clone(), layout.brokers.clone(), now());
+            let producer = Producer::new(
+                p,
+                config.clone(),
+                clients.workload.clone(),
+                partitions.clone(),
+                layout.brokers.clone(),
+                now(),
+            );
             let (poke, pokes) = unbounded();
             let slot = Arc::new(Mutex::new(Some(producer)));
             let pokes = Arc::new(Mutex::new(Some(pokes)));
-            cluster.spawn_node(NodeId::Producer(p), slot.clone(), move || pokes.lock().expect("pokes").take());
+            cluster.spawn_node(NodeId::Producer(p), slot.clone(), move || {
+                pokes.lock().expect("pokes").take()
+            });
             cluster.producers.insert(p, (slot, poke));
         }
         for c in 1..=clients.consumers {
-            let consumer = Consumer::new(c, config.clone(), partitions.clone(), layout.brokers.clone());
+            let consumer = Consumer::new(
+                c,
+                config.clone(),
+                partitions.clone(),
+                layout.brokers.clone(),
+            );
             let slot = Arc::new(Mutex::new(Some(consumer)));
             cluster.spawn_node(NodeId::Consumer(c), slot.clone(), || None);
             cluster.consumers.insert(c, slot);
@@ -93,32 +110,52 @@ impl Cluster {
     }
 
     fn start_controller(&mut self, config: &Config) {
-        let (slot, shared, layout, config) = (self.controller.clone(), self.shared.clone(), self.layout.clone(), config.clone());
+        let (slot, shared, layout, config) = (
+            self.controller.clone(),
+            self.shared.clone(),
+            self.layout.clone(),
+            config.clone(),
+        );
         let init_slot = slot.clone();
-        let node = self.handle.create_node().name("controller").ip(address(NodeId::Controller).ip()).init(move || {
-            let (slot, shared) = (init_slot.clone(), shared.clone());
-            let stored = shared.disk.lock().expect("disk").boot_controller();
-            let controller = Controller::recover(config.clone(), &layout, stored, now());
-            *slot.lock().expect("slot") = Some(controller);
-            drive(NodeId::Controller, slot, shared, None, Vec::new())
-        });
+        let node = self
+            .handle
+            .create_node()
+            .name("controller")
+            .ip(address(NodeId::Controller).ip())
+            .init(move || {
+                let (slot, shared) = (init_slot.clone(), shared.clone());
+                let stored = shared.disk.lock().expect("disk").boot_controller();
+                let controller = Controller::recover(config.clone(), &layout, stored, now());
+                *slot.lock().expect("slot") = Some(controller);
+                drive(NodeId::Controller, slot, shared, None, Vec::new())
+            });
         self.ids.insert(NodeId::Controller, node.build().id());
     }
 
     fn start_broker(&mut self, b: BrokerId, config: &Config) {
         let slot: Slot<Broker> = Arc::new(Mutex::new(None));
-        let (init_slot, shared, layout, config) = (slot.clone(), self.shared.clone(), self.layout.clone(), config.clone());
+        let (init_slot, shared, layout, config) = (
+            slot.clone(),
+            self.shared.clone(),
+            self.layout.clone(),
+            config.clone(),
+        );
         let name = format!("broker-{b}");
-        let node = self.handle.create_node().name(name).ip(address(NodeId::Broker(b)).ip()).init(move || {
-            let (slot, shared) = (init_slot.clone(), shared.clone());
-            let stored = shared.disk.lock().expect("disk").boot_broker(b);
-            let mut prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
-            let mut broker = Broker::recover(b, config.clone(), &layout, stored, &mut prng);
-            let mut initial = Vec::new();
-            broker.on_start(now(), &mut initial);
-            *slot.lock().expect("slot") = Some(broker);
-            drive(NodeId::Broker(b), slot, shared, None, initial)
-        });
+        let node = self
+            .handle
+            .create_node()
+            .name(name)
+            .ip(address(NodeId::Broker(b)).ip())
+            .init(move || {
+                let (slot, shared) = (init_slot.clone(), shared.clone());
+                let stored = shared.disk.lock().expect("disk").boot_broker(b);
+                let mut prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
+                let mut broker = Broker::recover(b, config.clone(), &layout, stored, &mut prng);
+                let mut initial = Vec::new();
+                broker.on_start(now(), &mut initial);
+                *slot.lock().expect("slot") = Some(broker);
+                drive(NodeId::Broker(b), slot, shared, None, initial)
+            });
         self.ids.insert(NodeId::Broker(b), node.build().id());
         self.brokers.insert(b, slot);
     }
@@ -129,13 +166,18 @@ impl Cluster {
         P: Fn() -> Option<futures::channel::mpsc::UnboundedReceiver<()>> + Send + Sync + 'static,
     {
         let shared = self.shared.clone();
-        let node = self.handle.create_node().name(me.to_string()).ip(address(me).ip()).init(move || {
-            let mut initial: Vec<Effect> = Vec::new();
-            if let Some(machine) = slot.lock().expect("slot").as_mut() {
-                machine.on_timeout(now(), &mut initial);
-            }
-            drive(me, slot.clone(), shared.clone(), pokes(), initial)
-        });
+        let node = self
+            .handle
+            .create_node()
+            .name(me.to_string())
+            .ip(address(me).ip())
+            .init(move || {
+                let mut initial: Vec<Effect> = Vec::new();
+                if let Some(machine) = slot.lock().expect("slot").as_mut() {
+                    machine.on_timeout(now(), &mut initial);
+                }
+                drive(me, slot.clone(), shared.clone(), pokes(), initial)
+            });
         self.ids.insert(me, node.build().id());
     }
 
@@ -146,6 +188,11 @@ impl Cluster {
             tracing::info!(target: "kafkasim::event", "[{}] {}", now(), history.describe(&kind));
         }
         history.push(now(), kind);
+    }
+
+    /// Reads the history recorded so far.
+    pub fn with_history<T>(&self, f: impl FnOnce(&History) -> T) -> T {
+        f(&self.shared.history.lock().expect("history"))
     }
 
     /// The layout.
@@ -174,9 +221,15 @@ impl Cluster {
     /// Power loss: the process dies and each log keeps a random part of its unflushed tail.
     pub fn power_loss(&mut self, node: NodeId) -> Vec<PowerLossCut> {
         self.crash(node);
-        let NodeId::Broker(b) = node else { return Vec::new() };
+        let NodeId::Broker(b) = node else {
+            return Vec::new();
+        };
         let mut rng = madsim::rand::thread_rng();
-        self.shared.disk.lock().expect("disk").power_loss(b, |len| rng.gen_range(0..=len))
+        self.shared
+            .disk
+            .lock()
+            .expect("disk")
+            .power_loss(b, |len| rng.gen_range(0..=len))
     }
 
     /// Starts a crashed node again; a running node is left alone.
@@ -253,12 +306,18 @@ impl Cluster {
 
     /// A copy of the controller's durable state.
     pub fn controller_state(&self) -> Option<ControllerState> {
-        self.controller.lock().expect("slot").as_ref().map(|c| c.state().clone())
+        self.controller
+            .lock()
+            .expect("slot")
+            .as_ref()
+            .map(|c| c.state().clone())
     }
 
     /// Whether every producer has an outcome for every message.
     pub fn producers_idle(&self) -> bool {
-        self.producers.values().all(|(slot, _)| slot.lock().expect("slot").as_ref().is_none_or(|p| p.idle()))
+        self.producers
+            .values()
+            .all(|(slot, _)| slot.lock().expect("slot").as_ref().is_none_or(|p| p.idle()))
     }
 
     /// Asks producer `p` to send one message to `partition` now.
@@ -273,7 +332,12 @@ impl Cluster {
 
     /// Consumer `c`'s position in `partition`.
     pub fn consumer_position(&self, c: u8, partition: PartitionId) -> Offset {
-        self.consumers[&c].lock().expect("slot").as_ref().map(|x| x.position(partition)).unwrap_or_default()
+        self.consumers[&c]
+            .lock()
+            .expect("slot")
+            .as_ref()
+            .map(|x| x.position(partition))
+            .unwrap_or_default()
     }
 
     /// Consumer client numbers.
@@ -283,7 +347,11 @@ impl Cluster {
 
     /// Unflushed records of a partition on a broker.
     pub fn unflushed(&self, b: BrokerId, partition: PartitionId) -> usize {
-        self.shared.disk.lock().expect("disk").unflushed(b, partition)
+        self.shared
+            .disk
+            .lock()
+            .expect("disk")
+            .unflushed(b, partition)
     }
 
     /// Datagrams delivered so far.
@@ -298,7 +366,7 @@ impl Cluster {
             self.handle.kill(*id);
         }
         madsim::time::sleep(std::time::Duration::from_millis(1)).await;
-        let history = self.shared.history.lock().expect("history").clone();
-        history
+
+        self.shared.history.lock().expect("history").clone()
     }
 }

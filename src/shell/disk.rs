@@ -45,7 +45,9 @@ impl SimDisk {
         let NodeId::Broker(broker) = node else { return };
         let disk = self.brokers.entry(broker).or_default();
         match op {
-            DiskOp::Append { partition, records } => disk.entry(partition).or_default().records.extend(records),
+            DiskOp::Append { partition, records } => {
+                disk.entry(partition).or_default().records.extend(records)
+            }
             DiskOp::Truncate { partition, len } => {
                 let files = disk.entry(partition).or_default();
                 files.records.truncate(len.index());
@@ -55,14 +57,20 @@ impl SimDisk {
                 let files = disk.entry(partition).or_default();
                 files.durable_len = files.records.len();
             }
-            DiskOp::CheckpointHw { partition, hw } => disk.entry(partition).or_default().hw_checkpoint = hw,
+            DiskOp::CheckpointHw { partition, hw } => {
+                disk.entry(partition).or_default().hw_checkpoint = hw
+            }
             DiskOp::ControllerState(_) => unreachable!("handled above"),
         }
     }
 
     /// A broker loses power: every partition keeps its durable prefix plus a random part
     /// of its unflushed tail (`pick(len)` draws from `0..=len`).
-    pub fn power_loss(&mut self, broker: BrokerId, mut pick: impl FnMut(usize) -> usize) -> Vec<PowerLossCut> {
+    pub fn power_loss(
+        &mut self,
+        broker: BrokerId,
+        mut pick: impl FnMut(usize) -> usize,
+    ) -> Vec<PowerLossCut> {
         let mut cuts = Vec::new();
         for (partition, files) in self.brokers.entry(broker).or_default() {
             let unflushed = files.records.len() - files.durable_len;
@@ -82,11 +90,15 @@ impl SimDisk {
 
     /// What a booting broker finds.
     pub fn boot_broker(&self, broker: BrokerId) -> BTreeMap<PartitionId, RecoveredPartition> {
-        let Some(disk) = self.brokers.get(&broker) else { return BTreeMap::new() };
+        let Some(disk) = self.brokers.get(&broker) else {
+            return BTreeMap::new();
+        };
         disk.iter()
             .map(|(p, files)| {
-                let recovered =
-                    RecoveredPartition { records: files.records.clone(), hw_checkpoint: files.hw_checkpoint };
+                let recovered = RecoveredPartition {
+                    records: files.records.clone(),
+                    hw_checkpoint: files.hw_checkpoint,
+                };
                 (*p, recovered)
             })
             .collect()

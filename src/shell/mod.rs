@@ -44,7 +44,9 @@ pub fn address(node: NodeId) -> SocketAddr {
 
 /// The node behind a simulated address.
 pub fn node_at(address: SocketAddr) -> Option<NodeId> {
-    let IpAddr::V4(ip) = address.ip() else { return None };
+    let IpAddr::V4(ip) = address.ip() else {
+        return None;
+    };
     match ip.octets() {
         [10, 0, 0, 100] => Some(NodeId::Controller),
         [10, 0, 0, b] => Some(NodeId::Broker(BrokerId(b))),

@@ -49,27 +49,35 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     mut poke: Option<UnboundedReceiver<()>>,
     initial: Vec<Effect>,
 ) {
-    let endpoint = Endpoint::bind(address(me)).await.expect("a killed node's address is free after restart");
+    let endpoint = Endpoint::bind(address(me))
+        .await
+        .expect("a killed node's address is free after restart");
     perform(me, &endpoint, &shared, now(), initial);
     let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
     loop {
-        let deadline = slot.lock().expect("slot").as_ref().and_then(|m| m.next_deadline());
+        let deadline = slot
+            .lock()
+            .expect("slot")
+            .as_ref()
+            .and_then(|m| m.next_deadline());
         let mut sleep = deadline.map(|at| Box::pin(sleep_until(at)));
         let wakeup = poll_fn(|cx| {
             if let Poll::Ready(result) = receive.as_mut().poll(cx) {
                 let (payload, _) = result.expect("the network never closes a live node's socket");
-                let envelope = payload.downcast::<Envelope>().expect("only envelopes are sent");
+                let envelope = payload
+                    .downcast::<Envelope>()
+                    .expect("only envelopes are sent");
                 return Poll::Ready(Wakeup::Message(envelope));
             }
-            if let Some(receiver) = poke.as_mut() {
-                if let Poll::Ready(Some(())) = receiver.poll_next_unpin(cx) {
-                    return Poll::Ready(Wakeup::Poke);
-                }
+            if let Some(receiver) = poke.as_mut()
+                && let Poll::Ready(Some(())) = receiver.poll_next_unpin(cx)
+            {
+                return Poll::Ready(Wakeup::Poke);
             }
-            if let Some(sleep) = sleep.as_mut() {
-                if Pin::new(sleep).poll(cx).is_ready() {
-                    return Poll::Ready(Wakeup::Deadline);
-                }
+            if let Some(sleep) = sleep.as_mut()
+                && Pin::new(sleep).poll(cx).is_ready()
+            {
+                return Poll::Ready(Wakeup::Deadline);
             }
             Poll::Pending
         })
@@ -81,7 +89,9 @@ pub async fn drive<M: StateMachine + Send + 'static>(
             let mut guard = slot.lock().expect("slot");
             let machine = guard.as_mut().expect("a running node has a state machine");
             match wakeup {
-                Wakeup::Message(envelope) => machine.on_message(now, envelope.from, envelope.message, &mut out),
+                Wakeup::Message(envelope) => {
+                    machine.on_message(now, envelope.from, envelope.message, &mut out)
+                }
                 Wakeup::Deadline | Wakeup::Poke => machine.on_timeout(now, &mut out),
             }
         }

@@ -38,10 +38,12 @@ impl Broker {
     fn followed(&self) -> BTreeMap<BrokerId, Vec<PartitionId>> {
         let mut by_leader: BTreeMap<BrokerId, Vec<PartitionId>> = BTreeMap::new();
         for (p, replica) in &self.replicas {
-            if let Role::Follower { leader: Some(leader) } = replica.role {
-                if leader != self.id {
-                    by_leader.entry(leader).or_default().push(*p);
-                }
+            if let Role::Follower {
+                leader: Some(leader),
+            } = replica.role
+                && leader != self.id
+            {
+                by_leader.entry(leader).or_default().push(*p);
             }
         }
         by_leader
@@ -49,7 +51,9 @@ impl Broker {
 
     /// Sends a fetch to every leader that has none outstanding.
     pub(super) fn send_fetches(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        let Some(epoch) = self.broker_epoch else { return };
+        let Some(epoch) = self.broker_epoch else {
+            return;
+        };
         let followed = self.followed();
         let leaders: BTreeSet<BrokerId> = followed.keys().copied().collect();
         self.fetchers.retain(|leader, _| leaders.contains(leader));
@@ -111,7 +115,9 @@ impl Broker {
         partitions: Vec<FetchedPartition>,
         out: &mut Vec<Effect>,
     ) {
-        let Some(fetcher) = self.fetchers.get_mut(&leader) else { return };
+        let Some(fetcher) = self.fetchers.get_mut(&leader) else {
+            return;
+        };
         if fetcher.in_flight.map(|(c, _)| c) != Some(correlation) {
             return; // a late answer to a fetch we already gave up on
         }
@@ -122,20 +128,38 @@ impl Broker {
         }
         if back_off {
             let until = now.plus_ms(self.config.replica_fetch_backoff_ms);
-            self.fetchers.get_mut(&leader).expect("present").backoff_until = Some(until);
+            self.fetchers
+                .get_mut(&leader)
+                .expect("present")
+                .backoff_until = Some(until);
         }
         self.after_change(now, out);
     }
 
     /// Applies one partition of a fetch response; returns whether to back off.
-    fn on_fetched_partition(&mut self, leader: BrokerId, answer: FetchedPartition, out: &mut Vec<Effect>) -> bool {
+    fn on_fetched_partition(
+        &mut self,
+        leader: BrokerId,
+        answer: FetchedPartition,
+        out: &mut Vec<Effect>,
+    ) -> bool {
         let p = answer.partition;
-        let Some(replica) = self.replicas.get(&p) else { return false };
-        if replica.role != (Role::Follower { leader: Some(leader) }) {
+        let Some(replica) = self.replicas.get(&p) else {
+            return false;
+        };
+        if replica.role
+            != (Role::Follower {
+                leader: Some(leader),
+            })
+        {
             return false;
         }
         if let Some((epoch, end)) = answer.diverging_epoch {
-            let own_end = replica.log.end_offset_for(epoch).map(|(_, o)| o).unwrap_or(replica.leo());
+            let own_end = replica
+                .log
+                .end_offset_for(epoch)
+                .map(|(_, o)| o)
+                .unwrap_or(replica.leo());
             let target = end.min(own_end).min(replica.leo());
             self.truncate(p, target, TruncationReason::DivergingEpoch, out);
             return false;
@@ -143,7 +167,12 @@ impl Broker {
         match answer.error {
             Some(ErrorCode::OffsetOutOfRange) => {
                 if replica.leo() > answer.log_end_offset {
-                    self.truncate(p, answer.log_end_offset, TruncationReason::OffsetOutOfRange, out);
+                    self.truncate(
+                        p,
+                        answer.log_end_offset,
+                        TruncationReason::OffsetOutOfRange,
+                        out,
+                    );
                 }
                 return false;
             }

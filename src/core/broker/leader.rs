@@ -2,13 +2,13 @@
 //! ISR shrink/expand proposals, and parked (delayed) requests.
 
 use crate::config::{Acks, ConsumerReadLimit};
+use crate::core::Effect;
 use crate::core::broker::Broker;
 use crate::core::broker::producer_state::SequenceCheck;
 use crate::core::broker::replica::{PendingAlter, Role};
 use crate::core::log::Record;
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message, ProduceBatch};
 use crate::core::metadata::PartitionRegistration;
-use crate::core::Effect;
 use crate::history::EventKind;
 use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, Sequence, SimTime};
 
@@ -103,7 +103,12 @@ impl Broker {
             return Err(ErrorCode::NotEnoughReplicas); // nothing is appended
         }
         let count = batch.values.len() as u32;
-        let check = replica.producers.check(batch.producer_id, batch.producer_epoch, batch.base_sequence, count);
+        let check = replica.producers.check(
+            batch.producer_id,
+            batch.producer_epoch,
+            batch.base_sequence,
+            count,
+        );
         match check {
             SequenceCheck::OutOfOrder => return Err(ErrorCode::OutOfOrderSequenceNumber),
             SequenceCheck::Duplicate(offset) => return Ok(offset),
@@ -154,13 +159,18 @@ impl Broker {
         if let Some(follower) = replica {
             for (request, answer) in partitions.iter().zip(&response) {
                 if answer.error.is_none() && answer.diverging_epoch.is_none() {
-                    let r = self.replicas.get_mut(&request.partition).expect("answered without error");
+                    let r = self
+                        .replicas
+                        .get_mut(&request.partition)
+                        .expect("answered without error");
                     r.record_follower_fetch(now, follower, request.fetch_offset, replica_epoch);
                     self.maybe_expand_isr(now, request.partition, follower, out);
                 }
             }
         }
-        let ready = response.iter().any(|p| p.error.is_some() || p.diverging_epoch.is_some() || !p.records.is_empty());
+        let ready = response
+            .iter()
+            .any(|p| p.error.is_some() || p.diverging_epoch.is_some() || !p.records.is_empty());
         if ready || max_wait_ms == 0 {
             self.answer_fetch(client, correlation, replica.is_none(), response, out);
         } else {
@@ -176,11 +186,22 @@ impl Broker {
     }
 
     /// Reads a fetch request against the current state (4.2 steps 1-3).
-    fn read_fetch(&self, replica: Option<BrokerId>, partitions: &[FetchPartition]) -> Vec<FetchedPartition> {
-        partitions.iter().map(|request| self.read_partition(replica, request)).collect()
+    fn read_fetch(
+        &self,
+        replica: Option<BrokerId>,
+        partitions: &[FetchPartition],
+    ) -> Vec<FetchedPartition> {
+        partitions
+            .iter()
+            .map(|request| self.read_partition(replica, request))
+            .collect()
     }
 
-    fn read_partition(&self, replica: Option<BrokerId>, request: &FetchPartition) -> FetchedPartition {
+    fn read_partition(
+        &self,
+        replica: Option<BrokerId>,
+        request: &FetchPartition,
+    ) -> FetchedPartition {
         let mut answer = FetchedPartition {
             partition: request.partition,
             error: None,
@@ -190,7 +211,11 @@ impl Broker {
             log_end_offset: Offset(0),
             diverging_epoch: None,
         };
-        let Some(local) = self.replicas.get(&request.partition).filter(|r| r.is_leader()) else {
+        let Some(local) = self
+            .replicas
+            .get(&request.partition)
+            .filter(|r| r.is_leader())
+        else {
             answer.error = Some(ErrorCode::NotLeaderOrFollower);
             return answer;
         };
@@ -208,13 +233,12 @@ impl Broker {
             answer.error = Some(ErrorCode::UnknownLeaderEpoch);
             return answer;
         }
-        if let Some(last_epoch) = request.last_fetched_epoch {
-            if let Some((epoch, end)) = local.log.end_offset_for(last_epoch) {
-                if epoch < last_epoch || end < request.fetch_offset {
-                    answer.diverging_epoch = Some((epoch, end));
-                    return answer;
-                }
-            }
+        if let Some(last_epoch) = request.last_fetched_epoch
+            && let Some((epoch, end)) = local.log.end_offset_for(last_epoch)
+            && (epoch < last_epoch || end < request.fetch_offset)
+        {
+            answer.diverging_epoch = Some((epoch, end));
+            return answer;
         }
         if request.fetch_offset > local.leo() {
             answer.error = Some(ErrorCode::OffsetOutOfRange);
@@ -252,7 +276,13 @@ impl Broker {
                 }));
             }
         }
-        out.push(Effect::Send { to: client, message: Message::FetchResponse { correlation, partitions } });
+        out.push(Effect::Send {
+            to: client,
+            message: Message::FetchResponse {
+                correlation,
+                partitions,
+            },
+        });
     }
 
     /// Answers parked requests that can complete (or, with `expire`, have timed out).
@@ -262,13 +292,29 @@ impl Broker {
         for p in parked {
             let local = &self.replicas[&p.partition];
             if !local.is_leader() {
-                respond_produce(out, p.client, p.correlation, p.partition, Err(ErrorCode::NotLeaderOrFollower));
+                respond_produce(
+                    out,
+                    p.client,
+                    p.correlation,
+                    p.partition,
+                    Err(ErrorCode::NotLeaderOrFollower),
+                );
             } else if local.hw >= p.required_hw {
                 let enough = local.maximal_isr().len() >= min_isr.min(local.replicas.len());
-                let result = if enough { Ok(p.base_offset) } else { Err(ErrorCode::NotEnoughReplicasAfterAppend) };
+                let result = if enough {
+                    Ok(p.base_offset)
+                } else {
+                    Err(ErrorCode::NotEnoughReplicasAfterAppend)
+                };
                 respond_produce(out, p.client, p.correlation, p.partition, result);
             } else if expire && now >= p.deadline {
-                respond_produce(out, p.client, p.correlation, p.partition, Err(ErrorCode::RequestTimedOut));
+                respond_produce(
+                    out,
+                    p.client,
+                    p.correlation,
+                    p.partition,
+                    Err(ErrorCode::RequestTimedOut),
+                );
             } else {
                 self.parked_produce.push(p);
             }
@@ -276,7 +322,9 @@ impl Broker {
         let parked = std::mem::take(&mut self.parked_fetch);
         for p in parked {
             let response = self.read_fetch(p.replica, &p.partitions);
-            let ready = response.iter().any(|r| r.error.is_some() || r.diverging_epoch.is_some() || !r.records.is_empty());
+            let ready = response
+                .iter()
+                .any(|r| r.error.is_some() || r.diverging_epoch.is_some() || !r.records.is_empty());
             if ready || (expire && now >= p.deadline) {
                 self.answer_fetch(p.client, p.correlation, p.replica.is_none(), response, out);
             } else {
@@ -290,7 +338,13 @@ impl Broker {
         let parked = std::mem::take(&mut self.parked_produce);
         for p in parked {
             if p.partition == partition {
-                respond_produce(out, p.client, p.correlation, p.partition, Err(ErrorCode::NotLeaderOrFollower));
+                respond_produce(
+                    out,
+                    p.client,
+                    p.correlation,
+                    p.partition,
+                    Err(ErrorCode::NotLeaderOrFollower),
+                );
             } else {
                 self.parked_produce.push(p);
             }
@@ -298,20 +352,36 @@ impl Broker {
     }
 
     /// Leader HW advance (4.3).
-    pub(super) fn maybe_advance_hw(&mut self, now: SimTime, partition: PartitionId, out: &mut Vec<Effect>) {
+    pub(super) fn maybe_advance_hw(
+        &mut self,
+        now: SimTime,
+        partition: PartitionId,
+        out: &mut Vec<Effect>,
+    ) {
         let metadata = &self.metadata;
         let replica = &self.replicas[&partition];
         let eligible = |b: BrokerId, e: BrokerEpoch| Broker::eligible(metadata, b, e);
-        let Some(candidate) = replica.hw_candidate(now, &self.config, eligible) else { return };
+        let Some(candidate) = replica.hw_candidate(now, &self.config, eligible) else {
+            return;
+        };
         if candidate > replica.hw {
             self.set_hw(partition, candidate, out);
         }
     }
 
     /// ISR expansion (4.6) after a follower fetch.
-    fn maybe_expand_isr(&mut self, now: SimTime, partition: PartitionId, follower: BrokerId, out: &mut Vec<Effect>) {
+    fn maybe_expand_isr(
+        &mut self,
+        now: SimTime,
+        partition: PartitionId,
+        follower: BrokerId,
+        out: &mut Vec<Effect>,
+    ) {
         let replica = &self.replicas[&partition];
-        let epoch = replica.leader_state().and_then(|s| s.followers.get(&follower)).map(|p| p.broker_epoch);
+        let epoch = replica
+            .leader_state()
+            .and_then(|s| s.followers.get(&follower))
+            .map(|p| p.broker_epoch);
         let eligible = epoch.is_some_and(|e| Broker::eligible(&self.metadata, follower, e));
         if !replica.may_join_isr(follower, &self.config, eligible) {
             return;
@@ -326,32 +396,56 @@ impl Broker {
         let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
         for p in partitions {
             let replica = &self.replicas[&p];
-            let pending = replica.leader_state().is_none_or(|s| s.pending_alter.is_some());
+            let pending = replica
+                .leader_state()
+                .is_none_or(|s| s.pending_alter.is_some());
             if pending {
                 continue;
             }
-            let out_of_sync = replica.out_of_sync_followers(now, self.config.replica_lag_time_max_ms);
+            let out_of_sync =
+                replica.out_of_sync_followers(now, self.config.replica_lag_time_max_ms);
             if out_of_sync.is_empty() {
                 continue;
             }
-            let isr: Vec<BrokerId> = replica.isr.iter().filter(|b| !out_of_sync.contains(b)).copied().collect();
+            let isr: Vec<BrokerId> = replica
+                .isr
+                .iter()
+                .filter(|b| !out_of_sync.contains(b))
+                .copied()
+                .collect();
             self.propose_isr(now, p, isr, out);
         }
     }
 
-    fn propose_isr(&mut self, now: SimTime, partition: PartitionId, isr: Vec<BrokerId>, out: &mut Vec<Effect>) {
+    fn propose_isr(
+        &mut self,
+        now: SimTime,
+        partition: PartitionId,
+        isr: Vec<BrokerId>,
+        out: &mut Vec<Effect>,
+    ) {
         let replica = self.replicas.get_mut(&partition).expect("hosted");
         let based_on = replica.partition_epoch;
-        let Role::Leader(state) = &mut replica.role else { return };
-        state.pending_alter = Some(PendingAlter { isr, based_on, sent_at: now });
+        let Role::Leader(state) = &mut replica.role else {
+            return;
+        };
+        state.pending_alter = Some(PendingAlter {
+            isr,
+            based_on,
+            sent_at: now,
+        });
         self.send_alter(partition, out);
         self.alter_retry_at = Some(now.plus_ms(super::ALTER_PARTITION_RETRY_MS));
     }
 
     fn send_alter(&self, partition: PartitionId, out: &mut Vec<Effect>) {
         let replica = &self.replicas[&partition];
-        let (Some(state), Some(broker_epoch)) = (replica.leader_state(), self.broker_epoch) else { return };
-        let Some(pending) = &state.pending_alter else { return };
+        let (Some(state), Some(broker_epoch)) = (replica.leader_state(), self.broker_epoch) else {
+            return;
+        };
+        let Some(pending) = &state.pending_alter else {
+            return;
+        };
         let new_isr = pending
             .isr
             .iter()
@@ -359,7 +453,11 @@ impl Broker {
                 let epoch = if *b == self.id {
                     broker_epoch
                 } else {
-                    state.followers.get(b).map(|p| p.broker_epoch).unwrap_or_default()
+                    state
+                        .followers
+                        .get(b)
+                        .map(|p| p.broker_epoch)
+                        .unwrap_or_default()
                 };
                 (*b, epoch)
             })
@@ -381,7 +479,10 @@ impl Broker {
         self.alter_retry_at = None;
         let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
         for p in partitions {
-            if self.replicas[&p].leader_state().is_some_and(|s| s.pending_alter.is_some()) {
+            if self.replicas[&p]
+                .leader_state()
+                .is_some_and(|s| s.pending_alter.is_some())
+            {
                 self.send_alter(p, out);
                 self.alter_retry_at = Some(now.plus_ms(super::ALTER_PARTITION_RETRY_MS));
             }
@@ -395,8 +496,12 @@ impl Broker {
         result: Result<PartitionRegistration, ErrorCode>,
         out: &mut Vec<Effect>,
     ) {
-        let Some(replica) = self.replicas.get_mut(&partition) else { return };
-        let Role::Leader(state) = &mut replica.role else { return };
+        let Some(replica) = self.replicas.get_mut(&partition) else {
+            return;
+        };
+        let Role::Leader(state) = &mut replica.role else {
+            return;
+        };
         match result {
             Ok(registration) => {
                 if registration.leader_epoch == replica.leader_epoch
@@ -420,5 +525,12 @@ fn respond_produce(
     partition: PartitionId,
     result: Result<Offset, ErrorCode>,
 ) {
-    out.push(Effect::Send { to: client, message: Message::ProduceResponse { correlation, partition, result } });
+    out.push(Effect::Send {
+        to: client,
+        message: Message::ProduceResponse {
+            correlation,
+            partition,
+            result,
+        },
+    });
 }

@@ -81,7 +81,13 @@ impl Broker {
             let assigned = layout.partition(partition).replicas.clone();
             replicas.insert(
                 partition,
-                Replica::recover(id, partition, assigned, stored.records, stored.hw_checkpoint),
+                Replica::recover(
+                    id,
+                    partition,
+                    assigned,
+                    stored.records,
+                    stored.hw_checkpoint,
+                ),
             );
         }
         Broker {
@@ -114,7 +120,8 @@ impl Broker {
         }
         self.heartbeat_at = now;
         self.isr_check_at = now.plus_ms(self.isr_check_interval_ms());
-        self.hw_checkpoint_at = now.plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+        self.hw_checkpoint_at =
+            now.plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
         if let FlushPolicy::IntervalMs(ms) = self.config.flush {
             self.flush_at = Some(now.plus_ms(ms));
         }
@@ -127,7 +134,9 @@ impl Broker {
 
     /// Whether broker `b` is unfenced with broker epoch `epoch` in our metadata.
     fn eligible(metadata: &MetadataImage, b: BrokerId, epoch: BrokerEpoch) -> bool {
-        metadata.broker(b).is_some_and(|r| !r.fenced && r.broker_epoch == epoch)
+        metadata
+            .broker(b)
+            .is_some_and(|r| !r.fenced && r.broker_epoch == epoch)
     }
 
     fn on_heartbeat_timer(&mut self, now: SimTime, out: &mut Vec<Effect>) {
@@ -143,7 +152,10 @@ impl Broker {
                 metadata_version: self.metadata.version,
             },
         };
-        out.push(Effect::Send { to: NodeId::Controller, message });
+        out.push(Effect::Send {
+            to: NodeId::Controller,
+            message,
+        });
         self.heartbeat_at = now.plus_ms(self.config.broker_heartbeat_interval_ms);
     }
 
@@ -172,7 +184,10 @@ impl Broker {
         out: &mut Vec<Effect>,
     ) {
         let me = self.id;
-        let replica = self.replicas.get_mut(&registration.partition).expect("hosted");
+        let replica = self
+            .replicas
+            .get_mut(&registration.partition)
+            .expect("hosted");
         if registration.leader_epoch < replica.leader_epoch {
             return; // stale
         }
@@ -214,7 +229,12 @@ impl Broker {
         self.fail_parked_for(registration.partition, out);
         if self.config.truncation == crate::config::Truncation::HighWatermark {
             let hw = self.replicas[&registration.partition].hw;
-            self.truncate(registration.partition, hw, crate::history::TruncationReason::HighWatermark, out);
+            self.truncate(
+                registration.partition,
+                hw,
+                crate::history::TruncationReason::HighWatermark,
+                out,
+            );
         }
     }
 
@@ -263,16 +283,32 @@ impl Broker {
         assert!(hw <= replica.leo(), "hw must not pass the leo");
         let covered = if hw > replica.hw {
             let from = replica.hw;
-            replica.log.slice(from, hw).iter().enumerate().map(|(i, r)| (from.plus(i as u64), r.value)).collect()
+            replica
+                .log
+                .slice(from, hw)
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (from.plus(i as u64), r.value))
+                .collect()
         } else {
             Vec::new()
         };
         replica.hw = hw;
-        out.push(Effect::Trace(EventKind::HwChanged { broker: self.id, partition, hw, covered }));
+        out.push(Effect::Trace(EventKind::HwChanged {
+            broker: self.id,
+            partition,
+            hw,
+            covered,
+        }));
     }
 
     /// Writes records to disk (and flushes them when every message must be durable).
-    fn persist_append(&mut self, partition: PartitionId, records: Vec<Record>, out: &mut Vec<Effect>) {
+    fn persist_append(
+        &mut self,
+        partition: PartitionId,
+        records: Vec<Record>,
+        out: &mut Vec<Effect>,
+    ) {
         out.push(Effect::Disk(DiskOp::Append { partition, records }));
         if self.config.flush == FlushPolicy::EveryMessage {
             out.push(Effect::Disk(DiskOp::Flush { partition }));
@@ -286,21 +322,25 @@ impl Broker {
             for (p, replica) in self.replicas.iter_mut() {
                 if replica.hw != replica.hw_checkpointed {
                     replica.hw_checkpointed = replica.hw;
-                    out.push(Effect::Disk(DiskOp::CheckpointHw { partition: *p, hw: replica.hw }));
+                    out.push(Effect::Disk(DiskOp::CheckpointHw {
+                        partition: *p,
+                        hw: replica.hw,
+                    }));
                 }
             }
-            self.hw_checkpoint_at = now.plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+            self.hw_checkpoint_at =
+                now.plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
         }
-        if let (Some(at), FlushPolicy::IntervalMs(ms)) = (self.flush_at, self.config.flush) {
-            if now >= at {
-                for (p, replica) in self.replicas.iter_mut() {
-                    if replica.unflushed {
-                        replica.unflushed = false;
-                        out.push(Effect::Disk(DiskOp::Flush { partition: *p }));
-                    }
+        if let (Some(at), FlushPolicy::IntervalMs(ms)) = (self.flush_at, self.config.flush)
+            && now >= at
+        {
+            for (p, replica) in self.replicas.iter_mut() {
+                if replica.unflushed {
+                    replica.unflushed = false;
+                    out.push(Effect::Disk(DiskOp::Flush { partition: *p }));
                 }
-                self.flush_at = Some(now.plus_ms(ms));
             }
+            self.flush_at = Some(now.plus_ms(ms));
         }
     }
 
@@ -336,20 +376,42 @@ impl StateMachine for Broker {
             Message::AlterPartitionResponse { partition, result } => {
                 self.on_alter_partition_response(now, partition, result, out)
             }
-            Message::Produce { correlation, acks, timeout_ms, batch } => {
-                self.on_produce(now, from, correlation, acks, timeout_ms, batch, out)
-            }
-            Message::Fetch { correlation, replica, replica_epoch, max_wait_ms, partitions } => {
-                self.on_fetch(now, from, correlation, replica, replica_epoch, max_wait_ms, partitions, out)
-            }
-            Message::FetchResponse { correlation, partitions } => {
+            Message::Produce {
+                correlation,
+                acks,
+                timeout_ms,
+                batch,
+            } => self.on_produce(now, from, correlation, acks, timeout_ms, batch, out),
+            Message::Fetch {
+                correlation,
+                replica,
+                replica_epoch,
+                max_wait_ms,
+                partitions,
+            } => self.on_fetch(
+                now,
+                from,
+                correlation,
+                replica,
+                replica_epoch,
+                max_wait_ms,
+                partitions,
+                out,
+            ),
+            Message::FetchResponse {
+                correlation,
+                partitions,
+            } => {
                 if let NodeId::Broker(leader) = from {
                     self.on_fetch_response(now, leader, correlation, partitions, out);
                 }
             }
             Message::MetadataRequest { correlation } => out.push(Effect::Send {
                 to: from,
-                message: Message::MetadataResponse { correlation, metadata: Box::new(self.metadata.clone()) },
+                message: Message::MetadataResponse {
+                    correlation,
+                    metadata: Box::new(self.metadata.clone()),
+                },
             }),
             _ => {} // not addressed to brokers
         }
@@ -373,7 +435,10 @@ impl StateMachine for Broker {
     }
 
     fn next_deadline(&self) -> Option<SimTime> {
-        let mut deadline = self.heartbeat_at.min(self.isr_check_at).min(self.hw_checkpoint_at);
+        let mut deadline = self
+            .heartbeat_at
+            .min(self.isr_check_at)
+            .min(self.hw_checkpoint_at);
         for at in [self.flush_at, self.alter_retry_at].into_iter().flatten() {
             deadline = deadline.min(at);
         }

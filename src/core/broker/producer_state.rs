@@ -48,7 +48,13 @@ impl ProducerState {
     }
 
     /// Checks a batch of `count` records before append.
-    pub fn check(&self, id: ProducerId, epoch: ProducerEpoch, base: Sequence, count: u32) -> SequenceCheck {
+    pub fn check(
+        &self,
+        id: ProducerId,
+        epoch: ProducerEpoch,
+        base: Sequence,
+        count: u32,
+    ) -> SequenceCheck {
         if id == NO_PRODUCER_ID {
             return SequenceCheck::Append;
         }
@@ -59,10 +65,18 @@ impl ProducerState {
             return SequenceCheck::OutOfOrder;
         }
         if epoch > entry.epoch {
-            return if base == Sequence(0) { SequenceCheck::Append } else { SequenceCheck::OutOfOrder };
+            return if base == Sequence(0) {
+                SequenceCheck::Append
+            } else {
+                SequenceCheck::OutOfOrder
+            };
         }
         let last = Sequence(base.0 + count - 1);
-        if let Some((_, _, offset)) = entry.batches.iter().find(|(f, l, _)| *f == base && *l == last) {
+        if let Some((_, _, offset)) = entry
+            .batches
+            .iter()
+            .find(|(f, l, _)| *f == base && *l == last)
+        {
             return SequenceCheck::Duplicate(*offset);
         }
         match entry.batches.back() {
@@ -84,14 +98,15 @@ impl ProducerState {
                 entry.epoch = record.producer_epoch;
                 entry.batches.clear();
             }
-            let continues = entry
-                .batches
-                .back()
-                .is_some_and(|(first, last, _)| *first == record.batch_base_sequence && last.0 + 1 == record.sequence.0);
+            let continues = entry.batches.back().is_some_and(|(first, last, _)| {
+                *first == record.batch_base_sequence && last.0 + 1 == record.sequence.0
+            });
             if continues {
                 entry.batches.back_mut().expect("checked").1 = record.sequence;
             } else {
-                entry.batches.push_back((record.sequence, record.sequence, offset));
+                entry
+                    .batches
+                    .push_back((record.sequence, record.sequence, offset));
                 if entry.batches.len() > BATCHES_RETAINED {
                     entry.batches.pop_front();
                 }
@@ -113,7 +128,10 @@ mod tests {
                 producer_epoch: ProducerEpoch(0),
                 sequence: Sequence(base + i),
                 batch_base_sequence: Sequence(base),
-                value: MessageId { producer: 1, index: base + i },
+                value: MessageId {
+                    producer: 1,
+                    index: base + i,
+                },
             })
             .collect()
     }
@@ -124,12 +142,33 @@ mod tests {
         log.extend(batch(3, 2));
         let state = ProducerState::from_log(&log);
         let (id, epoch) = (ProducerId(1), ProducerEpoch(0));
-        assert_eq!(state.check(id, epoch, Sequence(3), 2), SequenceCheck::Duplicate(Offset(3)));
-        assert_eq!(state.check(id, epoch, Sequence(0), 3), SequenceCheck::Duplicate(Offset(0)));
-        assert_eq!(state.check(id, epoch, Sequence(5), 1), SequenceCheck::Append);
-        assert_eq!(state.check(id, epoch, Sequence(7), 1), SequenceCheck::OutOfOrder);
-        assert_eq!(state.check(id, ProducerEpoch(1), Sequence(0), 1), SequenceCheck::Append);
-        assert_eq!(state.check(id, ProducerEpoch(1), Sequence(4), 1), SequenceCheck::OutOfOrder);
-        assert_eq!(state.check(ProducerId(2), epoch, Sequence(9), 1), SequenceCheck::Append);
+        assert_eq!(
+            state.check(id, epoch, Sequence(3), 2),
+            SequenceCheck::Duplicate(Offset(3))
+        );
+        assert_eq!(
+            state.check(id, epoch, Sequence(0), 3),
+            SequenceCheck::Duplicate(Offset(0))
+        );
+        assert_eq!(
+            state.check(id, epoch, Sequence(5), 1),
+            SequenceCheck::Append
+        );
+        assert_eq!(
+            state.check(id, epoch, Sequence(7), 1),
+            SequenceCheck::OutOfOrder
+        );
+        assert_eq!(
+            state.check(id, ProducerEpoch(1), Sequence(0), 1),
+            SequenceCheck::Append
+        );
+        assert_eq!(
+            state.check(id, ProducerEpoch(1), Sequence(4), 1),
+            SequenceCheck::OutOfOrder
+        );
+        assert_eq!(
+            state.check(ProducerId(2), epoch, Sequence(9), 1),
+            SequenceCheck::Append
+        );
     }
 }

@@ -11,7 +11,9 @@ use crate::config::Config;
 use crate::core::broker::producer_state::ProducerState;
 use crate::core::log::{Log, Record};
 use crate::core::metadata::PartitionRegistration;
-use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, Offset, PartitionEpoch, PartitionId, SimTime};
+use crate::types::{
+    BrokerEpoch, BrokerId, LeaderEpoch, Offset, PartitionEpoch, PartitionId, SimTime,
+};
 
 /// What the leader knows about one follower (`Replica.scala`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,7 +173,11 @@ impl Replica {
         };
         let mut followers = BTreeMap::new();
         for &b in self.replicas.iter().filter(|&&b| b != self.broker) {
-            let kept = previous.as_ref().filter(|_| was_leader).and_then(|f| f.get(&b)).cloned();
+            let kept = previous
+                .as_ref()
+                .filter(|_| was_leader)
+                .and_then(|f| f.get(&b))
+                .cloned();
             let in_isr = self.isr.contains(&b);
             let fresh = FollowerProgress {
                 leo: None,
@@ -182,7 +188,11 @@ impl Replica {
             };
             followers.insert(b, kept.unwrap_or(fresh));
         }
-        self.role = Role::Leader(LeaderState { leso, followers, pending_alter: None });
+        self.role = Role::Leader(LeaderState {
+            leso,
+            followers,
+            pending_alter: None,
+        });
         assert!(self.hw <= self.leo(), "hw above leo at election");
         true
     }
@@ -192,7 +202,9 @@ impl Replica {
         self.leader_epoch = registration.leader_epoch;
         self.partition_epoch = registration.partition_epoch;
         self.isr = registration.isr.clone();
-        self.role = Role::Follower { leader: registration.leader };
+        self.role = Role::Follower {
+            leader: registration.leader,
+        };
     }
 
     /// Leader: the HW candidate per `Partition.maybeIncrementLeaderHW`, or None when the
@@ -212,7 +224,8 @@ impl Replica {
         let maximal = self.maximal_isr();
         let mut candidate = self.leo();
         for (b, progress) in &state.followers {
-            let caught_up = now.ms_since(progress.last_caught_up_time) <= config.replica_lag_time_max_ms
+            let caught_up = now.ms_since(progress.last_caught_up_time)
+                <= config.replica_lag_time_max_ms
                 && progress.last_caught_up_time > SimTime::ZERO;
             let counts = maximal.contains(b) || (caught_up && eligible(*b, progress.broker_epoch));
             if counts {
@@ -223,13 +236,25 @@ impl Replica {
     }
 
     /// Leader: records a follower fetch at `fetch_offset` (4.2 step 4 / 4.5).
-    pub fn record_follower_fetch(&mut self, now: SimTime, follower: BrokerId, fetch_offset: Offset, epoch: BrokerEpoch) {
+    pub fn record_follower_fetch(
+        &mut self,
+        now: SimTime,
+        follower: BrokerId,
+        fetch_offset: Offset,
+        epoch: BrokerEpoch,
+    ) {
         let leo = self.leo();
-        let Role::Leader(state) = &mut self.role else { return };
-        let Some(progress) = state.followers.get_mut(&follower) else { return };
+        let Role::Leader(state) = &mut self.role else {
+            return;
+        };
+        let Some(progress) = state.followers.get_mut(&follower) else {
+            return;
+        };
         if fetch_offset >= leo {
             progress.last_caught_up_time = now;
-        } else if fetch_offset >= progress.last_fetch_leader_leo && progress.last_fetch_time > SimTime::ZERO {
+        } else if fetch_offset >= progress.last_fetch_leader_leo
+            && progress.last_fetch_time > SimTime::ZERO
+        {
             progress.last_caught_up_time = progress.last_fetch_time;
         }
         progress.last_fetch_leader_leo = leo;
@@ -240,13 +265,17 @@ impl Replica {
 
     /// Leader: ISR members that fell behind for longer than the lag limit (4.5).
     pub fn out_of_sync_followers(&self, now: SimTime, lag_max_ms: u64) -> Vec<BrokerId> {
-        let Some(state) = self.leader_state() else { return Vec::new() };
+        let Some(state) = self.leader_state() else {
+            return Vec::new();
+        };
         let leo = self.leo();
         self.isr
             .iter()
             .filter(|&&b| b != self.broker)
             .filter(|b| {
-                let Some(p) = state.followers.get(b) else { return true };
+                let Some(p) = state.followers.get(b) else {
+                    return true;
+                };
                 let caught_up = p.leo == Some(leo);
                 !caught_up && now.ms_since(p.last_caught_up_time) > lag_max_ms
             })
@@ -256,11 +285,15 @@ impl Replica {
 
     /// Leader: whether `follower` (not in the ISR) may join it now (4.6).
     pub fn may_join_isr(&self, follower: BrokerId, config: &Config, eligible: bool) -> bool {
-        let Some(state) = self.leader_state() else { return false };
+        let Some(state) = self.leader_state() else {
+            return false;
+        };
         if self.isr.contains(&follower) || state.pending_alter.is_some() || !eligible {
             return false;
         }
-        let Some(leo) = state.followers.get(&follower).and_then(|p| p.leo) else { return false };
+        let Some(leo) = state.followers.get(&follower).and_then(|p| p.leo) else {
+            return false;
+        };
         let reached_epoch_start = !config.isr_join_requires_epoch_start || leo >= state.leso;
         leo >= self.hw && reached_epoch_start
     }

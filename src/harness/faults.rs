@@ -1,0 +1,151 @@
+//! Applies one fault action to the running cluster, resolving `leader:T-P`-style targets
+//! at fire time, and records it in the history.
+
+use crate::history::{EventKind, History, TruncationReason};
+use crate::scenario::{FaultAction, Target};
+use crate::shell::cluster::Cluster;
+use crate::types::{BrokerId, NodeId, PartitionId};
+
+/// The broker that leads `partition` now, or last led it.
+pub fn current_leader(cluster: &Cluster, partition: PartitionId) -> BrokerId {
+    if let Some(leader) = cluster
+        .controller_state()
+        .and_then(|s| s.partitions[partition.0 as usize].leader)
+    {
+        return leader;
+    }
+    let last = cluster.with_history(|h: &History| {
+        h.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::LeaderElected {
+                partition: p,
+                leader: Some(l),
+                ..
+            } if *p == partition => Some(*l),
+            _ => None,
+        })
+    });
+    last.unwrap_or(cluster.layout().partition(partition).replicas[0])
+}
+
+/// The nodes a target names right now.
+pub fn resolve(cluster: &Cluster, target: &Target) -> Vec<NodeId> {
+    let mut nodes = Vec::new();
+    collect(cluster, target, &mut nodes);
+    nodes
+}
+
+fn collect(cluster: &Cluster, target: &Target, nodes: &mut Vec<NodeId>) {
+    let mut add = |n: NodeId| {
+        if !nodes.contains(&n) {
+            nodes.push(n);
+        }
+    };
+    match target {
+        Target::Broker(b) => add(NodeId::Broker(*b)),
+        Target::Controller => add(NodeId::Controller),
+        Target::Replica { partition, index } => add(NodeId::Broker(
+            cluster.layout().partition(*partition).replicas[*index],
+        )),
+        Target::Leader(p) => add(NodeId::Broker(current_leader(cluster, *p))),
+        Target::Followers(p) => {
+            let leader = current_leader(cluster, *p);
+            for b in cluster
+                .layout()
+                .partition(*p)
+                .replicas
+                .iter()
+                .filter(|b| **b != leader)
+            {
+                add(NodeId::Broker(*b));
+            }
+        }
+        Target::List(targets) => {
+            for t in targets {
+                collect(cluster, t, nodes);
+            }
+        }
+    }
+}
+
+/// `broker-1` or `[broker-1, broker-2]`.
+pub fn names(nodes: &[NodeId]) -> String {
+    let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+    if names.len() == 1 {
+        names[0].clone()
+    } else {
+        format!("[{}]", names.join(", "))
+    }
+}
+
+/// Applies `action` now.
+pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
+    let description = match action {
+        FaultAction::Crash(t) => each(cluster, t, "crash", |c, n| c.crash(n)),
+        FaultAction::PowerLoss(t) => each(cluster, t, "power_loss", power_loss),
+        FaultAction::Restart(t) => each(cluster, t, "restart", |c, n| c.restart(n)),
+        FaultAction::Pause(t) => each(cluster, t, "pause", |c, n| c.pause(n)),
+        FaultAction::Resume(t) => each(cluster, t, "resume", |c, n| c.resume(n)),
+        FaultAction::Isolate(t) => each(cluster, t, "isolate", |c, n| c.isolate(n)),
+        FaultAction::Partition(groups) => {
+            let resolved: Vec<Vec<NodeId>> = groups.iter().map(|g| resolve(cluster, g)).collect();
+            cluster.partition(&resolved);
+            let parts: Vec<String> = resolved
+                .iter()
+                .map(|g| format!("[{}]", names(g).trim_matches(['[', ']'])))
+                .collect();
+            format!("partition {}", parts.join(" | "))
+        }
+        FaultAction::Heal => {
+            cluster.heal();
+            "heal".to_string()
+        }
+        FaultAction::PacketLoss(rate) => {
+            cluster.set_packet_loss(*rate);
+            format!("packet_loss {rate}")
+        }
+    };
+    cluster.record(EventKind::Fault { description });
+}
+
+fn each(
+    cluster: &mut Cluster,
+    target: &Target,
+    verb: &str,
+    mut f: impl FnMut(&mut Cluster, NodeId),
+) -> String {
+    let nodes = resolve(cluster, target);
+    let text = format!("{verb} {}", names(&nodes));
+    for n in nodes {
+        f(cluster, n);
+    }
+    text
+}
+
+/// Power loss of one node, with the resulting log cuts traced.
+pub fn power_loss(cluster: &mut Cluster, node: NodeId) {
+    let hws: Vec<(PartitionId, crate::types::Offset)> = match node {
+        NodeId::Broker(b) => cluster
+            .broker(b)
+            .map(|x| x.replicas.iter().map(|(p, r)| (*p, r.hw)).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let cuts = cluster.power_loss(node);
+    let NodeId::Broker(broker) = node else { return };
+    for (partition, from_leo, to) in cuts {
+        let hw = hws
+            .iter()
+            .find(|(p, _)| *p == partition)
+            .map(|(_, h)| *h)
+            .unwrap_or_default()
+            .min(to);
+        cluster.record(EventKind::Truncated {
+            broker,
+            partition,
+            from_leo,
+            to,
+            hw,
+            reason: TruncationReason::PowerLoss,
+        });
+    }
+}

@@ -1,0 +1,184 @@
+//! The end of a run: heal every fault, restart every node, wait for the cluster to
+//! converge, probe that every partition accepts writes, drain the consumers, and record
+//! the final state of every replica.
+
+use std::collections::BTreeSet;
+
+use crate::config::{Acks, Config};
+use crate::core::broker::replica::Role;
+use crate::history::EventKind;
+use crate::shell::cluster::Cluster;
+use crate::shell::{now, sleep_until};
+use crate::types::{NodeId, Offset, PartitionId, SimTime};
+
+/// How often convergence is checked.
+const POLL_MS: u64 = 100;
+
+/// The convergence window after the final heal: generous enough for sessions to
+/// expire, brokers to re-register and followers to rejoin the ISR.
+pub fn window_ms(config: &Config) -> u64 {
+    30_000 + 3 * config.broker_session_timeout_ms + config.replica_lag_time_max_ms
+}
+
+/// Heals, restarts, converges, probes, drains and records the final state.
+pub async fn run(cluster: &mut Cluster, config: &Config, producers: u8) {
+    cluster.record(EventKind::Phase {
+        name: "heal".into(),
+    });
+    cluster.heal();
+    cluster.set_packet_loss(0.0);
+    for node in cluster.nodes() {
+        cluster.resume(node);
+        cluster.restart(node);
+    }
+    let deadline = now().plus_ms(window_ms(config));
+    cluster.record(EventKind::Phase {
+        name: "converge".into(),
+    });
+    wait(deadline, || converged(cluster)).await;
+    let partitions: Vec<PartitionId> = cluster.layout().partition_ids().collect();
+    if producers > 0 {
+        let probe_from = cluster.with_history(|h| h.events.len());
+        for p in &partitions {
+            cluster.probe(1, *p);
+        }
+        wait(deadline, || cluster.producers_idle() && converged(cluster)).await;
+        if config.acks != Acks::Zero {
+            let acked: BTreeSet<PartitionId> = cluster.with_history(|h| {
+                h.events[probe_from..]
+                    .iter()
+                    .filter_map(|e| match &e.kind {
+                        EventKind::SendOk { partition, .. } => Some(*partition),
+                        _ => None,
+                    })
+                    .collect()
+            });
+            for p in partitions.iter().filter(|p| !acked.contains(p)) {
+                let reason = "the probe write was not acknowledged within the convergence window"
+                    .to_string();
+                cluster.record(EventKind::Unavailable {
+                    partition: *p,
+                    reason,
+                });
+            }
+        }
+    }
+    cluster.record(EventKind::Phase {
+        name: "drain".into(),
+    });
+    wait(deadline, || drained(cluster)).await;
+    record_final(cluster);
+}
+
+async fn wait(deadline: SimTime, mut done: impl FnMut() -> bool) {
+    while !done() && now() < deadline {
+        sleep_until(now().plus_ms(POLL_MS)).await;
+    }
+}
+
+/// Every partition has a leader with the full ISR, and every replica matches it.
+fn converged(cluster: &Cluster) -> bool {
+    let Some(state) = cluster.controller_state() else {
+        return false;
+    };
+    for registration in &state.partitions {
+        let Some(leader) = registration.leader else {
+            return false;
+        };
+        if registration.isr.len() != registration.replicas.len() {
+            return false;
+        }
+        let Some(lead) = cluster.broker(leader) else {
+            return false;
+        };
+        let local = &lead.replicas[&registration.partition];
+        if !local.is_leader()
+            || local.leader_epoch != registration.leader_epoch
+            || local.hw != local.leo()
+        {
+            return false;
+        }
+        for b in &registration.replicas {
+            let Some(broker) = cluster.broker(*b) else {
+                return false;
+            };
+            let replica = &broker.replicas[&registration.partition];
+            if replica.leo() != local.leo() || replica.hw != local.hw {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Every consumer has read every partition up to its leader's HW.
+fn drained(cluster: &Cluster) -> bool {
+    let Some(state) = cluster.controller_state() else {
+        return true;
+    };
+    state.partitions.iter().all(|registration| {
+        let Some(broker) = registration.leader.and_then(|l| cluster.broker(l)) else {
+            return true;
+        };
+        let hw = broker.replicas[&registration.partition].hw;
+        cluster
+            .consumer_ids()
+            .iter()
+            .all(|c| cluster.consumer_position(*c, registration.partition) >= hw)
+    })
+}
+
+fn record_final(cluster: &Cluster) {
+    let state = cluster.controller_state();
+    for p in cluster.layout().partition_ids() {
+        for b in cluster.layout().partition(p).replicas.clone() {
+            let Some(broker) = cluster.broker(b) else {
+                continue;
+            };
+            let replica = &broker.replicas[&p];
+            let records = replica
+                .log
+                .records()
+                .iter()
+                .map(|r| (r.leader_epoch, r.value))
+                .collect();
+            cluster.record(EventKind::FinalReplica {
+                broker: b,
+                partition: p,
+                hw: replica.hw,
+                records,
+            });
+        }
+        let leader = state
+            .as_ref()
+            .and_then(|s| s.partitions[p.0 as usize].leader);
+        let lead = leader
+            .and_then(|l| cluster.broker(l))
+            .filter(|b| matches!(b.replicas[&p].role, Role::Leader(_)));
+        match (leader, lead) {
+            (Some(leader), Some(broker)) => {
+                let replica = &broker.replicas[&p];
+                let records = replica
+                    .log
+                    .slice(Offset(0), replica.hw)
+                    .iter()
+                    .map(|r| r.value)
+                    .collect();
+                cluster.record(EventKind::FinalPartition {
+                    partition: p,
+                    leader: Some(leader),
+                    hw: replica.hw,
+                    records,
+                });
+            }
+            _ => {
+                let reason = "no leader after the convergence window".to_string();
+                cluster.record(EventKind::Unavailable {
+                    partition: p,
+                    reason,
+                });
+            }
+        }
+    }
+    let _ = NodeId::Controller;
+}

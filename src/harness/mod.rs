@@ -1,0 +1,194 @@
+//! Runs one scenario for one seed: builds the cluster in a fresh madsim runtime, fires
+//! the timed faults and the nemesis, runs the finale, and checks the history.
+//!
+//! Architecture invariant: the harness never calls core methods directly; it goes through
+//! the shell's cluster handle, as a real operator or client would. It prints nothing and
+//! touches no files: `cli` does that.
+
+pub mod faults;
+pub mod finale;
+pub mod nemesis;
+pub mod report;
+
+use std::time::Duration;
+
+// TEMP use crate::checkers;
+use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
+use crate::history::{EventKind, History};
+use crate::scenario::{Expect, Partitioner, Scenario};
+use crate::shell::cluster::{ClientPlan, Cluster};
+use crate::shell::{now, sleep_until};
+use crate::types::SimTime;
+use crate::violation::{Violation, ViolationKind};
+
+/// Counts over one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Sends invoked.
+    pub produced: u64,
+    /// Sends acknowledged (definite success).
+    pub acked: u64,
+    /// Records delivered to consumers.
+    pub consumed: u64,
+    /// Leader elections (including to "no leader").
+    pub leader_changes: u64,
+    /// ISR changes without a leader change.
+    pub isr_changes: u64,
+}
+
+impl Stats {
+    /// Counts from a history.
+    pub fn of(history: &History) -> Stats {
+        let mut stats = Stats::default();
+        for event in &history.events {
+            match &event.kind {
+                EventKind::SendInvoke { .. } => stats.produced += 1,
+                EventKind::SendOk { .. } => stats.acked += 1,
+                EventKind::Poll { records, .. } => stats.consumed += records.len() as u64,
+                EventKind::LeaderElected { .. } => stats.leader_changes += 1,
+                EventKind::IsrChanged { .. } => stats.isr_changes += 1,
+                _ => {}
+            }
+        }
+        stats
+    }
+}
+
+/// Everything one run produced.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The seed that was run.
+    pub seed: u64,
+    /// The recorded history.
+    pub history: History,
+    /// What the checkers found.
+    pub violations: Vec<Violation>,
+    /// Whether the outcome matched the scenario's `expect`.
+    pub matched: bool,
+    /// Counts.
+    pub stats: Stats,
+    /// Simulated milliseconds.
+    pub sim_ms: u64,
+    /// FNV-1a over the rendered history.
+    pub trace_hash: u64,
+    /// Datagrams the simulated network delivered.
+    pub messages_delivered: u64,
+}
+
+/// Whether `violations` satisfy `expect`.
+pub fn matches_expect(expect: &Expect, violations: &[Violation]) -> bool {
+    match expect {
+        Expect::Pass => violations.is_empty(),
+        Expect::Violations(kinds) => kinds
+            .iter()
+            .all(|k| violations.iter().any(|v| v.kind == *k)),
+    }
+}
+
+/// Runs `scenario` with `seed` in a new madsim runtime on the current thread. Call it on
+/// a fresh thread per seed (madsim seeds std's hasher only for a thread's first runtime).
+/// A panic inside the simulation (a broken core assertion) becomes a `model-invariant`
+/// violation instead of unwinding further.
+pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
+    let mut net = madsim::Config::default();
+    let (low, high) = scenario.network.latency_ms;
+    net.net.send_latency =
+        Duration::from_millis(low)..Duration::from_millis(high) + Duration::from_nanos(1);
+    net.net.packet_loss_rate = scenario.network.packet_loss;
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, net);
+    let scenario_for_run = scenario.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(simulate(scenario_for_run))
+    }));
+    let (history, sim_ms, messages_delivered, mut violations) = match result {
+        Ok((history, sim_ms, messages)) => (history, sim_ms, messages, Vec::new()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            let violation = Violation {
+                kind: ViolationKind::ModelInvariant,
+                partition: None,
+                offsets: Vec::new(),
+                values: Vec::new(),
+                message: format!("the simulation panicked (a bug in kafkasim's model): {message}"),
+                evidence: Vec::new(),
+                permitted_by: None,
+            };
+            (History::default(), 0, 0, vec![violation])
+        }
+    };
+    if violations.is_empty() {
+        violations = Vec::new(); // TEMP checkers::check_all(&history, &scenario.config);
+    }
+    let matched = matches_expect(&scenario.expect, &violations);
+    RunReport {
+        seed,
+        stats: Stats::of(&history),
+        trace_hash: history.trace_hash(),
+        history,
+        violations,
+        matched,
+        sim_ms,
+        messages_delivered,
+    }
+}
+
+async fn simulate(scenario: Scenario) -> (History, u64, u64) {
+    let duration = SimTime::from_ms(scenario.workload.duration_ms);
+    let partitioner = match scenario.workload.partitioner {
+        Partitioner::RoundRobin => CorePartitioner::RoundRobin,
+        Partitioner::KeyHash => CorePartitioner::KeyHash,
+    };
+    let clients = ClientPlan {
+        producers: scenario.workload.producers,
+        consumers: scenario.workload.consumers,
+        workload: ProducerWorkload {
+            produce_interval_ms: scenario.workload.produce_interval_ms,
+            stop_at: duration,
+            partitioner,
+        },
+    };
+    let mut cluster = Cluster::start(&scenario.layout, &scenario.config, &clients);
+    let mut faults: Vec<_> = scenario.faults.iter().collect();
+    faults.sort_by_key(|f| f.at_ms); // stable: same at_ms keeps file order
+    let mut nemesis = nemesis::Nemesis::default();
+    let nemesis_every = scenario.nemesis.as_ref().map(|n| n.interval_ms.max(1));
+    let mut next_nemesis = nemesis_every.map(SimTime::from_ms);
+    let mut next_fault = 0;
+    loop {
+        let fault_at = faults.get(next_fault).map(|f| SimTime::from_ms(f.at_ms));
+        let next = [
+            fault_at,
+            next_nemesis.filter(|t| *t < duration),
+            Some(duration),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let next = next.expect("duration is always present");
+        if next > now() {
+            sleep_until(next).await;
+        }
+        if fault_at == Some(next) {
+            faults::apply(&mut cluster, &faults[next_fault].action);
+            next_fault += 1;
+        } else if next_nemesis == Some(next) && next < duration {
+            let spec = scenario
+                .nemesis
+                .as_ref()
+                .expect("scheduled only with a nemesis");
+            nemesis.step(&mut cluster, spec);
+            next_nemesis = Some(next.plus_ms(nemesis_every.expect("set")));
+        } else {
+            break;
+        }
+    }
+    finale::run(&mut cluster, &scenario.config, scenario.workload.producers).await;
+    let sim_ms = now().as_ms();
+    let messages = cluster.messages_delivered();
+    let history = cluster.shutdown().await;
+    (history, sim_ms, messages)
+}

@@ -1,0 +1,130 @@
+//! A run's report: the contract's result JSON (`run --json`) and the readable summary.
+
+use serde::Serialize;
+
+use crate::harness::{RunReport, Stats};
+use crate::history::History;
+use crate::violation::Violation;
+
+/// One violation as the result JSON shows it.
+#[derive(Serialize)]
+struct ViolationJson<'a> {
+    kind: &'static str,
+    partition: Option<&'a str>,
+    offsets: &'a [u64],
+    values: &'a [String],
+    message: &'a str,
+    permitted_by: Option<&'a str>,
+    evidence: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct StatsJson {
+    produced: u64,
+    acked: u64,
+    consumed: u64,
+    leader_changes: u64,
+    isr_changes: u64,
+}
+
+/// The result object (field names fixed by scenario-format.md).
+#[derive(Serialize)]
+struct ResultJson<'a> {
+    scenario: &'a str,
+    seed: u64,
+    outcome: &'static str,
+    violations: Vec<ViolationJson<'a>>,
+    trace_hash: String,
+    sim_ms: u64,
+    stats: StatsJson,
+    reproduce: &'a str,
+    messages_delivered: u64,
+}
+
+fn stats_json(stats: &Stats) -> StatsJson {
+    StatsJson {
+        produced: stats.produced,
+        acked: stats.acked,
+        consumed: stats.consumed,
+        leader_changes: stats.leader_changes,
+        isr_changes: stats.isr_changes,
+    }
+}
+
+/// The rendered evidence events of a violation.
+pub fn evidence_lines(history: &History, violation: &Violation) -> Vec<String> {
+    violation
+        .evidence
+        .iter()
+        .filter(|i| **i < history.events.len())
+        .map(|i| history.render(*i))
+        .collect()
+}
+
+/// The result JSON, one line.
+pub fn to_json(name: &str, report: &RunReport, reproduce: &str) -> String {
+    let violations = report
+        .violations
+        .iter()
+        .map(|v| ViolationJson {
+            kind: v.kind.as_str(),
+            partition: v.partition.as_deref(),
+            offsets: &v.offsets,
+            values: &v.values,
+            message: &v.message,
+            permitted_by: v.permitted_by.as_deref(),
+            evidence: evidence_lines(&report.history, v),
+        })
+        .collect();
+    let result = ResultJson {
+        scenario: name,
+        seed: report.seed,
+        outcome: if report.matched { "pass" } else { "fail" },
+        violations,
+        trace_hash: format!("{:016x}", report.trace_hash),
+        sim_ms: report.sim_ms,
+        stats: stats_json(&report.stats),
+        reproduce,
+        messages_delivered: report.messages_delivered,
+    };
+    serde_json::to_string(&result).expect("plain data serializes")
+}
+
+/// The readable summary.
+pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) -> String {
+    let s = &report.stats;
+    let mut text = format!(
+        "scenario      {name}\nseed          {}\nsimulated     {:.3} s\nmessages      produced {}, acked {}, consumed {}\n\
+         leadership    {} leader changes, {} ISR changes\nnetwork       {} datagrams delivered\n",
+        report.seed,
+        report.sim_ms as f64 / 1000.0,
+        s.produced,
+        s.acked,
+        s.consumed,
+        s.leader_changes,
+        s.isr_changes,
+        report.messages_delivered
+    );
+    if report.violations.is_empty() {
+        text.push_str("violations    none\n");
+    } else {
+        text.push_str(&format!("violations    {}\n", report.violations.len()));
+        for v in &report.violations {
+            let partition = v.partition.as_deref().unwrap_or("-");
+            text.push_str(&format!("  {} on {partition}: {}\n", v.kind, v.message));
+            if let Some(setting) = &v.permitted_by {
+                text.push_str(&format!("    permitted by the configuration: {setting}\n"));
+            }
+            for line in evidence_lines(&report.history, v) {
+                text.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    let verdict = if report.matched {
+        "PASS (matches expect)"
+    } else {
+        "FAIL (does not match expect)"
+    };
+    text.push_str(&format!("expect        {expect}\nverdict       {verdict}\ntrace hash    {:016x}\nreproduce     {reproduce}\n", report.trace_hash));
+    text
+}

@@ -1,0 +1,374 @@
+//! The scenario file as serde sees it: a plain mirror of the JSON, before any validation.
+//!
+//! Every object denies unknown fields. Counts are read as `u64` so that range errors come
+//! from validation with a clear rule rather than from serde's "expected u8". Targets are
+//! kept as raw JSON values; [`super::target`] resolves them against the layout.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
+use serde_json::Value;
+use serde_json::error::Category;
+
+use super::ScenarioError;
+use crate::config::{Acks, FlushPolicy};
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a scenario object")]
+pub(super) struct RawScenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub cluster: RawCluster,
+    pub config: Option<RawConfig>,
+    pub network: Option<RawNetwork>,
+    pub workload: RawWorkload,
+    pub faults: Option<Vec<RawFault>>,
+    pub nemesis: Option<RawNemesis>,
+    pub expect: Option<RawExpect>,
+}
+
+/// `cluster`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a cluster object")]
+pub(super) struct RawCluster {
+    pub brokers: u64,
+    pub topics: Vec<RawTopic>,
+}
+
+/// One entry of `cluster.topics`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a topic object")]
+pub(super) struct RawTopic {
+    pub name: String,
+    pub partitions: u64,
+    pub replication_factor: u64,
+}
+
+/// `config`: every field optional; a missing one takes `Config::default()`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a config object")]
+pub(super) struct RawConfig {
+    pub acks: Option<RawAcks>,
+    pub min_insync_replicas: Option<u64>,
+    pub unclean_leader_election: Option<bool>,
+    pub replica_lag_time_max_ms: Option<u64>,
+    pub broker_session_timeout_ms: Option<u64>,
+    pub broker_heartbeat_interval_ms: Option<u64>,
+    pub flush: Option<RawFlush>,
+    pub truncation: Option<RawTruncation>,
+    pub consumer_read_limit: Option<RawReadLimit>,
+    pub idempotent_producer: Option<bool>,
+    pub producer_retries: Option<u32>,
+    pub linger_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
+    pub delivery_timeout_ms: Option<u64>,
+    pub retry_backoff_ms: Option<u64>,
+    pub replica_fetch_wait_max_ms: Option<u64>,
+    pub replica_fetch_backoff_ms: Option<u64>,
+    pub fetch_max_wait_ms: Option<u64>,
+    pub replica_high_watermark_checkpoint_interval_ms: Option<u64>,
+    pub metadata_max_age_ms: Option<u64>,
+    pub eligible_leader_replicas: Option<bool>,
+    pub hw_requires_min_isr: Option<bool>,
+    pub isr_join_requires_epoch_start: Option<bool>,
+}
+
+/// `config.acks`: `"0"`, `"1"` or `"all"` (the integers 0 and 1 are accepted too).
+#[derive(Debug)]
+pub(super) struct RawAcks(pub Acks);
+
+impl<'de> Deserialize<'de> for RawAcks {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AcksVisitor;
+        impl Visitor<'_> for AcksVisitor {
+            type Value = RawAcks;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"0\", \"1\" or \"all\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAcks, E> {
+                match v {
+                    "0" => Ok(RawAcks(Acks::Zero)),
+                    "1" => Ok(RawAcks(Acks::One)),
+                    "all" | "-1" => Ok(RawAcks(Acks::All)),
+                    _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawAcks, E> {
+                match v {
+                    0 => Ok(RawAcks(Acks::Zero)),
+                    1 => Ok(RawAcks(Acks::One)),
+                    _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawAcks, E> {
+                match v {
+                    -1 => Ok(RawAcks(Acks::All)),
+                    0.. => self.visit_u64(v as u64),
+                    _ => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(AcksVisitor)
+    }
+}
+
+/// `config.flush`: `"never"`, `"every-message"` or `{ "interval_ms": N }`.
+#[derive(Debug)]
+pub(super) struct RawFlush(pub FlushPolicy);
+
+/// The object form of `config.flush`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "{ \"interval_ms\": N }")]
+struct RawFlushInterval {
+    interval_ms: u64,
+}
+
+impl<'de> Deserialize<'de> for RawFlush {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FlushVisitor;
+        impl<'de> Visitor<'de> for FlushVisitor {
+            type Value = RawFlush;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"never\", \"every-message\" or { \"interval_ms\": N }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawFlush, E> {
+                match v {
+                    "never" => Ok(RawFlush(FlushPolicy::Never)),
+                    "every-message" => Ok(RawFlush(FlushPolicy::EveryMessage)),
+                    _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFlush, A::Error> {
+                let interval = RawFlushInterval::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(RawFlush(FlushPolicy::IntervalMs(interval.interval_ms)))
+            }
+        }
+        deserializer.deserialize_any(FlushVisitor)
+    }
+}
+
+/// `config.truncation`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawTruncation {
+    LeaderEpoch,
+    HighWatermark,
+}
+
+/// `config.consumer_read_limit`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawReadLimit {
+    HighWatermark,
+    LogEnd,
+}
+
+/// `network`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a network object")]
+pub(super) struct RawNetwork {
+    pub latency_ms: Option<Vec<u64>>,
+    pub packet_loss: Option<f64>,
+}
+
+/// `workload`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a workload object")]
+pub(super) struct RawWorkload {
+    pub duration_ms: u64,
+    pub producers: u64,
+    pub produce_interval_ms: u64,
+    pub consumers: u64,
+    pub partitioner: Option<RawPartitioner>,
+}
+
+/// `workload.partitioner`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawPartitioner {
+    RoundRobin,
+    KeyHash,
+}
+
+/// One entry of `faults`: `at_ms` and (after validation) exactly one action key.
+/// Action values stay raw JSON; an explicit `null` is kept as `Some(Value::Null)` so that
+/// it is reported as a bad value, not silently taken for an absent key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a fault object")]
+pub(super) struct RawFault {
+    pub at_ms: u64,
+    #[serde(default, deserialize_with = "present")]
+    pub crash: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub power_loss: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub restart: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub pause: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub resume: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub isolate: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub partition: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub heal: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub packet_loss: Option<Value>,
+}
+
+impl RawFault {
+    /// The action keys present, in the contract's order, with their values.
+    pub fn actions(&self) -> Vec<(&'static str, &Value)> {
+        [
+            ("crash", &self.crash),
+            ("power_loss", &self.power_loss),
+            ("restart", &self.restart),
+            ("pause", &self.pause),
+            ("resume", &self.resume),
+            ("isolate", &self.isolate),
+            ("partition", &self.partition),
+            ("heal", &self.heal),
+            ("packet_loss", &self.packet_loss),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+        .collect()
+    }
+}
+
+/// Any JSON value, `null` included, as `Some`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// `nemesis`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a nemesis object")]
+pub(super) struct RawNemesis {
+    pub kinds: Vec<RawNemesisKind>,
+    pub interval_ms: Option<u64>,
+    pub max_down: Option<u64>,
+}
+
+/// One of `nemesis.kinds`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawNemesisKind {
+    Crash,
+    PowerLoss,
+    Restart,
+    Pause,
+    Partition,
+    Isolate,
+    PacketLoss,
+}
+
+/// `expect`: `"pass"` or `{ "violations": [...] }` (names checked in validation).
+#[derive(Debug)]
+pub(super) enum RawExpect {
+    Pass,
+    Violations(Vec<String>),
+}
+
+/// The object form of `expect`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "{ \"violations\": [...] }")]
+struct RawViolations {
+    violations: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExpectVisitor;
+        impl<'de> Visitor<'de> for ExpectVisitor {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"pass\" or { \"violations\": [\"lost-write\", ...] }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawExpect, E> {
+                match v {
+                    "pass" => Ok(RawExpect::Pass),
+                    _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawExpect, A::Error> {
+                let object = RawViolations::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(RawExpect::Violations(object.violations))
+            }
+        }
+        deserializer.deserialize_any(ExpectVisitor)
+    }
+}
+
+/// Reads the JSON text into the raw mirror; every error names its JSON path.
+pub(super) fn parse(text: &str) -> Result<RawScenario, ScenarioError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let raw: RawScenario =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(from_serde)?;
+    deserializer
+        .end()
+        .map_err(|e| ScenarioError::Syntax(e.to_string()))?;
+    Ok(raw)
+}
+
+/// Turns a serde error into a [`ScenarioError`]. Missing, unknown and duplicate fields are
+/// reported at the field itself (`faults[0].at_ms`), not at the object holding it.
+fn from_serde(err: serde_path_to_error::Error<serde_json::Error>) -> ScenarioError {
+    let path = err.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    let inner = err.into_inner();
+    if inner.classify() != Category::Data {
+        return ScenarioError::Syntax(inner.to_string());
+    }
+    let full = inner.to_string();
+    let location = format!(" at line {} column {}", inner.line(), inner.column());
+    let message = full.strip_suffix(&location).unwrap_or(&full);
+    let (field, reason) = if let Some(name) = named_field(message, "missing field `") {
+        (join(&path, name), "required field is missing".to_string())
+    } else if let Some(name) = named_field(message, "unknown field `") {
+        let allowed = message.split_once(", ").map_or("", |(_, rest)| rest);
+        let allowed = allowed.replace("there are no fields", "no fields are allowed here");
+        (join(&path, name), format!("unknown field; {allowed}"))
+    } else if let Some(name) = named_field(message, "duplicate field `") {
+        (join(&path, name), "given more than once".to_string())
+    } else {
+        (path, message.to_string())
+    };
+    let field = if field.is_empty() {
+        "(top level)".to_string()
+    } else {
+        field
+    };
+    let reason = if inner.line() == 0 {
+        reason
+    } else {
+        format!(
+            "{reason} (line {}, column {})",
+            inner.line(),
+            inner.column()
+        )
+    };
+    ScenarioError::Invalid { field, reason }
+}
+
+/// The name in a message such as "missing field `at_ms`", if it has that prefix.
+fn named_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    message.strip_prefix(prefix)?.split('`').next()
+}
+
+/// `parent.name`, unless `parent` already ends with `name` (serde_path_to_error records the
+/// key of an unknown field itself).
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() || parent == name {
+        name.to_string()
+    } else if parent.ends_with(&format!(".{name}")) {
+        parent.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}

@@ -1,0 +1,156 @@
+//! `config`: the protocol settings, Kafka's defaults for every field the file leaves out.
+
+use super::raw::{RawConfig, RawReadLimit, RawTruncation};
+use super::{ScenarioError, invalid};
+use crate::config::{Config, ConsumerReadLimit, FlushPolicy, Truncation};
+
+/// `config`: Kafka's defaults for every missing field, then the cross-field rules.
+pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
+    let mut c = Config::default();
+    if let Some(acks) = raw.acks {
+        c.acks = acks.0;
+    }
+    if let Some(min_isr) = raw.min_insync_replicas {
+        if !(1..=u64::from(u8::MAX)).contains(&min_isr) {
+            return Err(invalid(
+                "config.min_insync_replicas",
+                format!("must be between 1 and 255, got {min_isr}"),
+            ));
+        }
+        c.min_insync_replicas = min_isr as u8;
+    }
+    if let Some(flush) = raw.flush {
+        if flush.0 == FlushPolicy::IntervalMs(0) {
+            return Err(invalid(
+                "config.flush.interval_ms",
+                "a period must be > 0, got 0",
+            ));
+        }
+        c.flush = flush.0;
+    }
+    if let Some(t) = raw.truncation {
+        c.truncation = match t {
+            RawTruncation::LeaderEpoch => Truncation::LeaderEpoch,
+            RawTruncation::HighWatermark => Truncation::HighWatermark,
+        };
+    }
+    if let Some(limit) = raw.consumer_read_limit {
+        c.consumer_read_limit = match limit {
+            RawReadLimit::HighWatermark => ConsumerReadLimit::HighWatermark,
+            RawReadLimit::LogEnd => ConsumerReadLimit::LogEnd,
+        };
+    }
+    let flags = [
+        (raw.unclean_leader_election, &mut c.unclean_leader_election),
+        (raw.idempotent_producer, &mut c.idempotent_producer),
+        (
+            raw.eligible_leader_replicas,
+            &mut c.eligible_leader_replicas,
+        ),
+        (raw.hw_requires_min_isr, &mut c.hw_requires_min_isr),
+        (
+            raw.isr_join_requires_epoch_start,
+            &mut c.isr_join_requires_epoch_start,
+        ),
+    ];
+    for (value, slot) in flags {
+        if let Some(value) = value {
+            *slot = value;
+        }
+    }
+    if let Some(retries) = raw.producer_retries {
+        c.producer_retries = retries;
+    }
+    // Periods and timeouts: a timer of 0 ms would fire in a loop without time passing.
+    let periods = [
+        (
+            "replica_lag_time_max_ms",
+            raw.replica_lag_time_max_ms,
+            &mut c.replica_lag_time_max_ms,
+        ),
+        (
+            "broker_session_timeout_ms",
+            raw.broker_session_timeout_ms,
+            &mut c.broker_session_timeout_ms,
+        ),
+        (
+            "broker_heartbeat_interval_ms",
+            raw.broker_heartbeat_interval_ms,
+            &mut c.broker_heartbeat_interval_ms,
+        ),
+        (
+            "request_timeout_ms",
+            raw.request_timeout_ms,
+            &mut c.request_timeout_ms,
+        ),
+        (
+            "delivery_timeout_ms",
+            raw.delivery_timeout_ms,
+            &mut c.delivery_timeout_ms,
+        ),
+        (
+            "retry_backoff_ms",
+            raw.retry_backoff_ms,
+            &mut c.retry_backoff_ms,
+        ),
+        (
+            "replica_fetch_backoff_ms",
+            raw.replica_fetch_backoff_ms,
+            &mut c.replica_fetch_backoff_ms,
+        ),
+        (
+            "replica_high_watermark_checkpoint_interval_ms",
+            raw.replica_high_watermark_checkpoint_interval_ms,
+            &mut c.replica_high_watermark_checkpoint_interval_ms,
+        ),
+        (
+            "metadata_max_age_ms",
+            raw.metadata_max_age_ms,
+            &mut c.metadata_max_age_ms,
+        ),
+    ];
+    for (name, value, slot) in periods {
+        if let Some(ms) = value {
+            if ms == 0 {
+                return Err(invalid(
+                    format!("config.{name}"),
+                    "a period must be > 0, got 0",
+                ));
+            }
+            *slot = ms;
+        }
+    }
+    // Waits bounded by a network round trip: 0 is a valid Kafka setting.
+    let waits = [
+        (raw.linger_ms, &mut c.linger_ms),
+        (
+            raw.replica_fetch_wait_max_ms,
+            &mut c.replica_fetch_wait_max_ms,
+        ),
+        (raw.fetch_max_wait_ms, &mut c.fetch_max_wait_ms),
+    ];
+    for (value, slot) in waits {
+        if let Some(ms) = value {
+            *slot = ms;
+        }
+    }
+    if c.broker_heartbeat_interval_ms >= c.broker_session_timeout_ms {
+        let (field, note) = if raw.broker_heartbeat_interval_ms.is_some() {
+            ("config.broker_heartbeat_interval_ms", "")
+        } else {
+            (
+                "config.broker_session_timeout_ms",
+                " (heartbeat interval not set: Kafka's default)",
+            )
+        };
+        return Err(invalid(
+            field,
+            format!(
+                "broker_heartbeat_interval_ms ({}) must be less than broker_session_timeout_ms \
+                 ({}){note}",
+                c.broker_heartbeat_interval_ms, c.broker_session_timeout_ms
+            ),
+        ));
+    }
+    Ok(c)
+}

@@ -1,0 +1,272 @@
+//! Fault targets and fault actions: raw JSON values resolved against the cluster layout.
+
+use serde_json::Value;
+
+use super::raw::RawFault;
+use super::{FaultAction, ScenarioError, Target, TimedFault, invalid};
+use crate::layout::Layout;
+use crate::types::{BrokerId, PartitionId};
+
+/// The accepted target forms, for error messages.
+const TARGET_FORMS: &str = "a broker id, \"controller\", \"replica:TOPIC-P:I\", \
+                            \"leader:TOPIC-P\", \"followers:TOPIC-P\" or a list of targets";
+
+/// Resolves targets and faults against one layout.
+pub(super) struct Resolver<'a> {
+    /// The validated cluster layout.
+    pub layout: &'a Layout,
+}
+
+impl Resolver<'_> {
+    /// Resolves `faults[index]`: `at_ms` within the run and exactly one action key.
+    pub fn fault(
+        &self,
+        raw: &RawFault,
+        index: usize,
+        duration_ms: u64,
+    ) -> Result<TimedFault, ScenarioError> {
+        let field = format!("faults[{index}]");
+        if raw.at_ms > duration_ms {
+            return Err(invalid(
+                format!("{field}.at_ms"),
+                format!(
+                    "{} is after the end of the run (workload.duration_ms = {duration_ms}); \
+                     the fault would never fire",
+                    raw.at_ms
+                ),
+            ));
+        }
+        let actions = raw.actions();
+        let (key, value) = match actions.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(invalid(
+                    field,
+                    "a fault needs exactly one action: crash, power_loss, restart, pause, \
+                     resume, isolate, partition, heal or packet_loss (found none)",
+                ));
+            }
+            many => {
+                let keys: Vec<String> = many.iter().map(|(k, _)| format!("`{k}`")).collect();
+                return Err(invalid(
+                    field,
+                    format!(
+                        "a fault needs exactly one action, found {}: {}; write one fault per \
+                         action (same at_ms fires in file order)",
+                        keys.len(),
+                        keys.join(", ")
+                    ),
+                ));
+            }
+        };
+        let action_field = format!("{field}.{key}");
+        let action = match key {
+            "crash" => FaultAction::Crash(self.target(value, &action_field)?),
+            "power_loss" => FaultAction::PowerLoss(self.target(value, &action_field)?),
+            "restart" => FaultAction::Restart(self.target(value, &action_field)?),
+            "pause" => FaultAction::Pause(self.target(value, &action_field)?),
+            "resume" => FaultAction::Resume(self.target(value, &action_field)?),
+            "isolate" => FaultAction::Isolate(self.target(value, &action_field)?),
+            "partition" => FaultAction::Partition(self.groups(value, &action_field)?),
+            "heal" => match value {
+                Value::Bool(true) => FaultAction::Heal,
+                _ => {
+                    return Err(invalid(
+                        action_field,
+                        format!("must be `true`, got {value}"),
+                    ));
+                }
+            },
+            "packet_loss" => FaultAction::PacketLoss(rate(value, &action_field)?),
+            other => unreachable!("RawFault::actions returned unknown key {other}"),
+        };
+        Ok(TimedFault {
+            at_ms: raw.at_ms,
+            action,
+        })
+    }
+
+    /// The groups of a `partition` fault: a list of at least two non-empty groups, each a
+    /// target or a list of targets.
+    fn groups(&self, value: &Value, field: &str) -> Result<Vec<Target>, ScenarioError> {
+        let Value::Array(groups) = value else {
+            return Err(invalid(
+                field,
+                format!("expected a list of groups, e.g. [[1], [2, 3]], got {value}"),
+            ));
+        };
+        if groups.len() < 2 {
+            return Err(invalid(
+                field,
+                format!(
+                    "needs at least two groups (links are cut only between groups), got {}; \
+                     use `isolate` to cut one node off",
+                    groups.len()
+                ),
+            ));
+        }
+        groups
+            .iter()
+            .enumerate()
+            .map(|(i, group)| {
+                let group_field = format!("{field}[{i}]");
+                if group.as_array().is_some_and(Vec::is_empty) {
+                    return Err(invalid(group_field, "a partition group must not be empty"));
+                }
+                self.target(group, &group_field)
+            })
+            .collect()
+    }
+
+    /// One target: an integer broker id, a string form, or a non-empty (nested) list.
+    pub fn target(&self, value: &Value, field: &str) -> Result<Target, ScenarioError> {
+        match value {
+            Value::Number(n) => {
+                let brokers = self.layout.brokers.len();
+                match n.as_u64() {
+                    Some(id) if (1..=brokers as u64).contains(&id) => {
+                        Ok(Target::Broker(BrokerId(id as u8)))
+                    }
+                    Some(id) => Err(invalid(
+                        field,
+                        format!("broker {id} does not exist (brokers = {brokers})"),
+                    )),
+                    None => Err(invalid(
+                        field,
+                        format!("`{n}` is not a broker id (brokers are numbered 1..={brokers})"),
+                    )),
+                }
+            }
+            Value::String(s) => self.named_target(s, field),
+            Value::Array(items) => {
+                if items.is_empty() {
+                    return Err(invalid(field, "an empty list names no target"));
+                }
+                let targets = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.target(item, &format!("{field}[{i}]")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Target::List(targets))
+            }
+            _ => Err(invalid(
+                field,
+                format!("expected {TARGET_FORMS}, got {value}"),
+            )),
+        }
+    }
+
+    /// The string forms: `controller`, `replica:T-P:I`, `leader:T-P`, `followers:T-P`.
+    fn named_target(&self, text: &str, field: &str) -> Result<Target, ScenarioError> {
+        if text == "controller" {
+            return Ok(Target::Controller);
+        }
+        if let Some(rest) = text.strip_prefix("leader:") {
+            return Ok(Target::Leader(self.partition(rest, field)?));
+        }
+        if let Some(rest) = text.strip_prefix("followers:") {
+            return Ok(Target::Followers(self.partition(rest, field)?));
+        }
+        if let Some(rest) = text.strip_prefix("replica:") {
+            let Some((name, index)) = rest.rsplit_once(':') else {
+                return Err(invalid(
+                    field,
+                    format!("`{text}` is missing the replica index: write \"replica:TOPIC-P:I\""),
+                ));
+            };
+            let partition = self.partition(name, field)?;
+            let replication_factor = self.layout.partition(partition).replicas.len();
+            let index: usize = index.parse().map_err(|_| {
+                invalid(
+                    field,
+                    format!("replica index `{index}` in `{text}` is not a number"),
+                )
+            })?;
+            if index >= replication_factor {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "replica index {index} does not exist (partition `{name}` has \
+                         replication factor {replication_factor}; indexes are 0-based)"
+                    ),
+                ));
+            }
+            return Ok(Target::Replica { partition, index });
+        }
+        if text.parse::<u64>().is_ok() {
+            return Err(invalid(
+                field,
+                format!("broker ids are JSON integers: write {text}, not \"{text}\""),
+            ));
+        }
+        Err(invalid(
+            field,
+            format!("`{text}` is not a target; expected {TARGET_FORMS}"),
+        ))
+    }
+
+    /// A `TOPIC-P` partition name, split at the last '-' (topic names may contain '-').
+    fn partition(&self, name: &str, field: &str) -> Result<PartitionId, ScenarioError> {
+        let Some((topic, index)) = name.rsplit_once('-') else {
+            return Err(invalid(
+                field,
+                format!("`{name}` is not a partition name TOPIC-P"),
+            ));
+        };
+        let Ok(index) = index.parse::<u32>() else {
+            return Err(invalid(
+                field,
+                format!("`{name}` is not a partition name TOPIC-P (`{index}` is not a number)"),
+            ));
+        };
+        let count = self
+            .layout
+            .partitions
+            .iter()
+            .filter(|p| p.topic == topic)
+            .count();
+        if count == 0 {
+            let mut topics: Vec<String> = self
+                .layout
+                .partitions
+                .iter()
+                .map(|p| format!("`{}`", p.topic))
+                .collect();
+            topics.dedup();
+            return Err(invalid(
+                field,
+                format!(
+                    "topic `{topic}` does not exist (topics: {})",
+                    topics.join(", ")
+                ),
+            ));
+        }
+        // Look the partition up by its parts, not by re-rendering: "t-01" means "t-1".
+        self.layout
+            .partitions
+            .iter()
+            .position(|p| p.topic == topic && p.index == index)
+            .map(|i| PartitionId(i as u16))
+            .ok_or_else(|| {
+                invalid(
+                    field,
+                    format!(
+                        "partition `{name}` does not exist (topic `{topic}` has {count} \
+                         partitions)"
+                    ),
+                )
+            })
+    }
+}
+
+/// A rate in 0.0..=1.0 (the `packet_loss` fault).
+fn rate(value: &Value, field: &str) -> Result<f64, ScenarioError> {
+    match value.as_f64() {
+        Some(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        Some(r) => Err(invalid(field, format!("{r} is not a rate in 0.0..=1.0"))),
+        None => Err(invalid(
+            field,
+            format!("expected a rate in 0.0..=1.0, got {value}"),
+        )),
+    }
+}
