@@ -1,6 +1,8 @@
 //! Whole-cluster simulation tests: every scenario in `scenarios/` gives its expected
 //! verdict, runs are deterministic, and bad input exits with code 2.
 
+mod independent;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -135,4 +137,36 @@ fn run_json_has_the_contract_fields_and_replays_bit_for_bit() {
         assert!(value["stats"].get(field).is_some(), "missing stats.{field}");
     }
     assert_eq!(value["reproduce"], "kafkasim run --seed 7");
+}
+
+#[test]
+fn independent_checker_on_the_history_export_agrees_with_the_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let black_box = [
+        "lost-write",
+        "uncommitted-read",
+        "aborted-read",
+        "inconsistent-offsets",
+    ];
+    let mut saw_violation = false;
+    for path in scenario_files(&dir) {
+        let scenario = load(&path);
+        for seed in [scenario.seed, scenario.seed + 1] {
+            let report = run_seed(&scenario, seed);
+            let ours: std::collections::BTreeSet<String> = report
+                .violations
+                .iter()
+                .map(|v| v.kind.as_str().to_string())
+                .filter(|k| black_box.contains(&k.as_str()))
+                .collect();
+            let jsonl = kafkasim::export::history_jsonl(&report.history);
+            let theirs = independent::violation_kinds(&jsonl);
+            assert_eq!(ours, theirs, "{} seed {seed}", path.display());
+            saw_violation |= !ours.is_empty();
+        }
+    }
+    assert!(
+        saw_violation,
+        "at least one shipped scenario exercises the comparison with a violation"
+    );
 }

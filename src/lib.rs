@@ -11,9 +11,11 @@ compile_error!(
     "build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS env var overrides it"
 );
 
+pub mod checkers;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod export;
 pub mod harness;
 pub mod history;
 pub mod layout;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Evidence, add_cut_evidence, final_logs, invoke_index, loss_permitted_by};
+use super::{Evidence, Facts, final_logs};
 use crate::config::Config;
 use crate::history::{EventKind, History};
 use crate::violation::{Violation, ViolationKind};
@@ -12,21 +12,30 @@ use crate::violation::{Violation, ViolationKind};
 /// One violation per acknowledged value absent from its partition's final log.
 pub fn check(history: &History, config: &Config) -> Vec<Violation> {
     let finals = final_logs(history);
+    let facts = Facts::new(history);
     let mut seen = BTreeSet::new();
     let mut violations = Vec::new();
     for (index, event) in history.events.iter().enumerate() {
-        let EventKind::SendOk { producer, partition, value, offset } = &event.kind else {
+        let EventKind::SendOk {
+            producer,
+            partition,
+            value,
+            offset,
+        } = &event.kind
+        else {
             continue;
         };
-        let Some(log) = finals.get(partition) else { continue };
+        let Some(log) = finals.get(partition) else {
+            continue;
+        };
         if !log.positions(*value).is_empty() || !seen.insert((*partition, *value)) {
             continue;
         }
         let name = super::partition_name(history, *partition);
         let mut evidence = Evidence::default();
-        evidence.add_opt(invoke_index(history, *partition, *value));
+        evidence.add_opt(facts.invoke(*partition, *value));
         evidence.add(index);
-        add_cut_evidence(history, &mut evidence, *partition, offset.0, index);
+        facts.add_cut_evidence(&mut evidence, *partition, offset.0, index);
         evidence.add(log.index);
         violations.push(Violation {
             kind: ViolationKind::LostWrite,
@@ -39,7 +48,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                 log.records.len()
             ),
             evidence: evidence.finish(),
-            permitted_by: loss_permitted_by(history, config, *partition),
+            permitted_by: facts.loss_permitted_by(config, *partition),
         });
     }
     violations
@@ -79,10 +88,19 @@ mod tests {
     #[test]
     fn permitted_by_acks_one_and_min_insync_one() {
         let (b, _) = lost_at_one();
-        let acks_one = Config { acks: Acks::One, ..strict_config() };
-        assert_eq!(check(&b.history, &acks_one)[0].permitted_by.as_deref(), Some("acks=1"));
+        let acks_one = Config {
+            acks: Acks::One,
+            ..strict_config()
+        };
+        assert_eq!(
+            check(&b.history, &acks_one)[0].permitted_by.as_deref(),
+            Some("acks=1")
+        );
         let default = check(&b.history, &Config::default());
-        assert_eq!(default[0].permitted_by.as_deref(), Some("min_insync_replicas=1"));
+        assert_eq!(
+            default[0].permitted_by.as_deref(),
+            Some("min_insync_replicas=1")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod aborted_read;
 pub mod divergence;
 pub mod duplicate;
+pub mod facts;
 pub mod inconsistent_offsets;
 pub mod lost_write;
 pub mod nonmonotonic_read;
@@ -19,12 +20,14 @@ pub mod uncommitted_read;
 #[cfg(test)]
 mod test_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use crate::config::{Acks, Config, ConsumerReadLimit, FlushPolicy};
+use crate::config::Config;
 use crate::history::{EventKind, History};
 use crate::types::{MessageId, PartitionId};
 use crate::violation::Violation;
+
+pub use facts::Facts;
 
 /// Most event indices one violation carries as evidence.
 pub const EVIDENCE_MAX: usize = 8;
@@ -49,8 +52,10 @@ pub const ALL: [(&str, Checker); 10] = [
 /// Runs every checker and returns their findings sorted by kind, then partition (in the
 /// history's partition order), then first offset.
 pub fn check_all(history: &History, config: &Config) -> Vec<Violation> {
-    let mut violations: Vec<Violation> =
-        ALL.iter().flat_map(|(_, check)| check(history, config)).collect();
+    let mut violations: Vec<Violation> = ALL
+        .iter()
+        .flat_map(|(_, check)| check(history, config))
+        .collect();
     sort(history, &mut violations);
     violations
 }
@@ -83,39 +88,51 @@ pub struct FinalLog<'a> {
     pub index: usize,
     /// Records at offsets `0..hw`.
     pub records: &'a [MessageId],
+    /// Every offset of each value, ascending.
+    offsets: BTreeMap<MessageId, Vec<u64>>,
 }
 
-impl FinalLog<'_> {
-    /// Every offset holding `value` (more than one only for duplicates).
-    pub fn positions(&self, value: MessageId) -> Vec<u64> {
-        let found = self.records.iter().enumerate().filter(|(_, v)| **v == value);
-        found.map(|(o, _)| o as u64).collect()
+impl<'a> FinalLog<'a> {
+    /// Indexes the records of the `FinalPartition` event at `index`.
+    pub fn new(index: usize, records: &'a [MessageId]) -> FinalLog<'a> {
+        let mut offsets: BTreeMap<MessageId, Vec<u64>> = BTreeMap::new();
+        for (offset, value) in records.iter().enumerate() {
+            offsets.entry(*value).or_default().push(offset as u64);
+        }
+        FinalLog {
+            index,
+            records,
+            offsets,
+        }
+    }
+
+    /// Every offset holding `value`, ascending (more than one only for duplicates).
+    pub fn positions(&self, value: MessageId) -> &[u64] {
+        self.offsets.get(&value).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The record at `offset`, if below the final HW.
     pub fn at(&self, offset: u64) -> Option<MessageId> {
-        usize::try_from(offset).ok().and_then(|o| self.records.get(o)).copied()
+        let index = usize::try_from(offset).ok()?;
+        self.records.get(index).copied()
     }
 }
 
 /// The final committed log of every partition that has one (the last `FinalPartition`
 /// event per partition wins).
 pub fn final_logs(history: &History) -> BTreeMap<PartitionId, FinalLog<'_>> {
-    let mut logs = BTreeMap::new();
+    let mut last = BTreeMap::new();
     for (index, event) in history.events.iter().enumerate() {
-        if let EventKind::FinalPartition { partition, records, .. } = &event.kind {
-            logs.insert(*partition, FinalLog { index, records });
+        if let EventKind::FinalPartition {
+            partition, records, ..
+        } = &event.kind
+        {
+            last.insert(*partition, (index, records.as_slice()));
         }
     }
-    logs
-}
-
-/// Index of the `SendInvoke` of `value` to `partition`, if recorded.
-pub fn invoke_index(history: &History, partition: PartitionId, value: MessageId) -> Option<usize> {
-    history.events.iter().position(|e| {
-        matches!(&e.kind, EventKind::SendInvoke { partition: p, value: v, .. }
-            if *p == partition && *v == value)
-    })
+    last.into_iter()
+        .map(|(p, (index, records))| (p, FinalLog::new(index, records)))
+        .collect()
 }
 
 /// Event indices, kept in the order of importance while collecting, at most
@@ -147,110 +164,6 @@ impl Evidence {
     }
 }
 
-/// Adds the protocol events that explain why `offset` of `partition` changed after event
-/// `after`: the truncations on that partition that cut it (at most two), each with the
-/// latest leader election on the partition and the latest fault before it. Without a
-/// truncation, the latest election and fault after `after`.
-pub fn add_cut_evidence(
-    history: &History,
-    evidence: &mut Evidence,
-    partition: PartitionId,
-    offset: u64,
-    after: usize,
-) {
-    let mut cuts = 0;
-    for (index, event) in history.events.iter().enumerate().skip(after) {
-        if let EventKind::Truncated { partition: p, from_leo, to, .. } = &event.kind
-            && *p == partition
-            && to.0 <= offset
-            && offset < from_leo.0
-        {
-            evidence.add_opt(last_election_before(history, partition, index));
-            evidence.add_opt(last_fault_before(history, index));
-            evidence.add(index);
-            cuts += 1;
-            if cuts == 2 {
-                return;
-            }
-        }
-    }
-    if cuts == 0 {
-        let end = history.events.len();
-        evidence.add_opt(last_election_before(history, partition, end).filter(|i| *i > after));
-        evidence.add_opt(last_fault_before(history, end).filter(|i| *i > after));
-    }
-}
-
-/// The latest `LeaderElected` on `partition` before event `before`.
-pub fn last_election_before(
-    history: &History,
-    partition: PartitionId,
-    before: usize,
-) -> Option<usize> {
-    let end = before.min(history.events.len());
-    history.events[..end].iter().rposition(
-        |e| matches!(&e.kind, EventKind::LeaderElected { partition: p, .. } if *p == partition),
-    )
-}
-
-/// The latest `Fault` before event `before`.
-pub fn last_fault_before(history: &History, before: usize) -> Option<usize> {
-    let end = before.min(history.events.len());
-    history.events[..end].iter().rposition(|e| matches!(e.kind, EventKind::Fault { .. }))
-}
-
-/// The configuration setting that permits losing or replacing acknowledged or committed data
-/// of `partition` (lost-write, inconsistent-offsets, divergence), if any.
-pub fn loss_permitted_by(
-    history: &History,
-    config: &Config,
-    partition: PartitionId,
-) -> Option<String> {
-    match config.acks {
-        Acks::Zero => return Some("acks=0".to_string()),
-        Acks::One => return Some("acks=1".to_string()),
-        Acks::All => {}
-    }
-    if config.min_insync_replicas == 1 {
-        return Some("min_insync_replicas=1".to_string());
-    }
-    let unclean = history.events.iter().any(|e| {
-        matches!(&e.kind, EventKind::LeaderElected { partition: p, unclean: true, .. }
-            if *p == partition)
-    });
-    if unclean {
-        return Some("unclean_leader_election".to_string());
-    }
-    let power_loss = history.events.iter().any(
-        |e| matches!(&e.kind, EventKind::Fault { description } if description.starts_with("power_loss")),
-    );
-    match config.flush {
-        FlushPolicy::Never if power_loss => Some("flush=never with power loss".to_string()),
-        FlushPolicy::IntervalMs(_) if power_loss => {
-            Some("flush=interval with power loss".to_string())
-        }
-        _ => None,
-    }
-}
-
-/// Like [`loss_permitted_by`], but a broker that serves consumers up to the LEO permits
-/// reads of uncommitted data first.
-pub fn read_permitted_by(
-    history: &History,
-    config: &Config,
-    partition: PartitionId,
-) -> Option<String> {
-    if config.consumer_read_limit == ConsumerReadLimit::LogEnd {
-        return Some("consumer_read_limit=log-end".to_string());
-    }
-    loss_permitted_by(history, config, partition)
-}
-
-/// Renders values as `p1-3, p2-0`.
-pub fn render_values(values: &BTreeSet<MessageId>) -> String {
-    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::test_support::*;
@@ -267,8 +180,10 @@ mod tests {
         b.final_partition_of(P1, &[]);
         b.final_partition_of(P0, &[]);
         let found = check_all(&b.history, &safe_config());
-        let keys: Vec<(ViolationKind, Option<String>, Vec<u64>)> =
-            found.iter().map(|v| (v.kind, v.partition.clone(), v.offsets.clone())).collect();
+        let keys: Vec<(ViolationKind, Option<String>, Vec<u64>)> = found
+            .iter()
+            .map(|v| (v.kind, v.partition.clone(), v.offsets.clone()))
+            .collect();
         assert_eq!(
             keys,
             vec![
@@ -300,31 +215,5 @@ mod tests {
             offset: crate::types::Offset(0),
         });
         assert_eq!(check_all(&incomplete.history, &safe_config()), vec![]);
-    }
-
-    #[test]
-    fn permitted_by_follows_the_configuration_in_order() {
-        let mut b = Builder::new();
-        b.fault("power_loss broker-2");
-        let history = &b.history;
-        let with = |c: Config| loss_permitted_by(history, &c, P0);
-        assert_eq!(with(Config { acks: Acks::One, ..safe_config() }).as_deref(), Some("acks=1"));
-        assert_eq!(with(Config { acks: Acks::Zero, ..safe_config() }).as_deref(), Some("acks=0"));
-        assert_eq!(with(Config::default()).as_deref(), Some("min_insync_replicas=1"));
-        assert_eq!(with(safe_config()).as_deref(), Some("flush=never with power loss"));
-        let interval = Config { flush: FlushPolicy::IntervalMs(100), ..safe_config() };
-        assert_eq!(with(interval).as_deref(), Some("flush=interval with power loss"));
-        let fsync = Config { flush: FlushPolicy::EveryMessage, ..safe_config() };
-        assert_eq!(with(fsync.clone()), None);
-        b.elected(2, 3, true);
-        assert_eq!(
-            loss_permitted_by(&b.history, &fsync, P0).as_deref(),
-            Some("unclean_leader_election")
-        );
-        let log_end = Config { consumer_read_limit: ConsumerReadLimit::LogEnd, ..fsync };
-        assert_eq!(
-            read_permitted_by(&b.history, &log_end, P0).as_deref(),
-            Some("consumer_read_limit=log-end")
-        );
     }
 }

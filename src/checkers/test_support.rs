@@ -2,7 +2,9 @@
 
 use crate::config::{Config, FlushPolicy};
 use crate::history::{EventKind, History, TruncationReason};
-use crate::types::{BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId, SimTime};
+use crate::types::{
+    BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId, SimTime,
+};
 use crate::violation::Violation;
 
 /// The first partition (`t-0`).
@@ -18,18 +20,27 @@ pub fn m(producer: u8, index: u32) -> MessageId {
 /// acks=all, min.insync=2, unclean off, flush never: nothing permits a loss unless the
 /// history shows an unclean election or a power loss.
 pub fn safe_config() -> Config {
-    Config { min_insync_replicas: 2, ..Config::default() }
+    Config {
+        min_insync_replicas: 2,
+        ..Config::default()
+    }
 }
 
 /// [`safe_config`] with fsync on every message: nothing at all permits a loss.
 pub fn strict_config() -> Config {
-    Config { flush: FlushPolicy::EveryMessage, ..safe_config() }
+    Config {
+        flush: FlushPolicy::EveryMessage,
+        ..safe_config()
+    }
 }
 
 /// `(kind, partition, offsets)` of each violation, for compact assertions.
 pub fn summary(violations: &[Violation]) -> Vec<(&'static str, String, Vec<u64>)> {
     let partition = |v: &Violation| v.partition.clone().unwrap_or_default();
-    violations.iter().map(|v| (v.kind.as_str(), partition(v), v.offsets.clone())).collect()
+    violations
+        .iter()
+        .map(|v| (v.kind.as_str(), partition(v), v.offsets.clone()))
+        .collect()
 }
 
 /// A history under construction; every event is 1 ms after the previous one.
@@ -49,7 +60,10 @@ impl Builder {
     /// A history with these partition names.
     pub fn with_partitions(names: &[&str]) -> Builder {
         let names = names.iter().map(|n| n.to_string()).collect();
-        Builder { history: History::new(names), now_ms: 0 }
+        Builder {
+            history: History::new(names),
+            now_ms: 0,
+        }
     }
 
     /// Appends an event and returns its index.
@@ -61,7 +75,11 @@ impl Builder {
 
     /// Producer `p` starts sending its `n`-th message to `t-0`.
     pub fn invoke(&mut self, p: u8, n: u32) -> usize {
-        self.push(EventKind::SendInvoke { producer: p, partition: P0, value: m(p, n) })
+        self.push(EventKind::SendInvoke {
+            producer: p,
+            partition: P0,
+            value: m(p, n),
+        })
     }
 
     /// The send of `p{p}-{n}` to `t-0` succeeds at `offset`.
@@ -72,7 +90,12 @@ impl Builder {
     /// The send of `p{p}-{n}` to `partition` succeeds at `offset`.
     pub fn ok_to(&mut self, partition: PartitionId, p: u8, n: u32, offset: u64) -> usize {
         let value = m(p, n);
-        self.push(EventKind::SendOk { producer: p, partition, value, offset: Offset(offset) })
+        self.push(EventKind::SendOk {
+            producer: p,
+            partition,
+            value,
+            offset: Offset(offset),
+        })
     }
 
     /// Invoke and success on `t-0`; returns both indices.
@@ -82,7 +105,11 @@ impl Builder {
 
     /// Invoke and success on `partition`; returns both indices.
     pub fn send_ok_to(&mut self, part: PartitionId, p: u8, n: u32, offset: u64) -> (usize, usize) {
-        let invoke = self.push(EventKind::SendInvoke { producer: p, partition: part, value: m(p, n) });
+        let invoke = self.push(EventKind::SendInvoke {
+            producer: p,
+            partition: part,
+            value: m(p, n),
+        });
         (invoke, self.ok_to(part, p, n, offset))
     }
 
@@ -90,20 +117,40 @@ impl Builder {
     pub fn send_fail(&mut self, p: u8, n: u32) -> (usize, usize) {
         let invoke = self.invoke(p, n);
         let error = "NOT_ENOUGH_REPLICAS".to_string();
-        (invoke, self.push(EventKind::SendFail { producer: p, partition: P0, value: m(p, n), error }))
+        (
+            invoke,
+            self.push(EventKind::SendFail {
+                producer: p,
+                partition: P0,
+                value: m(p, n),
+                error,
+            }),
+        )
     }
 
     /// Invoke and indeterminate outcome on `t-0`; returns both indices.
     pub fn send_info(&mut self, p: u8, n: u32) -> (usize, usize) {
         let invoke = self.invoke(p, n);
         let error = "REQUEST_TIMED_OUT".to_string();
-        (invoke, self.push(EventKind::SendInfo { producer: p, partition: P0, value: m(p, n), error }))
+        (
+            invoke,
+            self.push(EventKind::SendInfo {
+                producer: p,
+                partition: P0,
+                value: m(p, n),
+                error,
+            }),
+        )
     }
 
     /// Consumer `c` reads these records of `t-0`.
     pub fn poll(&mut self, c: u8, records: &[(u64, MessageId)]) -> usize {
         let records = records.iter().map(|(o, v)| (Offset(*o), *v)).collect();
-        self.push(EventKind::Poll { consumer: c, partition: P0, records })
+        self.push(EventKind::Poll {
+            consumer: c,
+            partition: P0,
+            records,
+        })
     }
 
     /// Consumer `c` is told to move its `t-0` position from `from` to `to`.
@@ -153,7 +200,10 @@ impl Builder {
 
     /// Broker `b`'s HW of `t-0` moves to `hw`, newly covering `covered` (from offset `from`).
     pub fn hw(&mut self, b: u8, hw: u64, from: u64, covered: &[MessageId]) -> usize {
-        let covered = covered.iter().enumerate().map(|(i, v)| (Offset(from + i as u64), *v));
+        let covered = covered
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Offset(from + i as u64), *v));
         self.push(EventKind::HwChanged {
             broker: BrokerId(b),
             partition: P0,
@@ -176,7 +226,9 @@ impl Builder {
 
     /// A fault, e.g. `crash broker-1`.
     pub fn fault(&mut self, description: &str) -> usize {
-        self.push(EventKind::Fault { description: description.into() })
+        self.push(EventKind::Fault {
+            description: description.into(),
+        })
     }
 
     /// `partition` did not converge.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Evidence, add_cut_evidence, final_logs, read_permitted_by};
+use super::{Evidence, Facts, final_logs};
 use crate::config::Config;
 use crate::history::{EventKind, History};
 use crate::types::{MessageId, PartitionId};
@@ -18,17 +18,32 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
     let finals = final_logs(history);
     let mut reads = Reads::new();
     for (index, event) in history.events.iter().enumerate() {
-        let EventKind::Poll { consumer, partition, records } = &event.kind else { continue };
-        let Some(log) = finals.get(partition) else { continue };
+        let EventKind::Poll {
+            consumer,
+            partition,
+            records,
+        } = &event.kind
+        else {
+            continue;
+        };
+        let Some(log) = finals.get(partition) else {
+            continue;
+        };
         for (offset, value) in records {
             if log.at(offset.0) != Some(*value) {
-                reads.entry((*partition, offset.0, *value)).or_default().push((index, *consumer));
+                reads
+                    .entry((*partition, offset.0, *value))
+                    .or_default()
+                    .push((index, *consumer));
             }
         }
     }
+    let facts = Facts::new(history);
     let mut violations = Vec::new();
     for ((partition, offset, value), polls) in reads {
-        let Some(log) = finals.get(&partition) else { continue };
+        let Some(log) = finals.get(&partition) else {
+            continue;
+        };
         let name = super::partition_name(history, partition);
         let there = match log.at(offset) {
             Some(other) => format!("holds {other} there"),
@@ -36,8 +51,11 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
         };
         let (first, consumer) = polls[0];
         let mut evidence = Evidence::default();
-        polls.iter().take(2).for_each(|(index, _)| evidence.add(*index));
-        add_cut_evidence(history, &mut evidence, partition, offset, first);
+        polls
+            .iter()
+            .take(2)
+            .for_each(|(index, _)| evidence.add(*index));
+        facts.add_cut_evidence(&mut evidence, partition, offset, first);
         evidence.add(log.index);
         violations.push(Violation {
             kind: ViolationKind::UncommittedRead,
@@ -49,7 +67,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                  {name} {there}"
             ),
             evidence: evidence.finish(),
-            permitted_by: read_permitted_by(history, config, partition),
+            permitted_by: facts.read_permitted_by(config, partition),
         });
     }
     violations
@@ -79,8 +97,16 @@ mod tests {
             ]
         );
         assert_eq!(found[0].values, vec!["p1-1"]);
-        assert!(found[0].message.contains("holds p2-0"), "{}", found[0].message);
-        assert!(found[1].message.contains("ends at hw 2"), "{}", found[1].message);
+        assert!(
+            found[0].message.contains("holds p2-0"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[1].message.contains("ends at hw 2"),
+            "{}",
+            found[1].message
+        );
         assert_eq!(found[0].evidence, vec![read, crash, elected, cut, last]);
         assert_eq!(found[0].permitted_by, None);
     }
@@ -90,9 +116,15 @@ mod tests {
         let mut b = Builder::new();
         b.poll(1, &[(0, m(1, 0))]);
         b.final_partition(&[]);
-        let log_end = Config { consumer_read_limit: ConsumerReadLimit::LogEnd, ..strict_config() };
+        let log_end = Config {
+            consumer_read_limit: ConsumerReadLimit::LogEnd,
+            ..strict_config()
+        };
         let found = check(&b.history, &log_end);
-        assert_eq!(found[0].permitted_by.as_deref(), Some("consumer_read_limit=log-end"));
+        assert_eq!(
+            found[0].permitted_by.as_deref(),
+            Some("consumer_read_limit=log-end")
+        );
     }
 
     #[test]

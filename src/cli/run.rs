@@ -80,7 +80,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let report = run_seed(&scenario, seed);
     let reproduce = reproduce_line(&path, seed);
     if let Some(file) = &args.history {
-        let lines = String::new(); // TEMP crate::export::history_jsonl(&report.history);
+        let lines = crate::export::history_jsonl(&report.history);
         std::fs::write(file, lines).with_context(|| format!("cannot write {}", file.display()))?;
     }
     if args.json {

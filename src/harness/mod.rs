@@ -12,7 +12,7 @@ pub mod report;
 
 use std::time::Duration;
 
-// TEMP use crate::checkers;
+use crate::checkers;
 use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
 use crate::history::{EventKind, History};
 use crate::scenario::{Expect, Partitioner, Scenario};
@@ -121,7 +121,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
         }
     };
     if violations.is_empty() {
-        violations = Vec::new(); // TEMP checkers::check_all(&history, &scenario.config);
+        violations = checkers::check_all(&history, &scenario.config);
     }
     let matched = matches_expect(&scenario.expect, &violations);
     RunReport {

@@ -1,0 +1,232 @@
+//! Facts about a history that several checkers look up per finding (where a send started,
+//! which truncations, elections and faults happened, what the configuration permits),
+//! gathered in one pass so that a run with many findings stays linear-ish.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Evidence;
+use crate::config::{Acks, Config, ConsumerReadLimit, FlushPolicy};
+use crate::history::{EventKind, History};
+use crate::types::{MessageId, PartitionId};
+
+/// Most truncations [`Facts::add_cut_evidence`] names for one offset.
+const CUTS_MAX: usize = 2;
+
+/// Indices of the events checkers cite as evidence, by partition.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// First `SendInvoke` per (partition, value).
+    invokes: BTreeMap<(PartitionId, MessageId), usize>,
+    /// `Truncated` events per partition: (index, to, from_leo), in history order.
+    truncations: BTreeMap<PartitionId, Vec<(usize, u64, u64)>>,
+    /// `LeaderElected` events per partition, in history order.
+    elections: BTreeMap<PartitionId, Vec<usize>>,
+    /// `Fault` events, in history order.
+    faults: Vec<usize>,
+    /// Partitions with an unclean election.
+    unclean: BTreeSet<PartitionId>,
+    /// Whether any fault was a power loss.
+    power_loss: bool,
+}
+
+impl Facts {
+    /// One pass over `history`.
+    pub fn new(history: &History) -> Facts {
+        let mut facts = Facts::default();
+        for (index, event) in history.events.iter().enumerate() {
+            match &event.kind {
+                EventKind::SendInvoke {
+                    partition, value, ..
+                } => {
+                    facts.invokes.entry((*partition, *value)).or_insert(index);
+                }
+                EventKind::Truncated {
+                    partition,
+                    from_leo,
+                    to,
+                    ..
+                } => {
+                    let cut = (index, to.0, from_leo.0);
+                    facts.truncations.entry(*partition).or_default().push(cut);
+                }
+                EventKind::LeaderElected {
+                    partition, unclean, ..
+                } => {
+                    facts.elections.entry(*partition).or_default().push(index);
+                    if *unclean {
+                        facts.unclean.insert(*partition);
+                    }
+                }
+                EventKind::Fault { description } => {
+                    facts.faults.push(index);
+                    facts.power_loss |= description.starts_with("power_loss");
+                }
+                _ => {}
+            }
+        }
+        facts
+    }
+
+    /// Index of the `SendInvoke` of `value` to `partition`, if recorded.
+    pub fn invoke(&self, partition: PartitionId, value: MessageId) -> Option<usize> {
+        self.invokes.get(&(partition, value)).copied()
+    }
+
+    /// The latest `LeaderElected` on `partition` before event `before`.
+    pub fn election_before(&self, partition: PartitionId, before: usize) -> Option<usize> {
+        latest_before(self.elections.get(&partition)?, before)
+    }
+
+    /// The latest `Fault` before event `before`.
+    pub fn fault_before(&self, before: usize) -> Option<usize> {
+        latest_before(&self.faults, before)
+    }
+
+    /// Adds the events that explain why `offset` of `partition` changed after event
+    /// `after`: the truncations of that partition that cut it (at most two), each with the
+    /// latest election on the partition and the latest fault before it. Without such a
+    /// truncation, the latest election and fault after `after`.
+    pub fn add_cut_evidence(
+        &self,
+        evidence: &mut Evidence,
+        partition: PartitionId,
+        offset: u64,
+        after: usize,
+    ) {
+        let truncations = self
+            .truncations
+            .get(&partition)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let cuts = truncations
+            .iter()
+            .filter(|(index, to, from_leo)| *index > after && *to <= offset && offset < *from_leo)
+            .take(CUTS_MAX);
+        let mut any = false;
+        for (index, _, _) in cuts {
+            evidence.add_opt(self.election_before(partition, *index));
+            evidence.add_opt(self.fault_before(*index));
+            evidence.add(*index);
+            any = true;
+        }
+        if !any {
+            evidence.add_opt(
+                self.election_before(partition, usize::MAX)
+                    .filter(|i| *i > after),
+            );
+            evidence.add_opt(self.fault_before(usize::MAX).filter(|i| *i > after));
+        }
+    }
+
+    /// The configuration setting that permits losing or replacing acknowledged or
+    /// committed data of `partition` (lost-write, inconsistent-offsets, divergence), if
+    /// any: acks 0/1, then min.insync=1, then an unclean election on the partition, then
+    /// a power loss without fsync per message.
+    pub fn loss_permitted_by(&self, config: &Config, partition: PartitionId) -> Option<String> {
+        let setting = match config.acks {
+            Acks::Zero => "acks=0",
+            Acks::One => "acks=1",
+            Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
+            Acks::All if self.unclean.contains(&partition) => "unclean_leader_election",
+            Acks::All => match config.flush {
+                FlushPolicy::Never if self.power_loss => "flush=never with power loss",
+                FlushPolicy::IntervalMs(_) if self.power_loss => "flush=interval with power loss",
+                _ => return None,
+            },
+        };
+        Some(setting.to_string())
+    }
+
+    /// Like [`Facts::loss_permitted_by`], but a broker that serves consumers up to the LEO
+    /// permits reading uncommitted data first.
+    pub fn read_permitted_by(&self, config: &Config, partition: PartitionId) -> Option<String> {
+        if config.consumer_read_limit == ConsumerReadLimit::LogEnd {
+            return Some("consumer_read_limit=log-end".to_string());
+        }
+        self.loss_permitted_by(config, partition)
+    }
+}
+
+/// The last of the sorted `indices` below `before`.
+fn latest_before(indices: &[usize], before: usize) -> Option<usize> {
+    let below = indices.partition_point(|i| *i < before);
+    below.checked_sub(1).map(|i| indices[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn permitted_by_follows_the_configuration_in_order() {
+        let mut b = Builder::new();
+        b.fault("power_loss broker-2");
+        let facts = Facts::new(&b.history);
+        let with = |c: Config| facts.loss_permitted_by(&c, P0);
+        assert_eq!(
+            with(Config {
+                acks: Acks::One,
+                ..safe_config()
+            })
+            .as_deref(),
+            Some("acks=1")
+        );
+        assert_eq!(
+            with(Config {
+                acks: Acks::Zero,
+                ..safe_config()
+            })
+            .as_deref(),
+            Some("acks=0")
+        );
+        assert_eq!(
+            with(Config::default()).as_deref(),
+            Some("min_insync_replicas=1")
+        );
+        assert_eq!(
+            with(safe_config()).as_deref(),
+            Some("flush=never with power loss")
+        );
+        let interval = Config {
+            flush: FlushPolicy::IntervalMs(100),
+            ..safe_config()
+        };
+        assert_eq!(
+            with(interval).as_deref(),
+            Some("flush=interval with power loss")
+        );
+        assert_eq!(with(strict_config()), None);
+        assert_eq!(
+            Facts::new(&Builder::new().history).loss_permitted_by(&safe_config(), P0),
+            None
+        );
+
+        b.elected(2, 3, true);
+        let facts = Facts::new(&b.history);
+        let unclean = facts.loss_permitted_by(&strict_config(), P0);
+        assert_eq!(unclean.as_deref(), Some("unclean_leader_election"));
+        assert_eq!(facts.loss_permitted_by(&strict_config(), P1), None);
+        let log_end = Config {
+            consumer_read_limit: ConsumerReadLimit::LogEnd,
+            ..strict_config()
+        };
+        let read = facts.read_permitted_by(&log_end, P0);
+        assert_eq!(read.as_deref(), Some("consumer_read_limit=log-end"));
+    }
+
+    #[test]
+    fn finds_the_latest_election_and_fault_before_an_event() {
+        let mut b = Builder::new();
+        let first = b.elected(1, 1, false);
+        let crash = b.fault("crash broker-1");
+        let second = b.elected(2, 2, false);
+        let facts = Facts::new(&b.history);
+        assert_eq!(facts.election_before(P0, first), None);
+        assert_eq!(facts.election_before(P0, second), Some(first));
+        assert_eq!(facts.election_before(P0, usize::MAX), Some(second));
+        assert_eq!(facts.election_before(P1, usize::MAX), None);
+        assert_eq!(facts.fault_before(crash), None);
+        assert_eq!(facts.fault_before(second), Some(crash));
+    }
+}

@@ -1,0 +1,144 @@
+//! `nonmonotonic-send`: one producer's acknowledged messages to one partition appear out of
+//! send order in the final log (invariant I9, second half). Checked only when the
+//! idempotent producer is on. Values missing from the final log are skipped (that is a
+//! `lost-write`); each acked value is compared with the previous acked one still present.
+
+use std::collections::BTreeMap;
+
+use super::{Evidence, final_logs};
+use crate::config::Config;
+use crate::history::{EventKind, History};
+use crate::types::{MessageId, PartitionId};
+use crate::violation::{Violation, ViolationKind};
+
+/// One acknowledged send: its value, send order key, `SendOk` index and final position.
+#[derive(Clone, Copy)]
+struct Acked {
+    value: MessageId,
+    invoke: Option<usize>,
+    ok: usize,
+    position: u64,
+}
+
+/// One violation per adjacent pair of acked sends whose final positions do not increase.
+pub fn check(history: &History, config: &Config) -> Vec<Violation> {
+    if !config.idempotent_producer {
+        return Vec::new();
+    }
+    let finals = final_logs(history);
+    let mut invokes: BTreeMap<(PartitionId, MessageId), usize> = BTreeMap::new();
+    let mut acked: BTreeMap<(u8, PartitionId), Vec<Acked>> = BTreeMap::new();
+    for (index, event) in history.events.iter().enumerate() {
+        match &event.kind {
+            EventKind::SendInvoke {
+                partition, value, ..
+            } => {
+                invokes.entry((*partition, *value)).or_insert(index);
+            }
+            EventKind::SendOk {
+                producer,
+                partition,
+                value,
+                ..
+            } => {
+                let Some(log) = finals.get(partition) else {
+                    continue;
+                };
+                let Some(position) = log.positions(*value).first().copied() else {
+                    continue;
+                };
+                let invoke = invokes.get(&(*partition, *value)).copied();
+                let send = Acked {
+                    value: *value,
+                    invoke,
+                    ok: index,
+                    position,
+                };
+                acked.entry((*producer, *partition)).or_default().push(send);
+            }
+            _ => {}
+        }
+    }
+    let mut violations = Vec::new();
+    for ((producer, partition), mut sends) in acked {
+        sends.sort_by_key(|s| s.invoke.unwrap_or(s.ok));
+        sends.dedup_by_key(|s| s.value);
+        for pair in sends.windows(2) {
+            let (before, after) = (pair[0], pair[1]);
+            if after.position > before.position {
+                continue;
+            }
+            let name = super::partition_name(history, partition);
+            let mut evidence = Evidence::default();
+            for send in [before, after] {
+                evidence.add_opt(send.invoke);
+                evidence.add(send.ok);
+            }
+            evidence.add_opt(finals.get(&partition).map(|log| log.index));
+            violations.push(Violation {
+                kind: ViolationKind::NonmonotonicSend,
+                partition: Some(name.clone()),
+                offsets: vec![before.position, after.position],
+                values: vec![before.value.to_string(), after.value.to_string()],
+                message: format!(
+                    "producer-{producer} sent {} before {} to {name}, but the final log holds \
+                     them at offsets {} and {}",
+                    before.value, after.value, before.position, after.position
+                ),
+                evidence: evidence.finish(),
+                permitted_by: None,
+            });
+        }
+    }
+    violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    fn reordered() -> (Builder, Vec<usize>) {
+        let mut b = Builder::new();
+        b.send_ok(1, 0, 0);
+        let first = b.invoke(1, 1);
+        let second = b.invoke(1, 2);
+        let second_ok = b.ok(1, 2, 1);
+        let first_ok = b.ok(1, 1, 2);
+        let last = b.final_partition(&[m(1, 0), m(1, 2), m(1, 1)]);
+        (b, vec![first, second, second_ok, first_ok, last])
+    }
+
+    #[test]
+    fn flags_acked_sends_that_land_out_of_send_order() {
+        let (b, evidence) = reordered();
+        let found = check(&b.history, &strict_config());
+        assert_eq!(
+            summary(&found),
+            vec![("nonmonotonic-send", "t-0".into(), vec![2, 1])]
+        );
+        assert_eq!(found[0].values, vec!["p1-1", "p1-2"]);
+        assert_eq!(found[0].evidence, evidence);
+    }
+
+    #[test]
+    fn ignored_without_the_idempotent_producer() {
+        let (b, _) = reordered();
+        let config = Config {
+            idempotent_producer: false,
+            ..strict_config()
+        };
+        assert_eq!(check(&b.history, &config), vec![]);
+    }
+
+    #[test]
+    fn quiet_for_in_order_sends_and_values_missing_from_the_final_log() {
+        let mut b = Builder::new();
+        b.send_ok(1, 0, 0);
+        b.send_ok(1, 1, 1); // lost: not in the final log, skipped here
+        b.send_ok(2, 0, 1);
+        b.send_ok(1, 2, 2);
+        b.final_partition(&[m(1, 0), m(2, 0), m(1, 2)]);
+        assert_eq!(check(&b.history, &strict_config()), vec![]);
+    }
+}
