@@ -201,7 +201,11 @@ mod tests {
         let power = b.fault("power_loss broker-1, broker-2");
         let elected = b.elected(2, 2, true);
         let second = b.hw(2, 3, 1, &[m(2, 0), m(2, 1)]);
-        let found = check(&b.history, &strict_config());
+        let unclean_on = Config {
+            unclean_leader_election: true,
+            ..strict_config()
+        };
+        let found = check(&b.history, &unclean_on);
         assert_eq!(summary(&found), vec![("divergence", "t-0".into(), vec![1])]);
         assert_eq!(found[0].values, vec!["p1-1", "p2-0"]);
         assert_eq!(found[0].evidence, vec![first, power, elected, second]);

@@ -120,14 +120,19 @@ impl Facts {
 
     /// The configuration setting that permits losing or replacing acknowledged or
     /// committed data of `partition` (lost-write, inconsistent-offsets, divergence), if
-    /// any: acks 0/1, then min.insync=1, then an unclean election on the partition, then
+    /// any: acks 0/1, then min.insync=1, then an unclean election on the partition (when
+    /// `unclean_leader_election` is on), then
     /// a power loss without fsync per message.
     pub fn loss_permitted_by(&self, config: &Config, partition: PartitionId) -> Option<String> {
         let setting = match config.acks {
             Acks::Zero => "acks=0",
             Acks::One => "acks=1",
             Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
-            Acks::All if self.unclean.contains(&partition) => "unclean_leader_election",
+            // With the setting off, an unclean election can only be ELR's last-known-leader
+            // fallback after every replica shut down uncleanly: the power loss permits it.
+            Acks::All if config.unclean_leader_election && self.unclean.contains(&partition) => {
+                "unclean_leader_election"
+            }
             Acks::All => match config.flush {
                 FlushPolicy::Never if self.power_loss => "flush=never with power loss",
                 FlushPolicy::IntervalMs(_) if self.power_loss => "flush=interval with power loss",
@@ -204,8 +209,21 @@ mod tests {
 
         b.elected(2, 3, true);
         let facts = Facts::new(&b.history);
-        let unclean = facts.loss_permitted_by(&strict_config(), P0);
+        let unclean_on = Config {
+            unclean_leader_election: true,
+            ..strict_config()
+        };
+        let unclean = facts.loss_permitted_by(&unclean_on, P0);
         assert_eq!(unclean.as_deref(), Some("unclean_leader_election"));
+        let fallback = Config {
+            unclean_leader_election: false,
+            ..strict_config()
+        };
+        assert_eq!(
+            facts.loss_permitted_by(&fallback, P0),
+            None,
+            "no setting permits it: a model bug"
+        );
         assert_eq!(facts.loss_permitted_by(&strict_config(), P1), None);
         let log_end = Config {
             consumer_read_limit: ConsumerReadLimit::LogEnd,

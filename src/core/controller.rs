@@ -199,6 +199,20 @@ impl Controller {
                 .iter()
                 .copied()
                 .find(|b| valid(self, *b, &isr, &elr));
+            if leader.is_none()
+                && self.config.eligible_leader_replicas
+                && isr.is_empty()
+                && elr.is_empty()
+            {
+                // KIP-966: with ISR and ELR empty, the single last known leader may lead,
+                // recorded as an unclean election (`canElectLastKnownLeader`).
+                if let [last] = current.last_known_elr[..] {
+                    if self.acceptable_leader(last) {
+                        leader = Some(last);
+                        unclean = true;
+                    }
+                }
+            }
             if leader.is_none() && self.config.unclean_leader_election {
                 leader = current
                     .replicas
@@ -209,6 +223,18 @@ impl Controller {
             }
         }
         let leader_changed = leader != current.leader;
+        // `maybeUpdateLastKnownLeader`: remember the leader when the ISR first empties;
+        // forget it once the partition has a leader again.
+        let mut last_known_elr = current.last_known_elr.clone();
+        if self.config.eligible_leader_replicas {
+            if isr.is_empty() && leader.is_none() {
+                if let Some(previous) = current.leader {
+                    last_known_elr = vec![previous];
+                }
+            } else if leader.is_some() {
+                last_known_elr.clear();
+            }
+        }
         let mut recovering = current.recovering;
         if leader_changed && let Some(l) = leader {
             if elr.contains(&l) {
@@ -221,12 +247,17 @@ impl Controller {
                 recovering = true;
             }
         }
-        if !leader_changed && isr == current.isr && elr == current.elr {
+        if !leader_changed
+            && isr == current.isr
+            && elr == current.elr
+            && last_known_elr == current.last_known_elr
+        {
             return false;
         }
         let registration = &mut self.state.partitions[p.0 as usize];
         registration.isr = isr.clone();
         registration.elr = elr.clone();
+        registration.last_known_elr = last_known_elr;
         registration.recovering = recovering;
         registration.partition_epoch = PartitionEpoch(registration.partition_epoch.0 + 1);
         if leader_changed {
@@ -318,7 +349,6 @@ impl Controller {
     fn remove_from_elr(&mut self, broker: BrokerId, out: &mut Vec<Effect>) {
         for i in 0..self.state.partitions.len() {
             let registration = &mut self.state.partitions[i];
-            registration.last_known_elr.retain(|b| *b != broker);
             if registration.elr.contains(&broker) {
                 registration.elr.retain(|b| *b != broker);
                 registration.partition_epoch = PartitionEpoch(registration.partition_epoch.0 + 1);
