@@ -170,3 +170,53 @@ fn independent_checker_on_the_history_export_agrees_with_the_run() {
         "at least one shipped scenario exercises the comparison with a violation"
     );
 }
+
+/// Issue acceptance: acks=all, min.insync=2, clean election and a random nemesis of
+/// crashes, partitions and pauses (one broker down at a time): 500 seeds, no violation.
+#[test]
+fn five_hundred_random_nemesis_seeds_find_no_violation() {
+    let scenario = Scenario::from_json(kafkasim::cli::DEFAULT_SCENARIO).expect("default parses");
+    assert_eq!(scenario.config.acks, kafkasim::config::Acks::All);
+    assert_eq!(scenario.config.min_insync_replicas, 2);
+    assert!(!scenario.config.unclean_leader_election);
+    let next = std::sync::atomic::AtomicU64::new(1);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let leader_changes = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if seed > 500 {
+                        break;
+                    }
+                    let report = run_seed(&scenario, seed);
+                    leader_changes.fetch_add(
+                        report.stats.leader_changes,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    if !report.violations.is_empty() {
+                        let kinds: Vec<&str> =
+                            report.violations.iter().map(|v| v.kind.as_str()).collect();
+                        failures
+                            .lock()
+                            .expect("lock")
+                            .push(format!("kafkasim run --seed {seed}: {kinds:?}"));
+                    }
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().expect("lock");
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        leader_changes.into_inner() >= 500,
+        "the nemesis moves leadership"
+    );
+}

@@ -206,11 +206,11 @@ impl Controller {
             {
                 // KIP-966: with ISR and ELR empty, the single last known leader may lead,
                 // recorded as an unclean election (`canElectLastKnownLeader`).
-                if let [last] = current.last_known_elr[..] {
-                    if self.acceptable_leader(last) {
-                        leader = Some(last);
-                        unclean = true;
-                    }
+                if let [last] = current.last_known_elr[..]
+                    && self.acceptable_leader(last)
+                {
+                    leader = Some(last);
+                    unclean = true;
                 }
             }
             if leader.is_none() && self.config.unclean_leader_election {
