@@ -125,8 +125,7 @@ fn each(
 pub fn power_loss(cluster: &mut Cluster, node: NodeId) {
     let hws: Vec<(PartitionId, crate::types::Offset)> = match node {
         NodeId::Broker(b) => cluster
-            .broker(b)
-            .map(|x| x.replicas.iter().map(|(p, r)| (*p, r.hw)).collect())
+            .with_broker(b, |x| x.replicas.iter().map(|(p, r)| (*p, r.hw)).collect())
             .unwrap_or_default(),
         _ => Vec::new(),
     };

@@ -9,7 +9,7 @@ use crate::core::broker::replica::Role;
 use crate::history::EventKind;
 use crate::shell::cluster::Cluster;
 use crate::shell::{now, sleep_until};
-use crate::types::{NodeId, Offset, PartitionId, SimTime};
+use crate::types::{Offset, PartitionId, SimTime};
 
 /// How often convergence is checked.
 const POLL_MS: u64 = 100;
@@ -88,22 +88,21 @@ fn converged(cluster: &Cluster) -> bool {
         if registration.isr.len() != registration.replicas.len() {
             return false;
         }
-        let Some(lead) = cluster.broker(leader) else {
+        let p = registration.partition;
+        let lead = cluster.with_broker(leader, |broker| {
+            let local = &broker.replicas[&p];
+            let leading = local.is_leader() && local.leader_epoch == registration.leader_epoch;
+            (leading && local.hw == local.leo()).then(|| local.leo())
+        });
+        let Some(Some(leo)) = lead else {
             return false;
         };
-        let local = &lead.replicas[&registration.partition];
-        if !local.is_leader()
-            || local.leader_epoch != registration.leader_epoch
-            || local.hw != local.leo()
-        {
-            return false;
-        }
         for b in &registration.replicas {
-            let Some(broker) = cluster.broker(*b) else {
-                return false;
-            };
-            let replica = &broker.replicas[&registration.partition];
-            if replica.leo() != local.leo() || replica.hw != local.hw {
+            let same = cluster.with_broker(*b, |broker| {
+                let replica = &broker.replicas[&p];
+                replica.leo() == leo && replica.hw == leo
+            });
+            if same != Some(true) {
                 return false;
             }
         }
@@ -117,10 +116,13 @@ fn drained(cluster: &Cluster) -> bool {
         return true;
     };
     state.partitions.iter().all(|registration| {
-        let Some(broker) = registration.leader.and_then(|l| cluster.broker(l)) else {
+        let p = registration.partition;
+        let leader_hw = registration
+            .leader
+            .and_then(|l| cluster.with_broker(l, |b| b.replicas[&p].hw));
+        let Some(hw) = leader_hw else {
             return true;
         };
-        let hw = broker.replicas[&registration.partition].hw;
         cluster
             .consumer_ids()
             .iter()
@@ -132,42 +134,47 @@ fn record_final(cluster: &Cluster) {
     let state = cluster.controller_state();
     for p in cluster.layout().partition_ids() {
         for b in cluster.layout().partition(p).replicas.clone() {
-            let Some(broker) = cluster.broker(b) else {
-                continue;
-            };
-            let replica = &broker.replicas[&p];
-            let records = replica
-                .log
-                .records()
-                .iter()
-                .map(|r| (r.leader_epoch, r.value))
-                .collect();
-            cluster.record(EventKind::FinalReplica {
-                broker: b,
-                partition: p,
-                hw: replica.hw,
-                records,
+            let stored = cluster.with_broker(b, |broker| {
+                let replica = &broker.replicas[&p];
+                let records = replica
+                    .log
+                    .records()
+                    .iter()
+                    .map(|r| (r.leader_epoch, r.value))
+                    .collect();
+                (replica.hw, records)
             });
+            if let Some((hw, records)) = stored {
+                cluster.record(EventKind::FinalReplica {
+                    broker: b,
+                    partition: p,
+                    hw,
+                    records,
+                });
+            }
         }
         let leader = state
             .as_ref()
             .and_then(|s| s.partitions[p.0 as usize].leader);
-        let lead = leader
-            .and_then(|l| cluster.broker(l))
-            .filter(|b| matches!(b.replicas[&p].role, Role::Leader(_)));
-        match (leader, lead) {
-            (Some(leader), Some(broker)) => {
+        let committed = leader.and_then(|l| {
+            cluster.with_broker(l, |broker| {
                 let replica = &broker.replicas[&p];
+                let leading = matches!(replica.role, Role::Leader(_));
                 let records = replica
                     .log
                     .slice(Offset(0), replica.hw)
                     .iter()
                     .map(|r| r.value)
                     .collect();
+                leading.then_some((replica.hw, records))
+            })
+        });
+        match (leader, committed.flatten()) {
+            (Some(leader), Some((hw, records))) => {
                 cluster.record(EventKind::FinalPartition {
                     partition: p,
                     leader: Some(leader),
-                    hw: replica.hw,
+                    hw,
                     records,
                 });
             }
@@ -180,5 +187,4 @@ fn record_final(cluster: &Cluster) {
             }
         }
     }
-    let _ = NodeId::Controller;
 }

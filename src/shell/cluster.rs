@@ -299,9 +299,9 @@ impl Cluster {
         self.ids.keys().copied().collect()
     }
 
-    /// A copy of a broker's last state (of its current or last incarnation).
-    pub fn broker(&self, b: BrokerId) -> Option<Broker> {
-        self.brokers.get(&b)?.lock().expect("slot").clone()
+    /// Reads a broker's last state (of its current or last incarnation) without copying it.
+    pub fn with_broker<T>(&self, b: BrokerId, f: impl FnOnce(&Broker) -> T) -> Option<T> {
+        self.brokers.get(&b)?.lock().expect("slot").as_ref().map(f)
     }
 
     /// A copy of the controller's durable state.
