@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::core::broker::follower_grace_ms;
+use crate::core::broker::FETCH_RESPONSE_GRACE_MS;
 use crate::core::client_metadata::ClientMetadata;
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message};
 use crate::core::{Effect, StateMachine};
@@ -91,7 +91,7 @@ impl Consumer {
                 leader,
                 (
                     self.next_correlation,
-                    now.plus_ms(wait_ms + follower_grace_ms()),
+                    now.plus_ms(wait_ms + FETCH_RESPONSE_GRACE_MS),
                 ),
             );
             out.push(Effect::Send {

@@ -185,7 +185,6 @@ impl Controller {
             }
         } else if isr.is_empty() {
             isr = current.isr.clone(); // without ELR the ISR is never made empty
-            isr.retain(|b| current.isr.contains(b));
         }
         let valid = |c: &Controller, b: BrokerId, isr: &[BrokerId], elr: &[BrokerId]| {
             (isr.contains(&b) || (isr.is_empty() && elr.contains(&b))) && c.acceptable_leader(b)

@@ -60,13 +60,10 @@ impl Broker {
         out: &mut Vec<Effect>,
     ) {
         let partition = batch.partition;
-        let result = self.produce_append(now, acks, &batch, out);
+        let result = self.produce_append(acks, &batch, out);
         match (result, acks) {
-            (Err(error), Acks::Zero) => {
-                let _ = error; // acks=0: no response at all
-            }
+            (_, Acks::Zero) => {} // acks=0: no response at all
             (Err(error), _) => respond_produce(out, client, correlation, partition, Err(error)),
-            (Ok(_), Acks::Zero) => {}
             (Ok(base), Acks::One) => respond_produce(out, client, correlation, partition, Ok(base)),
             (Ok(base), Acks::All) => {
                 let required_hw = base.plus(batch.values.len() as u64);
@@ -86,7 +83,6 @@ impl Broker {
     /// Checks and appends a produce batch; returns its base offset.
     fn produce_append(
         &mut self,
-        now: SimTime,
         acks: Acks,
         batch: &ProduceBatch,
         out: &mut Vec<Effect>,
@@ -139,7 +135,6 @@ impl Broker {
             values: batch.values.clone(),
         }));
         self.persist_append(batch.partition, records, out);
-        let _ = now;
         Ok(base)
     }
 
@@ -329,24 +324,6 @@ impl Broker {
                 self.answer_fetch(p.client, p.correlation, p.replica.is_none(), response, out);
             } else {
                 self.parked_fetch.push(p);
-            }
-        }
-    }
-
-    /// Fails parked produce requests of a partition this broker stopped leading.
-    pub(super) fn fail_parked_for(&mut self, partition: PartitionId, out: &mut Vec<Effect>) {
-        let parked = std::mem::take(&mut self.parked_produce);
-        for p in parked {
-            if p.partition == partition {
-                respond_produce(
-                    out,
-                    p.client,
-                    p.correlation,
-                    p.partition,
-                    Err(ErrorCode::NotLeaderOrFollower),
-                );
-            } else {
-                self.parked_produce.push(p);
             }
         }
     }

@@ -21,12 +21,7 @@ use crate::history::EventKind;
 use crate::layout::Layout;
 use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, SimTime};
 
-pub use follower::Fetcher;
-
-/// Extra wait beyond a long poll before an unanswered fetch is sent again.
-pub fn follower_grace_ms() -> u64 {
-    follower::FETCH_RESPONSE_GRACE_MS
-}
+pub use follower::{FETCH_RESPONSE_GRACE_MS, Fetcher};
 pub use leader::{ParkedFetch, ParkedProduce};
 use replica::{Replica, Role};
 
@@ -226,7 +221,6 @@ impl Broker {
             leader_epoch: registration.leader_epoch,
             leader: registration.leader,
         }));
-        self.fail_parked_for(registration.partition, out);
         if self.config.truncation == crate::config::Truncation::HighWatermark {
             let hw = self.replicas[&registration.partition].hw;
             self.truncate(

@@ -158,7 +158,6 @@ impl Replica {
     /// this started a new term (the epoch increased).
     pub fn make_leader(&mut self, now: SimTime, registration: &PartitionRegistration) -> bool {
         let new_term = registration.leader_epoch > self.leader_epoch || !self.is_leader();
-        let was_leader = self.is_leader();
         self.leader_epoch = registration.leader_epoch;
         self.partition_epoch = registration.partition_epoch;
         self.isr = registration.isr.clone();
@@ -173,11 +172,9 @@ impl Replica {
         };
         let mut followers = BTreeMap::new();
         for &b in self.replicas.iter().filter(|&&b| b != self.broker) {
-            let kept = previous
-                .as_ref()
-                .filter(|_| was_leader)
-                .and_then(|f| f.get(&b))
-                .cloned();
+            // `previous` is only there when this broker led before: re-elected, it keeps
+            // what it knew about its followers.
+            let kept = previous.as_ref().and_then(|f| f.get(&b)).cloned();
             let in_isr = self.isr.contains(&b);
             let fresh = FollowerProgress {
                 leo: None,
