@@ -5,13 +5,14 @@
 //! through a `&History` and nothing else, so a checker cannot change an outcome.
 
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 
 use crate::types::{
     BrokerEpoch, BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId, SimTime,
 };
 
 /// Why a replica's log got shorter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TruncationReason {
     /// The leader answered a fetch with a diverging epoch (KIP-101/279/KAFKA-10554).
     DivergingEpoch,
@@ -36,7 +37,7 @@ impl TruncationReason {
 }
 
 /// One thing that happened.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)] // variant fields are named for what they hold; the variant doc explains them
 pub enum EventKind {
     // ---- client-visible (exported by `run --history`) ----
@@ -193,7 +194,7 @@ pub enum EventKind {
 }
 
 /// One recorded event with its simulated time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Event {
     /// When it happened.
     pub time: SimTime,
@@ -451,40 +452,33 @@ impl History {
         }
     }
 
-    /// FNV-1a over every rendered event: changes whenever anything in the execution changes,
-    /// and is stable across Rust versions (it hashes our own text, not `Hash` output).
+    /// FNV-1a over every event (time and every field): changes whenever anything in the
+    /// execution changes. It hashes the events' derived `Hash` output, so it is the same
+    /// for the same binary on any machine of one architecture, which is what replay and
+    /// shard merging compare; a different compiler may give different hashes.
     pub fn trace_hash(&self) -> u64 {
-        let mut hash = FNV_OFFSET;
-        for (index, event) in self.events.iter().enumerate() {
-            hash = fnv1a(hash, self.render(index).as_bytes());
-            if let EventKind::HwChanged { covered, .. } = &event.kind {
-                for (o, v) in covered {
-                    hash = fnv1a(hash, format!("{o}={v}").as_bytes());
-                }
-            }
-            if let EventKind::FinalReplica { records, .. } = &event.kind {
-                for (e, v) in records {
-                    hash = fnv1a(hash, format!("{e}:{v}").as_bytes());
-                }
-            }
-            if let EventKind::FinalPartition { records, .. } = &event.kind {
-                for v in records {
-                    hash = fnv1a(hash, v.to_string().as_bytes());
-                }
-            }
-        }
-        hash
+        let mut hasher = Fnv1a(FNV_OFFSET);
+        self.events.hash(&mut hasher);
+        hasher.finish()
     }
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x100_0000_01b3;
 
-fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        hash = (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+/// The 64-bit FNV-1a hash as a `Hasher`: simple, fast, and without per-process keys.
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
     }
-    (hash ^ 0xff).wrapping_mul(FNV_PRIME) // separator between items
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn render_leader(leader: Option<BrokerId>) -> String {

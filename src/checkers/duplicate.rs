@@ -20,9 +20,9 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
     let mut duplicated: BTreeMap<(PartitionId, MessageId), Vec<u64>> = BTreeMap::new();
     for (partition, log) in &finals {
         for value in log.records {
-            let offsets = log.positions(*value);
+            let offsets: Vec<u64> = log.positions(*value).collect();
             if offsets.len() > 1 {
-                duplicated.insert((*partition, *value), offsets.to_vec());
+                duplicated.insert((*partition, *value), offsets);
             }
         }
     }

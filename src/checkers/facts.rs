@@ -1,7 +1,9 @@
 //! Facts about a history that several checkers look up per finding (where a send started,
 //! which truncations, elections and faults happened, what the configuration permits),
-//! gathered in one pass so that a run with many findings stays linear-ish.
+//! gathered in one pass so that a run with many findings stays linear-ish. The pass runs
+//! on the first lookup: a clean run, whose checkers find nothing, never pays for it.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Evidence;
@@ -12,9 +14,16 @@ use crate::types::{MessageId, PartitionId};
 /// Most truncations [`Facts::add_cut_evidence`] names for one offset.
 const CUTS_MAX: usize = 2;
 
-/// Indices of the events checkers cite as evidence, by partition.
+/// Indices of the events checkers cite as evidence, by partition, gathered on first use.
+#[derive(Debug)]
+pub struct Facts<'a> {
+    history: &'a History,
+    index: OnceCell<Index>,
+}
+
+/// What one pass over the history gathers.
 #[derive(Debug, Default)]
-pub struct Facts {
+struct Index {
     /// First `SendInvoke` per (partition, value).
     invokes: BTreeMap<(PartitionId, MessageId), usize>,
     /// `Truncated` events per partition: (index, to, from_leo), in history order.
@@ -29,57 +38,32 @@ pub struct Facts {
     power_loss: bool,
 }
 
-impl Facts {
-    /// One pass over `history`.
-    pub fn new(history: &History) -> Facts {
-        let mut facts = Facts::default();
-        for (index, event) in history.events.iter().enumerate() {
-            match &event.kind {
-                EventKind::SendInvoke {
-                    partition, value, ..
-                } => {
-                    facts.invokes.entry((*partition, *value)).or_insert(index);
-                }
-                EventKind::Truncated {
-                    partition,
-                    from_leo,
-                    to,
-                    ..
-                } => {
-                    let cut = (index, to.0, from_leo.0);
-                    facts.truncations.entry(*partition).or_default().push(cut);
-                }
-                EventKind::LeaderElected {
-                    partition, unclean, ..
-                } => {
-                    facts.elections.entry(*partition).or_default().push(index);
-                    if *unclean {
-                        facts.unclean.insert(*partition);
-                    }
-                }
-                EventKind::Fault { description } => {
-                    facts.faults.push(index);
-                    facts.power_loss |= description.starts_with("power_loss");
-                }
-                _ => {}
-            }
+impl<'a> Facts<'a> {
+    /// Facts about `history`; the pass over it happens on the first lookup.
+    pub fn new(history: &'a History) -> Facts<'a> {
+        Facts {
+            history,
+            index: OnceCell::new(),
         }
-        facts
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| Index::new(self.history))
     }
 
     /// Index of the `SendInvoke` of `value` to `partition`, if recorded.
     pub fn invoke(&self, partition: PartitionId, value: MessageId) -> Option<usize> {
-        self.invokes.get(&(partition, value)).copied()
+        self.index().invokes.get(&(partition, value)).copied()
     }
 
     /// The latest `LeaderElected` on `partition` before event `before`.
     pub fn election_before(&self, partition: PartitionId, before: usize) -> Option<usize> {
-        latest_before(self.elections.get(&partition)?, before)
+        latest_before(self.index().elections.get(&partition)?, before)
     }
 
     /// The latest `Fault` before event `before`.
     pub fn fault_before(&self, before: usize) -> Option<usize> {
-        latest_before(&self.faults, before)
+        latest_before(&self.index().faults, before)
     }
 
     /// Adds the events that explain why `offset` of `partition` changed after event
@@ -94,6 +78,7 @@ impl Facts {
         after: usize,
     ) {
         let truncations = self
+            .index()
             .truncations
             .get(&partition)
             .map(Vec::as_slice)
@@ -130,12 +115,16 @@ impl Facts {
             Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
             // With the setting off, an unclean election can only be ELR's last-known-leader
             // fallback after every replica shut down uncleanly: the power loss permits it.
-            Acks::All if config.unclean_leader_election && self.unclean.contains(&partition) => {
+            Acks::All
+                if config.unclean_leader_election && self.index().unclean.contains(&partition) =>
+            {
                 "unclean_leader_election"
             }
             Acks::All => match config.flush {
-                FlushPolicy::Never if self.power_loss => "flush=never with power loss",
-                FlushPolicy::IntervalMs(_) if self.power_loss => "flush=interval with power loss",
+                FlushPolicy::Never if self.index().power_loss => "flush=never with power loss",
+                FlushPolicy::IntervalMs(_) if self.index().power_loss => {
+                    "flush=interval with power loss"
+                }
                 _ => return None,
             },
         };
@@ -149,6 +138,45 @@ impl Facts {
             return Some("consumer_read_limit=log-end".to_string());
         }
         self.loss_permitted_by(config, partition)
+    }
+}
+
+impl Index {
+    /// One pass over `history`.
+    fn new(history: &History) -> Index {
+        let mut facts = Index::default();
+        for (index, event) in history.events.iter().enumerate() {
+            match &event.kind {
+                EventKind::SendInvoke {
+                    partition, value, ..
+                } => {
+                    facts.invokes.entry((*partition, *value)).or_insert(index);
+                }
+                EventKind::Truncated {
+                    partition,
+                    from_leo,
+                    to,
+                    ..
+                } => {
+                    let cut = (index, to.0, from_leo.0);
+                    facts.truncations.entry(*partition).or_default().push(cut);
+                }
+                EventKind::LeaderElected {
+                    partition, unclean, ..
+                } => {
+                    facts.elections.entry(*partition).or_default().push(index);
+                    if *unclean {
+                        facts.unclean.insert(*partition);
+                    }
+                }
+                EventKind::Fault { description } => {
+                    facts.faults.push(index);
+                    facts.power_loss |= description.starts_with("power_loss");
+                }
+                _ => {}
+            }
+        }
+        facts
     }
 }
 

@@ -28,7 +28,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
         let Some(log) = finals.get(partition) else {
             continue;
         };
-        if !log.positions(*value).is_empty() || !seen.insert((*partition, *value)) {
+        if log.positions(*value).next().is_some() || !seen.insert((*partition, *value)) {
             continue;
         }
         let name = super::partition_name(history, *partition);

@@ -88,17 +88,19 @@ pub struct FinalLog<'a> {
     pub index: usize,
     /// Records at offsets `0..hw`.
     pub records: &'a [MessageId],
-    /// Every offset of each value, ascending.
-    offsets: BTreeMap<MessageId, Vec<u64>>,
+    /// (value, offset) for every record, sorted: the offsets of one value are adjacent.
+    offsets: Vec<(MessageId, u64)>,
 }
 
 impl<'a> FinalLog<'a> {
     /// Indexes the records of the `FinalPartition` event at `index`.
     pub fn new(index: usize, records: &'a [MessageId]) -> FinalLog<'a> {
-        let mut offsets: BTreeMap<MessageId, Vec<u64>> = BTreeMap::new();
-        for (offset, value) in records.iter().enumerate() {
-            offsets.entry(*value).or_default().push(offset as u64);
-        }
+        let mut offsets: Vec<(MessageId, u64)> = records
+            .iter()
+            .enumerate()
+            .map(|(offset, value)| (*value, offset as u64))
+            .collect();
+        offsets.sort_unstable();
         FinalLog {
             index,
             records,
@@ -107,8 +109,12 @@ impl<'a> FinalLog<'a> {
     }
 
     /// Every offset holding `value`, ascending (more than one only for duplicates).
-    pub fn positions(&self, value: MessageId) -> &[u64] {
-        self.offsets.get(&value).map(Vec::as_slice).unwrap_or(&[])
+    pub fn positions(&self, value: MessageId) -> impl Iterator<Item = u64> + '_ {
+        let start = self.offsets.partition_point(|(v, _)| *v < value);
+        self.offsets[start..]
+            .iter()
+            .take_while(move |(v, _)| *v == value)
+            .map(|(_, offset)| *offset)
     }
 
     /// The record at `offset`, if below the final HW.

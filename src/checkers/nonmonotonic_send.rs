@@ -44,7 +44,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                 let Some(log) = finals.get(partition) else {
                     continue;
                 };
-                let Some(position) = log.positions(*value).first().copied() else {
+                let Some(position) = log.positions(*value).next() else {
                     continue;
                 };
                 let invoke = invokes.get(&(*partition, *value)).copied();

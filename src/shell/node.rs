@@ -1,5 +1,10 @@
 //! One task per node incarnation: wait for a message, a deadline or a wake-up, step the
 //! state machine, perform its effects. The loop stays boring on purpose.
+//!
+//! Sends are futures the same task polls (a `FuturesUnordered`), not spawned tasks: each
+//! madsim send waits at least 1 ms of simulated time, so sends must run concurrently, but
+//! a task per datagram cost more wall time than the datagram itself. A killed node drops
+//! its task and with it every send still waiting, exactly as it would drop spawned tasks.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -8,6 +13,7 @@ use std::task::Poll;
 
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
+use futures::stream::FuturesUnordered;
 use madsim::net::Endpoint;
 
 use crate::core::message::Message;
@@ -52,7 +58,8 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     let endpoint = Endpoint::bind(address(me))
         .await
         .expect("a killed node's address is free after restart");
-    perform(me, &endpoint, &shared, now(), initial);
+    let mut sending = FuturesUnordered::new();
+    perform(me, &endpoint, &shared, now(), initial, &mut sending);
     let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
     loop {
         let deadline = slot
@@ -62,6 +69,8 @@ pub async fn drive<M: StateMachine + Send + 'static>(
             .and_then(|m| m.next_deadline());
         let mut sleep = deadline.map(|at| Box::pin(sleep_until(at)));
         let wakeup = poll_fn(|cx| {
+            // Drive sends first: a finished send needs no step of the state machine.
+            while let Poll::Ready(Some(())) = sending.poll_next_unpin(cx) {}
             if let Poll::Ready(result) = receive.as_mut().poll(cx) {
                 let (payload, _) = result.expect("the network never closes a live node's socket");
                 let envelope = payload
@@ -95,25 +104,35 @@ pub async fn drive<M: StateMachine + Send + 'static>(
                 Wakeup::Deadline | Wakeup::Poke => machine.on_timeout(now, &mut out),
             }
         }
-        perform(me, &endpoint, &shared, now, out);
+        perform(me, &endpoint, &shared, now, out, &mut sending);
         if received {
             receive = Box::pin(endpoint.recv_from_raw(TAG));
         }
     }
 }
 
-/// Performs effects in order: sends go out from their own task (each madsim send takes
-/// at least 1 ms of the sending task's time), disk writes and traces apply at once.
-pub fn perform(me: NodeId, endpoint: &Endpoint, shared: &Shared, now: SimTime, out: Vec<Effect>) {
+/// Sends in flight, polled by the node's own task.
+type Sending = FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+/// Performs effects in order: sends join `sending` (each madsim send takes at least 1 ms
+/// of simulated time, so they run side by side), disk writes and traces apply at once.
+fn perform(
+    me: NodeId,
+    endpoint: &Endpoint,
+    shared: &Shared,
+    now: SimTime,
+    out: Vec<Effect>,
+    sending: &mut Sending,
+) {
     for effect in out {
         match effect {
             Effect::Send { to, message } => {
                 tracing::trace!(target: "kafkasim::net", "{me} -> {to}: {message:?}");
                 let endpoint = endpoint.clone();
-                madsim::task::spawn(async move {
+                sending.push(Box::pin(async move {
                     let envelope: Box<Envelope> = Box::new(Envelope { from: me, message });
                     let _ = endpoint.send_to_raw(address(to), TAG, envelope).await; // at most once
-                });
+                }));
             }
             Effect::Disk(op) => shared.disk.lock().expect("disk").apply(me, op),
             Effect::Trace(kind) => {
