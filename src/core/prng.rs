@@ -23,4 +23,12 @@ impl Prng {
         assert!(bound > 0);
         self.next_u64() % bound
     }
+    /// A value in `low..=high` (`low <= high`).
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        assert!(low <= high);
+        match (high - low).checked_add(1) {
+            Some(span) => low + self.below(span),
+            None => self.next_u64(),
+        }
+    }
 }

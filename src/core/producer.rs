@@ -2,6 +2,10 @@
 //! `linger.ms`, sends one batch per partition at a time (max in flight 1), retries with
 //! the same idempotent sequence, and records every send's outcome in the history.
 //!
+//! Send times are not perfectly periodic: each gap between two messages is drawn from the
+//! producer's own [`Prng`] (seeded by the shell), uniform in `[interval/2, 3*interval/2]`,
+//! so the mean rate is the configured one.
+//!
 //! Outcome rules (protocol.md 3, known-failures.md 14): a reply without error is a
 //! definite success; an error returned before append on *every* attempt is a definite
 //! failure; anything else (timeouts, lost replies, errors after append) is indeterminate.
@@ -12,6 +16,7 @@ use crate::config::{Acks, Config};
 use crate::core::broker::producer_state::NO_PRODUCER_ID;
 use crate::core::client_metadata::ClientMetadata;
 use crate::core::message::{ErrorCode, Message, ProduceBatch};
+use crate::core::prng::Prng;
 use crate::core::{Effect, StateMachine};
 use crate::history::EventKind;
 use crate::types::{
@@ -33,7 +38,8 @@ pub enum Partitioner {
 /// The producer's part of the workload.
 #[derive(Clone, Debug)]
 pub struct ProducerWorkload {
-    /// One message every this many ms.
+    /// One message every this many ms on average (each gap is drawn uniform in
+    /// `[interval/2, 3*interval/2]`).
     pub produce_interval_ms: u64,
     /// No new messages from this time on.
     pub stop_at: SimTime,
@@ -73,13 +79,16 @@ pub struct Producer {
     metadata: ClientMetadata,
     queues: BTreeMap<PartitionId, PartitionQueue>,
     next_message_at: SimTime,
+    /// Draws the gap before each next message.
+    prng: Prng,
     next_index: u32,
     next_correlation: u64,
     probes: Vec<PartitionId>,
 }
 
 impl Producer {
-    /// Producer client number `id` (1-based) over these partitions and brokers.
+    /// Producer client number `id` (1-based) over these partitions and brokers; its first
+    /// message is due at `start`, each later one after a gap drawn from `prng`.
     pub fn new(
         id: u8,
         config: Config,
@@ -87,6 +96,7 @@ impl Producer {
         partitions: Vec<PartitionId>,
         brokers: Vec<BrokerId>,
         start: SimTime,
+        prng: Prng,
     ) -> Producer {
         let producer_id = if config.idempotent_producer {
             ProducerId(u64::from(id))
@@ -106,6 +116,7 @@ impl Producer {
             producer_id,
             metadata: ClientMetadata::new(brokers, first),
             next_message_at: start,
+            prng,
             next_index: 0,
             next_correlation: 0,
             probes: Vec::new(),
@@ -161,10 +172,15 @@ impl Producer {
         while self.next_message_at <= now && self.next_message_at < self.workload.stop_at {
             let partition = self.choose_partition(self.next_index);
             self.enqueue(now, partition, out);
-            self.next_message_at = self
-                .next_message_at
-                .plus_ms(self.workload.produce_interval_ms);
+            self.next_message_at = SimTime(self.next_message_at.0 + self.next_gap_us());
         }
+    }
+
+    /// The gap before the next message in µs: uniform in `[interval/2, 3*interval/2]`, so
+    /// the mean is exactly the configured interval.
+    fn next_gap_us(&mut self) -> u64 {
+        let interval_us = self.workload.produce_interval_ms.max(1) * 1000;
+        self.prng.between(interval_us / 2, interval_us * 3 / 2)
     }
 
     /// Moves every partition's batch along: timeouts, give-ups, sends.
@@ -414,5 +430,72 @@ impl StateMachine for Producer {
             }
         }
         deadline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The times at which a producer with `interval_ms` invokes its first `count` sends.
+    fn send_times(interval_ms: u64, seed: u64, count: usize) -> Vec<SimTime> {
+        let workload = ProducerWorkload {
+            produce_interval_ms: interval_ms,
+            stop_at: SimTime::from_ms(u64::MAX / 4000),
+            partitioner: Partitioner::RoundRobin,
+        };
+        let mut producer = Producer::new(
+            1,
+            Config::default(),
+            workload,
+            vec![PartitionId(0), PartitionId(1)],
+            vec![BrokerId(1)],
+            SimTime::ZERO,
+            Prng::new(seed),
+        );
+        let mut times = Vec::new();
+        while times.len() < count {
+            let at = producer.next_message_at;
+            let mut out = Vec::new();
+            producer.on_timeout(at, &mut out);
+            let invoked = out
+                .iter()
+                .filter(|e| matches!(e, Effect::Trace(EventKind::SendInvoke { .. })))
+                .count();
+            assert_eq!(invoked, 1, "one message per due time");
+            times.push(at);
+        }
+        times
+    }
+
+    #[test]
+    fn send_gaps_vary_and_average_the_interval() {
+        let times = send_times(5, 42, 4001);
+        let gaps: Vec<u64> = times.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        assert!(
+            gaps.iter().all(|g| (2500..=7500).contains(g)),
+            "every gap in [interval/2, 3*interval/2]"
+        );
+        let distinct: std::collections::BTreeSet<u64> = gaps.iter().copied().collect();
+        assert!(
+            distinct.len() > 1000,
+            "gaps vary: {} distinct",
+            distinct.len()
+        );
+        let mean = gaps.iter().sum::<u64>() as f64 / gaps.len() as f64;
+        assert!(
+            (mean - 5000.0).abs() < 100.0,
+            "mean gap {mean} µs, expected ~5000"
+        );
+    }
+
+    #[test]
+    fn send_times_are_a_function_of_the_seed() {
+        assert_eq!(send_times(5, 7, 100), send_times(5, 7, 100));
+        assert_ne!(send_times(5, 7, 100), send_times(5, 8, 100));
+        // A 1 ms interval still averages 1 ms (gaps in µs, not whole ms).
+        let times = send_times(1, 3, 2001);
+        let mean = (times[2000].0 - times[0].0) as f64 / 2000.0;
+        assert!((mean - 1000.0).abs() < 40.0, "mean gap {mean} µs");
     }
 }

@@ -10,13 +10,11 @@ pub mod finale;
 pub mod nemesis;
 pub mod report;
 
-use std::time::Duration;
-
 use crate::checkers;
 use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
 use crate::history::{EventKind, History};
 use crate::scenario::{Expect, Partitioner, Scenario};
-use crate::shell::cluster::{ClientPlan, Cluster};
+use crate::shell::cluster::{ClientPlan, Cluster, latency_range};
 use crate::shell::{now, sleep_until};
 use crate::types::SimTime;
 use crate::violation::{Violation, ViolationKind};
@@ -92,8 +90,7 @@ pub fn matches_expect(expect: &Expect, violations: &[Violation]) -> bool {
 pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
     let mut net = madsim::Config::default();
     let (low, high) = scenario.network.latency_ms;
-    net.net.send_latency =
-        Duration::from_millis(low)..Duration::from_millis(high) + Duration::from_nanos(1);
+    net.net.send_latency = latency_range(low, high);
     net.net.packet_loss_rate = scenario.network.packet_loss;
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, net);
     let scenario_for_run = scenario.clone();
@@ -154,20 +151,21 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
     let mut cluster = Cluster::start(&scenario.layout, &scenario.config, &clients);
     let mut faults: Vec<_> = scenario.faults.iter().collect();
     faults.sort_by_key(|f| f.at_ms); // stable: same at_ms keeps file order
-    let mut nemesis = nemesis::Nemesis::default();
-    let nemesis_every = scenario.nemesis.as_ref().map(|n| n.interval_ms.max(1));
-    let mut next_nemesis = nemesis_every.map(SimTime::from_ms);
+    let mut nemesis = scenario
+        .nemesis
+        .as_ref()
+        .map(|spec| nemesis::Nemesis::new(spec, &scenario.network, now()));
     let mut next_fault = 0;
     loop {
         let fault_at = faults.get(next_fault).map(|f| SimTime::from_ms(f.at_ms));
-        let next = [
-            fault_at,
-            next_nemesis.filter(|t| *t < duration),
-            Some(duration),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let nemesis_at = nemesis
+            .as_ref()
+            .and_then(|n| n.next_wakeup())
+            .filter(|t| *t < duration);
+        let next = [fault_at, nemesis_at, Some(duration)]
+            .into_iter()
+            .flatten()
+            .min();
         let next = next.expect("duration is always present");
         if next > now() {
             sleep_until(next).await;
@@ -175,16 +173,15 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
         if fault_at == Some(next) {
             faults::apply(&mut cluster, &faults[next_fault].action);
             next_fault += 1;
-        } else if next_nemesis == Some(next) && next < duration {
-            let spec = scenario
-                .nemesis
-                .as_ref()
-                .expect("scheduled only with a nemesis");
-            nemesis.step(&mut cluster, spec);
-            next_nemesis = Some(next.plus_ms(nemesis_every.expect("set")));
+        } else if nemesis_at == Some(next) {
+            let n = nemesis.as_mut().expect("scheduled only with a nemesis");
+            n.step(next, &mut cluster);
         } else {
             break;
         }
+    }
+    if let Some(n) = nemesis.as_mut() {
+        n.finish(&mut cluster);
     }
     finale::run(&mut cluster, &scenario.config, scenario.workload.producers).await;
     let sim_ms = now().as_ms();

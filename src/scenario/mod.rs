@@ -176,6 +176,8 @@ pub enum NemesisKind {
     Isolate,
     /// `"packet_loss"`.
     PacketLoss,
+    /// `"latency"`: a spell of slower messages.
+    Latency,
 }
 
 /// Randomized faults drawn from the seed.

@@ -266,6 +266,7 @@ pub(super) enum RawNemesisKind {
     Partition,
     Isolate,
     PacketLoss,
+    Latency,
 }
 
 /// `expect`: `"pass"` or `{ "violations": [...] }` (names checked in validation).

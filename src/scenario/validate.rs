@@ -220,7 +220,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
         return Err(invalid(
             "nemesis.kinds",
             "at least one kind is required (crash, power_loss, restart, pause, partition, \
-             isolate, packet_loss)",
+             isolate, packet_loss, latency)",
         ));
     }
     let interval_ms = raw.interval_ms.unwrap_or(DEFAULT_NEMESIS_INTERVAL_MS);
@@ -253,6 +253,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             RawNemesisKind::Partition => NemesisKind::Partition,
             RawNemesisKind::Isolate => NemesisKind::Isolate,
             RawNemesisKind::PacketLoss => NemesisKind::PacketLoss,
+            RawNemesisKind::Latency => NemesisKind::Latency,
         })
         .collect();
     Ok(NemesisSpec {

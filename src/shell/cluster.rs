@@ -79,6 +79,7 @@ impl Cluster {
         }
         let partitions: Vec<PartitionId> = layout.partition_ids().collect();
         for p in 1..=clients.producers {
+            let prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
             let producer = Producer::new(
                 p,
                 config.clone(),
@@ -86,6 +87,7 @@ impl Cluster {
                 partitions.clone(),
                 layout.brokers.clone(),
                 now(),
+                prng,
             );
             let (poke, pokes) = unbounded();
             let slot = Arc::new(Mutex::new(Some(producer)));
@@ -294,6 +296,13 @@ impl Cluster {
         NetSim::current().update_config(|c| c.packet_loss_rate = rate);
     }
 
+    /// Sets the latency range of every message sent from now on: uniform in
+    /// `[low, high]` milliseconds (`1 <= low <= high`), as `network.latency_ms` does.
+    pub fn set_latency_ms(&mut self, low: u64, high: u64) {
+        let range = latency_range(low, high);
+        NetSim::current().update_config(|c| c.send_latency = range);
+    }
+
     /// Every node, controller and brokers first.
     pub fn nodes(&self) -> Vec<NodeId> {
         self.ids.keys().copied().collect()
@@ -369,4 +378,10 @@ impl Cluster {
 
         self.shared.history.lock().expect("history").clone()
     }
+}
+
+/// madsim's half-open latency range for `[low, high]` milliseconds, both ends included.
+pub fn latency_range(low: u64, high: u64) -> std::ops::Range<std::time::Duration> {
+    std::time::Duration::from_millis(low)
+        ..std::time::Duration::from_millis(high) + std::time::Duration::from_nanos(1)
 }

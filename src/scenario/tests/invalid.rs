@@ -109,6 +109,11 @@ fn serde_errors_name_the_path() {
         "unknown variant `meteor`",
     );
     assert_rejected(
+        &minimal_with(r#""nemesis": { "kinds": ["crash", "latency", "lag"] }"#),
+        "nemesis.kinds[2]",
+        "`packet_loss`, `latency`",
+    );
+    assert_rejected(
         &MINIMAL.replace("\"duration_ms\": 2000, ", ""),
         "workload.duration_ms",
         "required field is missing",

@@ -246,6 +246,10 @@ fn nemesis_and_expect_rules() {
         "nemesis.kinds",
         "at least one kind",
     );
+    assert!(
+        error(&minimal_with(r#""nemesis": { "kinds": [] }"#)).contains("packet_loss, latency)"),
+        "the empty-kinds message lists every kind"
+    );
     assert_rejected(
         &minimal_with(r#""nemesis": { "kinds": ["crash"], "interval_ms": 0, "max_down": 0 }"#),
         "nemesis.interval_ms",

@@ -146,6 +146,26 @@ fn nemesis() {
 }
 
 #[test]
+fn nemesis_latency_kind() {
+    let s = parse(
+        &minimal_with(
+            r#""nemesis": { "kinds": ["latency", "partition", "latency"], "interval_ms": 500 }"#,
+        )
+        .replace("\"brokers\": 1", "\"brokers\": 3"),
+    );
+    let n = s.nemesis.expect("nemesis");
+    assert_eq!(
+        n.kinds,
+        vec![
+            NemesisKind::Latency,
+            NemesisKind::Partition,
+            NemesisKind::Latency
+        ]
+    );
+    assert_eq!(n.interval_ms, 500);
+}
+
+#[test]
 fn format_sample() {
     let s = parse(FORMAT_SAMPLE);
     assert_eq!(s.config.flush, FlushPolicy::Never);

@@ -1,0 +1,200 @@
+//! The random nemesis: at jittered times it starts a fault of one of the configured kinds,
+//! and ends each fault after its own drawn duration. Every choice (when, which kind, which
+//! node, which partition shape, how long, how bad) comes from the run's seeded RNG.
+//!
+//! Timing, for `interval_ms` = I: the next action comes after a uniform draw in
+//! `[I/2, 3I/2]` ms; a started fault lasts a uniform draw in `[I/2, 2I]` ms, except a
+//! `restart`, which is a crash followed by a restart after `1..=I/4` ms.
+//!
+//! Bounds: at most `max_down` brokers are down (crashed, powered off or paused) at once,
+//! counting faults from the scenario's fault list too; at most one network fault
+//! (partition or isolation; its end heals every link), one packet-loss burst and one
+//! latency spell at a time. An action whose drawn kind cannot start picks among the kinds
+//! that can; if none can, it starts nothing.
+//!
+//! The harness wakes the nemesis at [`Nemesis::next_wakeup`] until `workload.duration_ms`;
+//! faults still active then are left for the finale, which heals and restarts everything,
+//! except the latency spell, which [`Nemesis::finish`] ends (the finale does not know the
+//! scenario's latency).
+
+mod kinds;
+pub mod partition_shapes;
+#[cfg(test)]
+mod tests;
+
+use madsim::rand::Rng;
+
+use crate::history::EventKind;
+use crate::scenario::{NemesisKind, NemesisSpec, Network};
+use crate::shell::cluster::Cluster;
+use crate::types::{NodeId, SimTime};
+
+/// A fault the nemesis started and will end.
+#[derive(Clone, Debug, PartialEq)]
+enum Fault {
+    /// A crashed or powered-off broker, restarted at the end.
+    Down(NodeId),
+    /// A paused broker, resumed at the end.
+    Paused(NodeId),
+    /// A partition or isolation; the end heals every link.
+    Cut,
+    /// A packet-loss burst; the end restores the scenario's loss rate.
+    Lossy,
+    /// A latency spell; the end restores the scenario's latency range.
+    Slow,
+}
+
+/// A started fault and when it ends.
+#[derive(Clone, Debug, PartialEq)]
+struct Active {
+    fault: Fault,
+    ends_at: SimTime,
+}
+
+/// The nemesis' schedule and the faults it has running.
+#[derive(Debug)]
+pub struct Nemesis {
+    spec: NemesisSpec,
+    network: Network,
+    next_action: SimTime,
+    /// In start order.
+    active: Vec<Active>,
+}
+
+impl Nemesis {
+    /// A nemesis for `spec` over a network whose normal behaviour is `network` (what
+    /// packet-loss bursts and latency spells go back to); its first action is drawn
+    /// from `start`. Must run inside the madsim runtime.
+    pub fn new(spec: &NemesisSpec, network: &Network, start: SimTime) -> Nemesis {
+        let mut nemesis = Nemesis {
+            spec: spec.clone(),
+            network: network.clone(),
+            next_action: start,
+            active: Vec::new(),
+        };
+        nemesis.next_action = start.plus_ms(nemesis.action_gap_ms());
+        nemesis
+    }
+
+    /// When the nemesis next has something to do: its next action or the earliest end
+    /// of an active fault.
+    pub fn next_wakeup(&self) -> Option<SimTime> {
+        let ends = self.active.iter().map(|a| a.ends_at);
+        ends.chain([self.next_action]).min()
+    }
+
+    /// Ends every fault due by `now` (earliest end first; equal ends in start order),
+    /// then, if the next action is due, maybe starts one fault and draws the next action.
+    pub fn step(&mut self, now: SimTime, cluster: &mut Cluster) {
+        while let Some(due) = self
+            .active
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.ends_at <= now)
+            .min_by_key(|(i, a)| (a.ends_at, *i))
+            .map(|(i, _)| i)
+        {
+            let ended = self.active.remove(due);
+            self.end(cluster, ended.fault);
+        }
+        if self.next_action <= now {
+            if let Some((fault, duration_ms)) = self.start(cluster) {
+                let ends_at = now.plus_ms(duration_ms);
+                self.active.push(Active { fault, ends_at });
+            }
+            self.next_action = now.plus_ms(self.action_gap_ms());
+        }
+    }
+
+    /// Called at the end of the workload: restores the scenario's latency if a latency
+    /// spell is still on. Every other fault is left for the finale.
+    pub fn finish(&mut self, cluster: &mut Cluster) {
+        if let Some(i) = self.active.iter().position(|a| a.fault == Fault::Slow) {
+            let spell = self.active.remove(i);
+            self.end(cluster, spell.fault);
+        }
+    }
+
+    /// Draws a kind among those that can start now and starts it; gives the fault and
+    /// its duration in ms.
+    fn start(&mut self, cluster: &mut Cluster) -> Option<(Fault, u64)> {
+        let startable: Vec<NemesisKind> = self
+            .spec
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| self.can_start(*k, cluster))
+            .collect();
+        if startable.is_empty() {
+            return None;
+        }
+        let mut rng = madsim::rand::thread_rng();
+        let kind = startable[rng.gen_range(0..startable.len())];
+        let fault = kinds::start(kind, cluster, &self.network, &mut rng);
+        let interval = self.spec.interval_ms;
+        let duration_ms = if kind == NemesisKind::Restart {
+            rng.gen_range(1..=(interval / 4).max(1))
+        } else {
+            let low = (interval / 2).max(1);
+            rng.gen_range(low..=(2 * interval).max(low))
+        };
+        Some((fault, duration_ms))
+    }
+
+    /// Whether a fault of `kind` may start now without breaking a bound.
+    fn can_start(&self, kind: NemesisKind, cluster: &Cluster) -> bool {
+        let running = |f: &Fault| self.active.iter().any(|a| a.fault == *f);
+        match kind {
+            NemesisKind::Crash
+            | NemesisKind::PowerLoss
+            | NemesisKind::Restart
+            | NemesisKind::Pause => {
+                let brokers = &cluster.layout().brokers;
+                let out = brokers
+                    .iter()
+                    .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
+                    .count();
+                out < usize::from(self.spec.max_down) && out < brokers.len()
+            }
+            NemesisKind::Partition | NemesisKind::Isolate => !running(&Fault::Cut),
+            NemesisKind::PacketLoss => !running(&Fault::Lossy),
+            NemesisKind::Latency => !running(&Fault::Slow),
+        }
+    }
+
+    /// Ends one fault and records how.
+    fn end(&mut self, cluster: &mut Cluster, fault: Fault) {
+        let description = match fault {
+            Fault::Down(n) => {
+                cluster.restart(n);
+                format!("restart {n}")
+            }
+            Fault::Paused(n) => {
+                cluster.resume(n);
+                format!("resume {n}")
+            }
+            Fault::Cut => {
+                cluster.heal();
+                "heal".to_string()
+            }
+            Fault::Lossy => {
+                let rate = self.network.packet_loss;
+                cluster.set_packet_loss(rate);
+                format!("packet_loss {rate}")
+            }
+            Fault::Slow => {
+                let (low, high) = self.network.latency_ms;
+                cluster.set_latency_ms(low, high);
+                format!("latency [{low}, {high}]")
+            }
+        };
+        cluster.record(EventKind::Fault { description });
+    }
+
+    /// The gap before the next action: uniform in `[I/2, 3I/2]` ms, at least 1.
+    fn action_gap_ms(&self) -> u64 {
+        let interval = self.spec.interval_ms.max(1);
+        let low = (interval / 2).max(1);
+        madsim::rand::thread_rng().gen_range(low..=(interval * 3 / 2).max(low))
+    }
+}

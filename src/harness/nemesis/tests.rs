@@ -1,0 +1,120 @@
+//! Whole runs with a busy nemesis: the bounds hold, every kind shows up, and every
+//! partition it draws has two non-empty sides.
+
+use std::collections::BTreeSet;
+
+use crate::harness::{self, RunReport};
+use crate::history::EventKind;
+use crate::scenario::Scenario;
+use crate::types::SimTime;
+
+/// 5 brokers, at most 2 down, every kind, a short interval.
+const BUSY: &str = r#"{
+  "name": "busy-nemesis",
+  "cluster": { "brokers": 5, "topics": [ { "name": "t", "partitions": 3, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 2, "broker_session_timeout_ms": 1500,
+              "broker_heartbeat_interval_ms": 300, "flush": "every-message" },
+  "network": { "latency_ms": [2, 8], "packet_loss": 0.01 },
+  "workload": { "duration_ms": 6000, "producers": 1, "produce_interval_ms": 20, "consumers": 1 },
+  "nemesis": { "kinds": ["crash", "power_loss", "restart", "pause", "partition", "isolate",
+                         "packet_loss", "latency"], "interval_ms": 300, "max_down": 2 }
+}"#;
+
+/// One run on a fresh thread (madsim seeds std's hasher per thread).
+fn run(scenario: &Scenario, seed: u64) -> RunReport {
+    std::thread::scope(|s| {
+        s.spawn(|| harness::run(scenario, seed))
+            .join()
+            .expect("no panic")
+    })
+}
+
+/// The nemesis' fault texts before the finale, with their times.
+fn faults(report: &RunReport) -> Vec<(SimTime, String)> {
+    report
+        .history
+        .events
+        .iter()
+        .take_while(|e| !matches!(&e.kind, EventKind::Phase { name } if name == "heal"))
+        .filter_map(|e| match &e.kind {
+            EventKind::Fault { description } => Some((e.time, description.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn bounds_hold_and_every_kind_is_drawn() {
+    let scenario = Scenario::from_json(BUSY).expect("parses");
+    let mut seen = BTreeSet::new();
+    for seed in 1..=6 {
+        let report = run(&scenario, seed);
+        assert!(
+            report.violations.is_empty(),
+            "seed {seed}: {:?}",
+            report.violations
+        );
+        let (mut down, mut cut, mut lossy, mut slow) = (BTreeSet::new(), false, false, false);
+        let mut starts = Vec::new();
+        for (time, text) in faults(&report) {
+            let (verb, rest) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+            match verb {
+                "crash" | "power_loss" | "pause" => assert!(down.insert(rest.to_string())),
+                "restart" | "resume" => assert!(down.remove(rest)),
+                "partition" | "isolate" => {
+                    assert!(!cut, "seed {seed} at {time}: two network faults at once");
+                    cut = true;
+                }
+                "heal" => cut = false,
+                "packet_loss" if rest == "0.01" => lossy = false,
+                "packet_loss" => {
+                    assert!(!lossy, "seed {seed} at {time}: two loss bursts at once");
+                    lossy = true;
+                }
+                "latency" if rest == "[2, 8]" => slow = false,
+                "latency" => {
+                    assert!(!slow, "seed {seed} at {time}: two latency spells at once");
+                    slow = true;
+                }
+                other => panic!("unexpected fault `{text}` ({other})"),
+            }
+            assert!(down.len() <= 2, "seed {seed} at {time}: {down:?} down");
+            if verb == "partition" {
+                let sides: Vec<&str> = rest.split(" | ").collect();
+                assert_eq!(sides.len(), 2, "{text}");
+                assert!(sides.iter().all(|s| s.len() > 2), "an empty side: {text}");
+            }
+            if verb != "restart" && verb != "resume" && verb != "heal" {
+                seen.insert(verb.to_string());
+            }
+            starts.push(time);
+        }
+        let mut distinct = starts.clone();
+        distinct.dedup();
+        assert!(distinct.len() > 10, "seed {seed}: the nemesis acts");
+    }
+    for kind in [
+        "crash",
+        "power_loss",
+        "pause",
+        "partition",
+        "isolate",
+        "packet_loss",
+    ] {
+        assert!(seen.contains(kind), "{kind} never drawn: {seen:?}");
+    }
+    assert!(seen.contains("latency"), "latency never drawn");
+}
+
+#[test]
+fn action_times_are_jittered() {
+    let scenario = Scenario::from_json(BUSY).expect("parses");
+    let report = run(&scenario, 3);
+    let times: Vec<u64> = faults(&report).iter().map(|(t, _)| t.as_ms()).collect();
+    let gaps: BTreeSet<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.len() > 5,
+        "fault times are not on a fixed grid: {times:?}"
+    );
+    assert!(times.iter().any(|t| t % 300 != 0));
+}
