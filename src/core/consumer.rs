@@ -65,6 +65,10 @@ impl Consumer {
     }
 
     fn send_fetches(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        // An expired backoff must go even when no fetch goes to that broker now (it has a
+        // fetch in flight, or leads nothing any more): left behind, it would be a deadline
+        // in the past and wake the consumer every millisecond.
+        self.backoff_until.retain(|_, until| now < *until);
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         for (p, position) in &self.positions {
             let Some((leader, epoch)) = self.metadata.leader(*p) else {
@@ -84,7 +88,6 @@ impl Consumer {
             {
                 continue;
             }
-            self.backoff_until.remove(&leader);
             self.next_correlation += 1;
             let wait_ms = self.config.fetch_max_wait_ms;
             self.in_flight.insert(
@@ -239,5 +242,109 @@ impl StateMachine for Consumer {
             deadline = Some(deadline.map_or(at, |d: SimTime| d.min(at)));
         }
         deadline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::message::MetadataImage;
+    use crate::core::metadata::PartitionRegistration;
+    use crate::types::{LeaderEpoch, PartitionEpoch};
+
+    fn image(leader: u8) -> Box<MetadataImage> {
+        Box::new(MetadataImage {
+            version: u64::from(leader), // a newer image for each new leader
+            partitions: vec![PartitionRegistration {
+                partition: PartitionId(0),
+                replicas: vec![BrokerId(1), BrokerId(2)],
+                leader: Some(BrokerId(leader)),
+                leader_epoch: LeaderEpoch(0),
+                partition_epoch: PartitionEpoch(0),
+                isr: vec![BrokerId(1), BrokerId(2)],
+                elr: vec![],
+                last_known_elr: vec![],
+                recovering: false,
+            }],
+            brokers: vec![],
+        })
+    }
+
+    /// Where the consumer sent its metadata requests, with their correlations.
+    fn metadata_requests(out: &[Effect]) -> Vec<(NodeId, u64)> {
+        out.iter()
+            .filter_map(|e| match e {
+                Effect::Send {
+                    to,
+                    message: Message::MetadataRequest { correlation },
+                } => Some((*to, *correlation)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_expired_backoff_does_not_leave_a_deadline_in_the_past() {
+        let config = Config::default();
+        let mut consumer =
+            Consumer::new(1, config.clone(), vec![PartitionId(0)], vec![BrokerId(1)]);
+        let mut out = Vec::new();
+        let t0 = SimTime::from_ms(0);
+        consumer.on_timeout(t0, &mut out);
+        let (to, correlation) = metadata_requests(&out)[0];
+        out.clear();
+        let metadata = Message::MetadataResponse {
+            correlation,
+            metadata: image(1),
+        };
+        consumer.on_message(t0.plus_ms(5), to, metadata, &mut out);
+        let (leader, fetch) = out
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send {
+                    to,
+                    message: Message::Fetch { correlation, .. },
+                } => Some((*to, *correlation)),
+                _ => None,
+            })
+            .expect("a fetch to the leader");
+        assert_eq!(leader, NodeId::Broker(BrokerId(1)));
+        out.clear();
+        // The leader says it no longer leads: back off from broker 1.
+        let refused = Message::FetchResponse {
+            correlation: fetch,
+            partitions: vec![FetchedPartition {
+                partition: PartitionId(0),
+                error: Some(ErrorCode::NotLeaderOrFollower),
+                base_offset: Offset(0),
+                records: vec![],
+                high_watermark: Offset(0),
+                log_end_offset: Offset(0),
+                diverging_epoch: None,
+            }],
+        };
+        consumer.on_message(t0.plus_ms(10), leader, refused, &mut out);
+        // Broker 2 leads now. Answer metadata requests at once, leave fetches in flight,
+        // and step time past broker 1's backoff.
+        let mut now = t0.plus_ms(10);
+        let until = now.plus_ms(config.retry_backoff_ms * 3);
+        while now < until {
+            now = now.plus_ms(1);
+            out.clear();
+            consumer.on_timeout(now, &mut out);
+            for (to, correlation) in metadata_requests(&out) {
+                let reply = Message::MetadataResponse {
+                    correlation,
+                    metadata: image(2),
+                };
+                consumer.on_message(now, to, reply, &mut out);
+            }
+        }
+        let later = now;
+        let deadline = consumer.next_deadline().expect("a fetch is in flight");
+        assert!(
+            deadline > later,
+            "deadline {deadline} is not after {later}: the consumer would spin"
+        );
     }
 }

@@ -61,13 +61,18 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     let mut sending = FuturesUnordered::new();
     perform(me, &endpoint, &shared, now(), initial, &mut sending);
     let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
+    // The armed timer and the deadline it is for: re-armed only when the deadline moves,
+    // since most steps leave it where it was and each new timer costs a heap entry.
+    let mut timer: Option<(SimTime, Timer)> = None;
     loop {
         let deadline = slot
             .lock()
             .expect("slot")
             .as_ref()
             .and_then(|m| m.next_deadline());
-        let mut sleep = deadline.map(|at| Box::pin(sleep_until(at)));
+        if timer.as_ref().map(|(at, _)| *at) != deadline {
+            timer = deadline.map(|at| (at, Box::pin(sleep_until(at)) as Timer));
+        }
         let wakeup = poll_fn(|cx| {
             // Drive sends first: a finished send needs no step of the state machine.
             while let Poll::Ready(Some(())) = sending.poll_next_unpin(cx) {}
@@ -83,8 +88,8 @@ pub async fn drive<M: StateMachine + Send + 'static>(
             {
                 return Poll::Ready(Wakeup::Poke);
             }
-            if let Some(sleep) = sleep.as_mut()
-                && Pin::new(sleep).poll(cx).is_ready()
+            if let Some((_, sleep)) = timer.as_mut()
+                && sleep.as_mut().poll(cx).is_ready()
             {
                 return Poll::Ready(Wakeup::Deadline);
             }
@@ -94,6 +99,9 @@ pub async fn drive<M: StateMachine + Send + 'static>(
         let now = now();
         let mut out = Vec::new();
         let received = matches!(wakeup, Wakeup::Message(_));
+        if matches!(wakeup, Wakeup::Deadline) {
+            timer = None; // fired: a deadline that stays put needs a fresh timer
+        }
         {
             let mut guard = slot.lock().expect("slot");
             let machine = guard.as_mut().expect("a running node has a state machine");
@@ -110,6 +118,9 @@ pub async fn drive<M: StateMachine + Send + 'static>(
         }
     }
 }
+
+/// A pending wake-up at a deadline.
+type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Sends in flight, polled by the node's own task.
 type Sending = FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>>;
