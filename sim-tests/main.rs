@@ -1,12 +1,13 @@
 //! Whole-cluster simulation tests: every scenario in `scenarios/` gives its expected
 //! verdict, runs are deterministic, and bad input exits with code 2.
 
+mod explore;
 mod independent;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kafkasim::harness::{self, RunReport};
+use kafkasim::harness::RunReport;
 use kafkasim::scenario::Scenario;
 
 fn scenario_files(dir: &Path) -> Vec<PathBuf> {
@@ -25,11 +26,7 @@ fn load(path: &Path) -> Scenario {
 }
 
 fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
-    std::thread::scope(|s| {
-        s.spawn(|| harness::run(scenario, seed))
-            .join()
-            .expect("no panic escapes")
-    })
+    kafkasim::explore::run_seed(scenario, seed)
 }
 
 #[test]

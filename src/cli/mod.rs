@@ -1,5 +1,9 @@
 //! The command line. The only module that prints, touches files or chooses exit codes.
 
+mod bench;
+mod explore;
+mod merge;
+mod progress;
 mod run;
 
 use std::ffi::OsString;
@@ -35,6 +39,25 @@ enum Command {
     /// Exit code 0 when the outcome matches the scenario's `expect`, 1 when it does not,
     /// 2 for bad input. The summary ends with the command that reproduces the run.
     Run(run::RunArgs),
+    /// Run many seeds of one scenario on every core, with progress and a summary.
+    ///
+    /// Each seed is an independent simulation whose result does not depend on --jobs or
+    /// --shard. Exit code 0 when every seed's outcome matches the scenario's `expect`, 1
+    /// otherwise, 2 for bad input. Failing seeds are listed with the command that
+    /// replays each.
+    Explore(explore::ExploreArgs),
+    /// Combine the --json files of `explore --shard K/N` runs into one summary.
+    ///
+    /// Exit code 0 when every seed in them matched `expect`, 1 otherwise, 2 when the
+    /// files cannot be read or do not belong together (different scenario or seed range,
+    /// or one seed with two different results).
+    Merge(merge::MergeArgs),
+    /// Measure simulation speed: the built-in default scenario on seeds 1..N.
+    ///
+    /// Prints one JSON line: seeds_per_s, sim_to_wall_per_core, sim_to_wall_total,
+    /// messages_per_wall_s (simulated datagrams delivered per wall second) and
+    /// peak_rss_mb. Build with --release for meaningful figures.
+    Bench(bench::BenchArgs),
 }
 
 /// How the process ends.
@@ -70,6 +93,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
     init_tracing(cli.verbose);
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Explore(args) => explore::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cli::{DEFAULT_SCENARIO, Outcome};
-use crate::harness::{self, RunReport, report};
+use crate::explore::run_seed;
+use crate::explore::summary::reproduce_line;
+use crate::harness::report;
 use crate::scenario::{Expect, Scenario};
 
 /// Arguments of `kafkasim run`.
@@ -41,25 +43,6 @@ pub fn load(path: Option<&PathBuf>) -> anyhow::Result<(Scenario, String)> {
                 Scenario::from_json(&text).with_context(|| path.display().to_string())?;
             Ok((scenario, path.display().to_string()))
         }
-    }
-}
-
-/// Runs one seed on a fresh thread (madsim seeds std's hasher once per thread).
-pub fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| harness::run(scenario, seed))
-            .join()
-            .expect("the harness catches panics")
-    })
-}
-
-/// The command line that replays a run.
-pub fn reproduce_line(path: &str, seed: u64) -> String {
-    if path.is_empty() {
-        format!("kafkasim run --seed {seed}")
-    } else {
-        format!("kafkasim run {path} --seed {seed}")
     }
 }
 

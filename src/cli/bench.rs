@@ -1,0 +1,82 @@
+//! `kafkasim bench`: the speed benchmark. Runs the built-in default scenario on seeds
+//! `1..N` and prints one JSON line of throughput figures.
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::Outcome;
+use crate::cli::explore::{default_jobs, outcome};
+use crate::cli::progress::ProgressDisplay;
+use crate::cli::run::load;
+use crate::explore::seeds::{SeedRange, Shard};
+use crate::explore::summary::reproduce_line;
+use crate::explore::{self, Plan, rss};
+
+/// Arguments of `kafkasim bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// How many seeds (seeds 1..N of the built-in default scenario).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Worker threads [default: the number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+/// The benchmark's one JSON line.
+#[derive(Serialize)]
+struct BenchLine {
+    scenario: String,
+    seeds: u64,
+    jobs: usize,
+    failed: u64,
+    wall_s: f64,
+    sim_s: f64,
+    seeds_per_s: f64,
+    sim_to_wall_per_core: f64,
+    sim_to_wall_total: f64,
+    messages: u64,
+    messages_per_wall_s: f64,
+    peak_rss_mb: Option<f64>,
+}
+
+/// Runs the command. Build in release mode: debug builds are several times slower.
+pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
+    let (scenario, file) = load(None)?;
+    let plan = Plan {
+        range: SeedRange {
+            first: 1,
+            last: args.seeds,
+        },
+        shard: Shard::WHOLE,
+        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        fail_fast: false,
+        time_limit: None,
+    };
+    let display = ProgressDisplay::new(args.seeds, false);
+    let exploration = explore::explore(&scenario, &file, &plan, &|progress, result| {
+        display.seed_done(progress, result, &reproduce_line(&file, result.seed))
+    });
+    display.finish();
+    let s = &exploration.summary;
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    let line = BenchLine {
+        scenario: s.scenario.clone(),
+        seeds: s.seeds_run,
+        jobs: s.jobs,
+        failed: s.failed,
+        wall_s: round(s.wall_s),
+        sim_s: round(s.sim_s),
+        seeds_per_s: round(s.seeds_per_s),
+        sim_to_wall_per_core: round(s.sim_to_wall_per_core),
+        sim_to_wall_total: round(s.sim_to_wall_total),
+        messages: s.messages,
+        messages_per_wall_s: s.messages_per_wall_s.round(),
+        peak_rss_mb: rss::peak_rss_mb().map(round),
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&line).expect("plain data serializes")
+    );
+    Ok(outcome(&exploration))
+}

@@ -1,0 +1,161 @@
+//! `kafkasim explore`: many seeds of one scenario, on every core, optionally one shard
+//! of a range split across machines.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::cli::Outcome;
+use crate::cli::progress::ProgressDisplay;
+use crate::cli::run::load;
+use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
+use crate::explore::summary::{Exploration, reproduce_line};
+use crate::explore::{self, Plan};
+
+/// Arguments of `kafkasim explore`.
+#[derive(Args, Debug)]
+pub struct ExploreArgs {
+    /// Scenario file (JSON). Without one, the built-in default (the scenario `kafkasim
+    /// run` uses).
+    scenario: Option<PathBuf>,
+    /// Seeds to run, inclusive: `1..2000` is 2000 seeds. A single number runs one seed.
+    #[arg(long, default_value = "1..100", value_name = "A..B")]
+    seeds: SeedRange,
+    /// Worker threads, each running one simulation at a time [default: the number of
+    /// cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Run only the seeds with `seed % N == K-1`, so that N machines (a CI matrix, a job
+    /// array) split one range; combine their `--json` files with `kafkasim merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Write the summary and every seed's result as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Stop starting new seeds after the first failing one.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Stop starting new seeds after S seconds of wall time (seeds already running
+    /// finish); the summary says it stopped early.
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    time_limit_s: Option<f64>,
+    /// No progress display on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The number of cores, the default for `--jobs`.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs the command.
+pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
+    let (scenario, file) = load(args.scenario.as_ref())?;
+    let time_limit = match args.time_limit_s {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            anyhow::bail!("--time-limit-s: {s} is not a positive number of seconds")
+        }
+        other => other.map(Duration::from_secs_f64),
+    };
+    let plan = Plan {
+        range: args.seeds,
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        fail_fast: args.fail_fast,
+        time_limit,
+    };
+    let total = SeedPlan::new(plan.range, plan.shard).len();
+    if total == 0 {
+        anyhow::bail!(
+            "--seeds {} --shard {}: no seed to run",
+            plan.range,
+            plan.shard
+        );
+    }
+    let display = ProgressDisplay::new(total, args.quiet);
+    let exploration = explore::explore(&scenario, &file, &plan, &|progress, result| {
+        display.seed_done(progress, result, &reproduce_line(&file, result.seed))
+    });
+    display.finish();
+    print!("{}", summary_text(&exploration));
+    if let Some(path) = &args.json {
+        write_json(path, &exploration)?;
+    }
+    Ok(outcome(&exploration))
+}
+
+/// 0 when every seed matched `expect`, 1 otherwise.
+pub fn outcome(exploration: &Exploration) -> Outcome {
+    if exploration.all_passed() {
+        Outcome::Matched
+    } else {
+        Outcome::Mismatched
+    }
+}
+
+/// Writes the `--json` document.
+pub fn write_json(path: &PathBuf, exploration: &Exploration) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(exploration).expect("plain data serializes");
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The summary people read.
+pub fn summary_text(exploration: &Exploration) -> String {
+    let s = &exploration.summary;
+    let scenario = if s.scenario_file.is_empty() {
+        format!("{} (built-in)", s.scenario)
+    } else {
+        format!("{} ({})", s.scenario, s.scenario_file)
+    };
+    let mut text = format!(
+        "explore {scenario}: seeds {}, shard {}, {} jobs\n",
+        s.seeds, s.shard, s.jobs
+    );
+    if let Some(why) = &s.stopped {
+        text.push_str(&format!("stopped early   {why}\n"));
+    }
+    text.push_str(&format!(
+        "seeds           {} run, {} passed, {} failed\n",
+        s.seeds_run, s.passed, s.failed
+    ));
+    let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    text.push_str(&format!(
+        "by kind         {}\n",
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join(", ")
+        }
+    ));
+    text.push_str(&format!(
+        "time            {:.1} simulated s in {:.2} wall s: {:.0}x real time, {:.0}x per core\n",
+        s.sim_s, s.wall_s, s.sim_to_wall_total, s.sim_to_wall_per_core
+    ));
+    text.push_str(&format!(
+        "messages        {} delivered, {:.0} per wall second; {:.1} seeds/s\n",
+        s.messages, s.messages_per_wall_s, s.seeds_per_s
+    ));
+    if !s.failures.is_empty() {
+        text.push_str("failing seeds (each line replays one):\n");
+        for f in &s.failures {
+            let kinds = if f.violations.is_empty() {
+                "expected violations not found".to_string()
+            } else {
+                f.violations.join(", ")
+            };
+            text.push_str(&format!("  {:<50} # {kinds}\n", f.reproduce));
+        }
+    }
+    text.push_str(&format!(
+        "verdict         {}\n",
+        if exploration.all_passed() {
+            "PASS (every seed matched expect)"
+        } else {
+            "FAIL"
+        }
+    ));
+    text
+}

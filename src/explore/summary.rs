@@ -1,0 +1,365 @@
+//! What an exploration produced: one small [`SeedResult`] per seed (histories are dropped
+//! as soon as a seed is checked) and the [`Summary`] computed from them. Both serialize to
+//! the `explore --json` file, whose field names are part of the README's contract, and
+//! [`Exploration::merge`] combines the files of several shards.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::harness::RunReport;
+
+/// One seed's outcome, kept after its history is dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedResult {
+    /// The seed.
+    pub seed: u64,
+    /// `"pass"` when the outcome matched the scenario's `expect`, `"fail"` otherwise.
+    pub outcome: String,
+    /// The kinds of violation found, each once, in report order.
+    pub violations: Vec<String>,
+    /// The run's trace hash (16 hex digits): equal for equal executions.
+    pub trace_hash: String,
+    /// Simulated milliseconds.
+    pub sim_ms: u64,
+    /// Datagrams the simulated network delivered.
+    pub messages: u64,
+}
+
+impl SeedResult {
+    /// The small part of a run's report that an exploration keeps.
+    pub fn of(report: &RunReport) -> SeedResult {
+        let mut seen = BTreeSet::new();
+        let violations = report
+            .violations
+            .iter()
+            .filter(|v| seen.insert(v.kind))
+            .map(|v| v.kind.as_str().to_string())
+            .collect();
+        SeedResult {
+            seed: report.seed,
+            outcome: if report.matched { "pass" } else { "fail" }.to_string(),
+            violations,
+            trace_hash: format!("{:016x}", report.trace_hash),
+            sim_ms: report.sim_ms,
+            messages: report.messages_delivered,
+        }
+    }
+
+    /// Whether the outcome matched `expect`.
+    pub fn passed(&self) -> bool {
+        self.outcome == "pass"
+    }
+}
+
+/// A failing seed and the command that replays it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The seed.
+    pub seed: u64,
+    /// The kinds of violation found (empty when an expected kind was missing).
+    pub violations: Vec<String>,
+    /// `kafkasim run [SCENARIO] --seed N`.
+    pub reproduce: String,
+}
+
+/// Totals over every seed that ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// The scenario file as given on the command line; empty for the built-in default.
+    pub scenario_file: String,
+    /// The seed range asked for, `A..B` (inclusive).
+    pub seeds: String,
+    /// The shard, `K/N`; several when merged, e.g. `1/2+2/2`.
+    pub shard: String,
+    /// Worker threads (the largest of merged files).
+    pub jobs: usize,
+    /// Why the run stopped before every seed ran (`fail-fast`, `time-limit`), if it did.
+    pub stopped: Option<String>,
+    /// Seeds that ran to the end.
+    pub seeds_run: u64,
+    /// Seeds whose outcome matched `expect`.
+    pub passed: u64,
+    /// Seeds whose outcome did not.
+    pub failed: u64,
+    /// For each violation kind, how many seeds found it (whether expected or not).
+    pub by_kind: BTreeMap<String, u64>,
+    /// Wall-clock seconds (for merged shards, the slowest shard: they ran side by side).
+    pub wall_s: f64,
+    /// Simulated seconds, summed over seeds.
+    pub sim_s: f64,
+    /// `sim_s / wall_s`.
+    pub sim_to_wall_total: f64,
+    /// `sim_to_wall_total / jobs`: the speed of one core.
+    pub sim_to_wall_per_core: f64,
+    /// Datagrams delivered by the simulated network, summed over seeds.
+    pub messages: u64,
+    /// `messages / wall_s`.
+    pub messages_per_wall_s: f64,
+    /// Seeds per wall second.
+    pub seeds_per_s: f64,
+    /// Every failing seed, ascending, with its reproduce line.
+    pub failures: Vec<Failure>,
+}
+
+/// Where the seeds came from, for the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// The file given on the command line, empty for the built-in default.
+    pub scenario_file: String,
+    /// `A..B`.
+    pub seeds: String,
+    /// `K/N`.
+    pub shard: String,
+    /// Worker threads.
+    pub jobs: usize,
+}
+
+/// The whole `explore --json` document: the summary and every seed's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exploration {
+    /// Totals.
+    pub summary: Summary,
+    /// One entry per seed that ran, ascending by seed.
+    pub seeds: Vec<SeedResult>,
+}
+
+/// The command that replays `seed` of the scenario in `file` (empty: the built-in one).
+pub fn reproduce_line(file: &str, seed: u64) -> String {
+    if file.is_empty() {
+        format!("kafkasim run --seed {seed}")
+    } else {
+        format!("kafkasim run {file} --seed {seed}")
+    }
+}
+
+impl Exploration {
+    /// Builds the document from per-seed results (any order) and the wall time.
+    pub fn new(
+        origin: Origin,
+        mut seeds: Vec<SeedResult>,
+        wall_s: f64,
+        stopped: Option<String>,
+    ) -> Exploration {
+        seeds.sort_by_key(|s| s.seed);
+        let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+        for seed in &seeds {
+            for kind in &seed.violations {
+                *by_kind.entry(kind.clone()).or_default() += 1;
+            }
+        }
+        let failures: Vec<Failure> = seeds
+            .iter()
+            .filter(|s| !s.passed())
+            .map(|s| Failure {
+                seed: s.seed,
+                violations: s.violations.clone(),
+                reproduce: reproduce_line(&origin.scenario_file, s.seed),
+            })
+            .collect();
+        let seeds_run = seeds.len() as u64;
+        let sim_s = seeds.iter().map(|s| s.sim_ms).sum::<u64>() as f64 / 1000.0;
+        let messages: u64 = seeds.iter().map(|s| s.messages).sum();
+        let per_wall = |x: f64| if wall_s > 0.0 { x / wall_s } else { 0.0 };
+        let sim_to_wall_total = per_wall(sim_s);
+        let summary = Summary {
+            scenario: origin.scenario,
+            scenario_file: origin.scenario_file,
+            seeds: origin.seeds,
+            shard: origin.shard,
+            jobs: origin.jobs,
+            stopped,
+            seeds_run,
+            passed: seeds_run - failures.len() as u64,
+            failed: failures.len() as u64,
+            by_kind,
+            wall_s,
+            sim_s,
+            sim_to_wall_total,
+            sim_to_wall_per_core: sim_to_wall_total / origin.jobs.max(1) as f64,
+            messages,
+            messages_per_wall_s: per_wall(messages as f64),
+            seeds_per_s: per_wall(seeds_run as f64),
+            failures,
+        };
+        Exploration { summary, seeds }
+    }
+
+    /// Whether every seed that ran matched `expect` (and at least one ran).
+    pub fn all_passed(&self) -> bool {
+        self.summary.failed == 0 && self.summary.seeds_run > 0
+    }
+
+    /// Combines shard files of one scenario into one document. Errors when the files
+    /// name different scenarios or seed ranges, or when one seed appears twice with
+    /// different results (which would mean the simulation is not deterministic).
+    pub fn merge(parts: Vec<Exploration>) -> Result<Exploration, String> {
+        let Some(first) = parts.first() else {
+            return Err("nothing to merge".to_string());
+        };
+        let (scenario, file, range) = (
+            first.summary.scenario.clone(),
+            first.summary.scenario_file.clone(),
+            first.summary.seeds.clone(),
+        );
+        let mut by_seed: BTreeMap<u64, SeedResult> = BTreeMap::new();
+        let mut shards = Vec::new();
+        let mut stopped = None;
+        let (mut wall_s, mut jobs) = (0.0f64, 0usize);
+        for (i, part) in parts.into_iter().enumerate() {
+            let s = &part.summary;
+            if s.scenario != scenario || s.scenario_file != file {
+                return Err(format!(
+                    "file {} is for scenario `{}` ({}), the first for `{scenario}` ({})",
+                    i + 1,
+                    s.scenario,
+                    display_file(&s.scenario_file),
+                    display_file(&file)
+                ));
+            }
+            if s.seeds != range {
+                return Err(format!(
+                    "file {} covers seeds {}, the first covers {range}",
+                    i + 1,
+                    s.seeds
+                ));
+            }
+            wall_s = wall_s.max(s.wall_s);
+            jobs = jobs.max(s.jobs);
+            shards.push(s.shard.clone());
+            stopped = stopped.or(s.stopped.clone());
+            for seed in part.seeds {
+                match by_seed.get(&seed.seed) {
+                    Some(earlier) if *earlier != seed => {
+                        return Err(format!(
+                            "seed {} has two different results (trace {} and {}): the runs were not deterministic, or came from different binaries",
+                            seed.seed, earlier.trace_hash, seed.trace_hash
+                        ));
+                    }
+                    _ => {
+                        by_seed.insert(seed.seed, seed);
+                    }
+                }
+            }
+        }
+        let origin = Origin {
+            scenario,
+            scenario_file: file,
+            seeds: range,
+            shard: shards.join("+"),
+            jobs,
+        };
+        Ok(Exploration::new(
+            origin,
+            by_seed.into_values().collect(),
+            wall_s,
+            stopped,
+        ))
+    }
+}
+
+fn display_file(file: &str) -> &str {
+    if file.is_empty() { "built-in" } else { file }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(seed: u64, pass: bool, kinds: &[&str]) -> SeedResult {
+        SeedResult {
+            seed,
+            outcome: if pass { "pass" } else { "fail" }.into(),
+            violations: kinds.iter().map(|k| k.to_string()).collect(),
+            trace_hash: format!("{seed:016x}"),
+            sim_ms: 1000,
+            messages: 10,
+        }
+    }
+
+    fn origin(shard: &str) -> Origin {
+        Origin {
+            scenario: "s".into(),
+            scenario_file: "scenarios/s.json".into(),
+            seeds: "1..4".into(),
+            shard: shard.into(),
+            jobs: 2,
+        }
+    }
+
+    #[test]
+    fn summary_counts_kinds_failures_and_rates() {
+        let e = Exploration::new(
+            origin("1/1"),
+            vec![
+                result(3, false, &["lost-write", "divergence"]),
+                result(1, true, &[]),
+                result(2, true, &["lost-write"]),
+            ],
+            2.0,
+            None,
+        );
+        let s = &e.summary;
+        assert_eq!((s.seeds_run, s.passed, s.failed), (3, 2, 1));
+        assert_eq!(s.by_kind["lost-write"], 2);
+        assert_eq!(s.by_kind["divergence"], 1);
+        assert_eq!(
+            s.failures[0].reproduce,
+            "kafkasim run scenarios/s.json --seed 3"
+        );
+        assert_eq!(
+            (s.sim_s, s.sim_to_wall_total, s.sim_to_wall_per_core),
+            (3.0, 1.5, 0.75)
+        );
+        assert_eq!(s.messages_per_wall_s, 15.0);
+        assert_eq!(
+            e.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert!(!e.all_passed());
+    }
+
+    #[test]
+    fn merge_combines_shards_and_refuses_conflicts() {
+        let a = Exploration::new(
+            origin("1/2"),
+            vec![result(2, true, &[]), result(4, true, &[])],
+            3.0,
+            None,
+        );
+        let b = Exploration::new(
+            origin("2/2"),
+            vec![result(1, true, &[]), result(3, false, &["duplicate"])],
+            5.0,
+            None,
+        );
+        let whole = Exploration::merge(vec![a.clone(), b.clone()]).unwrap();
+        assert_eq!(whole.summary.shard, "1/2+2/2");
+        assert_eq!(whole.summary.seeds_run, 4);
+        assert_eq!(whole.summary.failed, 1);
+        assert_eq!(whole.summary.wall_s, 5.0);
+        assert_eq!(
+            whole.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
+
+        let mut other = b.clone();
+        other.summary.scenario = "t".into();
+        assert!(
+            Exploration::merge(vec![a.clone(), other])
+                .unwrap_err()
+                .contains("scenario")
+        );
+        let mut clash = b;
+        clash.seeds[0] = result(2, false, &["lost-write"]);
+        assert!(
+            Exploration::merge(vec![a, clash])
+                .unwrap_err()
+                .contains("seed 2")
+        );
+    }
+}
