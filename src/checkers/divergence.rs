@@ -17,19 +17,39 @@ use crate::history::{EventKind, History};
 use crate::types::{BrokerId, MessageId, PartitionId};
 use crate::violation::{Violation, ViolationKind};
 
-/// One replica's committed prefix: offset -> (value, index of the event that covered it).
+/// Offsets at or above this are ignored: no real run gets near it, and a malformed
+/// history must not make the checker allocate without bound.
+const OFFSET_LIMIT: u64 = 1 << 26;
+
+/// One replica's committed prefix: per offset, (value, index of the event that covered
+/// it), dense from offset 0 (`None` where no `covered` list named the offset).
 #[derive(Debug, Default)]
 struct Prefix {
     len: u64,
-    entries: BTreeMap<u64, (MessageId, usize)>,
+    entries: Vec<Option<(MessageId, usize)>>,
 }
 
 impl Prefix {
     fn cut(&mut self, to: u64) {
         if to < self.len {
-            self.entries.split_off(&to);
+            self.entries.truncate(to as usize);
             self.len = to;
         }
+    }
+
+    fn insert(&mut self, offset: u64, entry: (MessageId, usize)) {
+        let at = offset as usize;
+        if self.entries.len() <= at {
+            self.entries.resize(at + 1, None);
+        }
+        self.entries[at] = Some(entry);
+    }
+
+    fn get(&self, offset: u64) -> Option<(MessageId, usize)> {
+        self.entries
+            .get(usize::try_from(offset).ok()?)
+            .copied()
+            .flatten()
     }
 }
 
@@ -86,25 +106,25 @@ fn replay(history: &History, findings: &mut Findings) {
                 }
                 let grown: Vec<(u64, MessageId)> = covered
                     .iter()
-                    .filter(|(o, _)| *o < *hw)
+                    .filter(|(o, _)| *o < *hw && o.0 < OFFSET_LIMIT)
                     .map(|(o, v)| (o.0, *v))
                     .collect();
                 for (offset, value) in &grown {
-                    prefix.entries.insert(*offset, (*value, index));
+                    prefix.insert(*offset, (*value, index));
                 }
                 prefix.len = hw.0;
                 for (offset, value) in grown {
                     let others =
                         prefixes.range((*partition, BrokerId(0))..=(*partition, BrokerId(u8::MAX)));
                     for ((_, other), prefix) in others.filter(|((_, b), _)| b != broker) {
-                        let Some((theirs, at)) = prefix.entries.get(&offset) else {
+                        let Some((theirs, at)) = prefix.get(offset) else {
                             continue;
                         };
-                        if *theirs != value && offset < prefix.len {
+                        if theirs != value && offset < prefix.len {
                             findings.add(Clash {
                                 partition: *partition,
                                 offset,
-                                first: (*other, *theirs, *at),
+                                first: (*other, theirs, at),
                                 second: (*broker, value, index),
                             });
                         }

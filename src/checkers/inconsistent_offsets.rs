@@ -5,29 +5,19 @@
 //! brokers serve consumers up to the LEO, that setting is named first (the read saw data
 //! that was never committed, as for `uncommitted-read`).
 
-use std::collections::BTreeMap;
-
 use super::{Evidence, Facts};
 use crate::config::Config;
 use crate::history::{EventKind, History};
 use crate::types::{MessageId, PartitionId};
 use crate::violation::{Violation, ViolationKind};
 
-/// Per (partition, offset): each distinct value observed there, with the index of the
-/// first `SendOk` or `Poll` that observed it, in order of first observation; and whether
-/// any `Poll` observed the offset.
-type Observed = BTreeMap<(PartitionId, u64), (Vec<(MessageId, usize)>, bool)>;
+/// One observation: (partition, offset, event index, value, whether a `Poll` made it).
+/// Sorted, the observations of one offset are adjacent and in history order.
+type Observation = (PartitionId, u64, usize, MessageId, bool);
 
 /// One violation per (partition, offset) observed with more than one value.
 pub fn check(history: &History, config: &Config) -> Vec<Violation> {
-    let mut observed = Observed::new();
-    let mut observe = |partition: PartitionId, offset: u64, value: MessageId, index, read| {
-        let (values, was_read) = observed.entry((partition, offset)).or_default();
-        *was_read |= read;
-        if !values.iter().any(|(v, _)| *v == value) {
-            values.push((value, index));
-        }
-    };
+    let mut observed: Vec<Observation> = Vec::new();
     for (index, event) in history.events.iter().enumerate() {
         match &event.kind {
             EventKind::SendOk {
@@ -35,24 +25,32 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                 value,
                 offset,
                 ..
-            } => {
-                observe(*partition, offset.0, *value, index, false);
-            }
+            } => observed.push((*partition, offset.0, index, *value, false)),
             EventKind::Poll {
                 partition, records, ..
             } => {
                 for (offset, value) in records {
-                    observe(*partition, offset.0, *value, index, true);
+                    observed.push((*partition, offset.0, index, *value, true));
                 }
             }
             _ => {}
         }
     }
+    observed.sort_unstable();
     let facts = Facts::new(history);
     let mut violations = Vec::new();
-    for ((partition, offset), (values, was_read)) in observed {
-        if values.len() < 2 {
-            continue;
+    for group in observed.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (partition, offset, _, first, _) = group[0];
+        if group.iter().all(|o| o.3 == first) {
+            continue; // the common case: one value, seen once or more
+        }
+        let was_read = group.iter().any(|o| o.4);
+        // Each distinct value with the index of its first observation, in that order.
+        let mut values: Vec<(MessageId, usize)> = Vec::new();
+        for (_, _, index, value, _) in group {
+            if !values.iter().any(|(v, _)| v == value) {
+                values.push((*value, *index));
+            }
         }
         let name = super::partition_name(history, partition);
         let mut evidence = Evidence::default();

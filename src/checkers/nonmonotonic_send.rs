@@ -2,20 +2,21 @@
 //! send order in the final log (invariant I9, second half). Checked only when the
 //! idempotent producer is on. Values missing from the final log are skipped (that is a
 //! `lost-write`); each acked value is compared with the previous acked one still present.
+//! Send order is the order of the producer's message numbers: a producer numbers its
+//! messages as it first sends them (`p1-17` is producer 1's 17th), retries keep the number.
 
 use std::collections::BTreeMap;
 
-use super::{Evidence, final_logs};
+use super::{Evidence, Facts, final_logs};
 use crate::config::Config;
 use crate::history::{EventKind, History};
 use crate::types::{MessageId, PartitionId};
 use crate::violation::{Violation, ViolationKind};
 
-/// One acknowledged send: its value, send order key, `SendOk` index and final position.
+/// One acknowledged send: its value, `SendOk` index and final position.
 #[derive(Clone, Copy)]
 struct Acked {
     value: MessageId,
-    invoke: Option<usize>,
     ok: usize,
     position: u64,
 }
@@ -26,42 +27,34 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
         return Vec::new();
     }
     let finals = final_logs(history);
-    let mut invokes: BTreeMap<(PartitionId, MessageId), usize> = BTreeMap::new();
     let mut acked: BTreeMap<(u8, PartitionId), Vec<Acked>> = BTreeMap::new();
     for (index, event) in history.events.iter().enumerate() {
-        match &event.kind {
-            EventKind::SendInvoke {
-                partition, value, ..
-            } => {
-                invokes.entry((*partition, *value)).or_insert(index);
-            }
-            EventKind::SendOk {
-                producer,
-                partition,
-                value,
-                ..
-            } => {
-                let Some(log) = finals.get(partition) else {
-                    continue;
-                };
-                let Some(position) = log.positions(*value).next() else {
-                    continue;
-                };
-                let invoke = invokes.get(&(*partition, *value)).copied();
-                let send = Acked {
-                    value: *value,
-                    invoke,
-                    ok: index,
-                    position,
-                };
-                acked.entry((*producer, *partition)).or_default().push(send);
-            }
-            _ => {}
-        }
+        let EventKind::SendOk {
+            producer,
+            partition,
+            value,
+            ..
+        } = &event.kind
+        else {
+            continue;
+        };
+        let Some(log) = finals.get(partition) else {
+            continue;
+        };
+        let Some(position) = log.positions(*value).next() else {
+            continue;
+        };
+        let send = Acked {
+            value: *value,
+            ok: index,
+            position,
+        };
+        acked.entry((*producer, *partition)).or_default().push(send);
     }
+    let facts = Facts::new(history);
     let mut violations = Vec::new();
     for ((producer, partition), mut sends) in acked {
-        sends.sort_by_key(|s| s.invoke.unwrap_or(s.ok));
+        sends.sort_by_key(|s| (s.value, s.ok)); // send order
         sends.dedup_by_key(|s| s.value);
         for pair in sends.windows(2) {
             let (before, after) = (pair[0], pair[1]);
@@ -71,7 +64,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             let name = super::partition_name(history, partition);
             let mut evidence = Evidence::default();
             for send in [before, after] {
-                evidence.add_opt(send.invoke);
+                evidence.add_opt(facts.invoke(partition, send.value));
                 evidence.add(send.ok);
             }
             evidence.add_opt(finals.get(&partition).map(|log| log.index));
