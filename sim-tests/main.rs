@@ -169,7 +169,8 @@ fn independent_checker_on_the_history_export_agrees_with_the_run() {
 }
 
 /// Issue acceptance: acks=all, min.insync=2, clean election and a random nemesis of
-/// crashes, partitions and pauses (one broker down at a time): 500 seeds, no violation.
+/// crashes, quick restarts, pauses, partitions, isolations, loss bursts and latency spells
+/// (one broker down at a time): 500 seeds, no violation.
 #[test]
 fn five_hundred_random_nemesis_seeds_find_no_violation() {
     let scenario = Scenario::from_json(kafkasim::cli::DEFAULT_SCENARIO).expect("default parses");
