@@ -228,6 +228,22 @@ fn an_unsafe_scenario_fails_with_seeds_that_replay_to_the_same_violation() {
 }
 
 #[test]
+fn check_exits_1_when_a_scenario_does_not_give_its_expected_verdict() {
+    let dir = scratch("check");
+    std::fs::write(dir.join("acks1-nemesis.json"), UNSAFE).expect("write scenario");
+    let out = kafkasim(&["check", path_str(&dir)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("MISMATCH") && stdout.contains("acks1-nemesis.json"),
+        "{stdout}"
+    );
+    let empty = scratch("check-empty");
+    let out = kafkasim(&["check", path_str(&empty)]);
+    assert_eq!(out.status.code(), Some(2), "an empty folder is bad input");
+}
+
+#[test]
 fn bad_explore_and_merge_input_exits_2_with_a_reason() {
     let dir = scratch("bad");
     for (args, needle) in [

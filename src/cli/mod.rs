@@ -1,6 +1,7 @@
 //! The command line. The only module that prints, touches files or chooses exit codes.
 
 mod bench;
+mod check;
 mod explore;
 mod merge;
 mod progress;
@@ -58,6 +59,12 @@ enum Command {
     /// messages_per_wall_s (simulated datagrams delivered per wall second) and
     /// peak_rss_mb. Build with --release for meaningful figures.
     Bench(bench::BenchArgs),
+    /// Run every scenario under a folder (default scenarios/) at its own seed.
+    ///
+    /// Prints a table: scenario, expected verdict, observed violations, seed, wall time.
+    /// Exit code 0 when every scenario matched its `expect`, 1 otherwise, 2 when a file
+    /// cannot be read or parsed (the message names the file and field).
+    Check(check::CheckArgs),
 }
 
 /// How the process ends.
@@ -96,6 +103,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
         Command::Explore(args) => explore::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Check(args) => check::run(args),
     }
 }
 

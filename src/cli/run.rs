@@ -46,7 +46,8 @@ pub fn load(path: Option<&PathBuf>) -> anyhow::Result<(Scenario, String)> {
     }
 }
 
-fn expect_text(expect: &Expect) -> String {
+/// `pass` or `violations a, b`.
+pub fn expect_text(expect: &Expect) -> String {
     match expect {
         Expect::Pass => "pass".to_string(),
         Expect::Violations(kinds) => {
