@@ -5,12 +5,10 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Outcome;
-use crate::cli::explore::{default_jobs, outcome};
-use crate::cli::progress::ProgressDisplay;
+use crate::cli::explore::{default_jobs, explore_with_progress, outcome};
 use crate::cli::run::load;
 use crate::explore::seeds::{SeedRange, Shard};
-use crate::explore::summary::reproduce_line;
-use crate::explore::{self, Plan, rss};
+use crate::explore::{Plan, rss};
 
 /// Arguments of `kafkasim bench`.
 #[derive(Args, Debug)]
@@ -53,11 +51,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         fail_fast: false,
         time_limit: None,
     };
-    let display = ProgressDisplay::new(args.seeds, false);
-    let exploration = explore::explore(&scenario, &file, &plan, &|progress, result| {
-        display.seed_done(progress, result, &reproduce_line(&file, result.seed))
-    });
-    display.finish();
+    let exploration = explore_with_progress(&scenario, &file, &plan, args.seeds, false);
     let s = &exploration.summary;
     let round = |x: f64| (x * 100.0).round() / 100.0;
     let line = BenchLine {

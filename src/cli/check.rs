@@ -11,6 +11,7 @@ use crate::cli::Outcome;
 use crate::cli::run::{expect_text, load};
 use crate::explore::run_seed;
 use crate::explore::stopwatch::Stopwatch;
+use crate::explore::summary::SeedResult;
 
 /// Arguments of `kafkasim check`.
 #[derive(Args, Debug)]
@@ -62,8 +63,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         let clock = Stopwatch::start();
         let report = run_seed(&scenario, scenario.seed);
         let wall_ms = clock.elapsed().as_millis();
-        let mut kinds: Vec<&str> = report.violations.iter().map(|v| v.kind.as_str()).collect();
-        kinds.dedup();
+        let kinds = SeedResult::of(&report).violations;
         let observed = if kinds.is_empty() {
             "pass".to_string()
         } else {

@@ -13,6 +13,7 @@ use crate::cli::run::load;
 use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
 use crate::explore::summary::{Exploration, reproduce_line};
 use crate::explore::{self, Plan};
+use crate::scenario::Scenario;
 
 /// Arguments of `kafkasim explore`.
 #[derive(Args, Debug)]
@@ -75,16 +76,28 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
             plan.shard
         );
     }
-    let display = ProgressDisplay::new(total, args.quiet);
-    let exploration = explore::explore(&scenario, &file, &plan, &|progress, result| {
-        display.seed_done(progress, result, &reproduce_line(&file, result.seed))
-    });
-    display.finish();
+    let exploration = explore_with_progress(&scenario, &file, &plan, total, args.quiet);
     print!("{}", summary_text(&exploration));
     if let Some(path) = &args.json {
         write_json(path, &exploration)?;
     }
     Ok(outcome(&exploration))
+}
+
+/// Runs `plan` with a progress display on stderr (none when `quiet`) for `total` seeds.
+pub fn explore_with_progress(
+    scenario: &Scenario,
+    file: &str,
+    plan: &Plan,
+    total: u64,
+    quiet: bool,
+) -> Exploration {
+    let display = ProgressDisplay::new(total, quiet);
+    let exploration = explore::explore(scenario, file, plan, &|progress, result| {
+        display.seed_done(progress, result, &reproduce_line(file, result.seed))
+    });
+    display.finish();
+    exploration
 }
 
 /// 0 when every seed matched `expect`, 1 otherwise.

@@ -77,6 +77,15 @@ pub fn names(nodes: &[NodeId]) -> String {
     }
 }
 
+/// A partition as the history records it: `partition [broker-1] | [broker-2, controller]`.
+pub fn describe_partition(groups: &[Vec<NodeId>]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|g| format!("[{}]", names(g).trim_matches(['[', ']'])))
+        .collect();
+    format!("partition {}", parts.join(" | "))
+}
+
 /// Applies `action` now.
 pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
     let description = match action {
@@ -89,11 +98,7 @@ pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
         FaultAction::Partition(groups) => {
             let resolved: Vec<Vec<NodeId>> = groups.iter().map(|g| resolve(cluster, g)).collect();
             cluster.partition(&resolved);
-            let parts: Vec<String> = resolved
-                .iter()
-                .map(|g| format!("[{}]", names(g).trim_matches(['[', ']'])))
-                .collect();
-            format!("partition {}", parts.join(" | "))
+            describe_partition(&resolved)
         }
         FaultAction::Heal => {
             cluster.heal();

@@ -61,7 +61,7 @@ pub(super) fn start(
         }
         NemesisKind::Partition => {
             let groups = partition_shapes::draw(cluster, rng);
-            record(cluster, partition_shapes::describe(&groups));
+            record(cluster, faults::describe_partition(&groups));
             cluster.partition(&groups);
             Fault::Cut
         }

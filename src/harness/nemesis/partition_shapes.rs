@@ -78,15 +78,6 @@ pub fn groups(shape: Shape, cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeI
     }
 }
 
-/// The partition's description in the history: `partition [broker-1] | [broker-2, controller]`.
-pub fn describe(groups: &[Vec<NodeId>; 2]) -> String {
-    let [left, right] = groups.each_ref().map(|g| {
-        let names = faults::names(g);
-        format!("[{}]", names.trim_matches(['[', ']']))
-    });
-    format!("partition {left} | {right}")
-}
-
 /// Brokers by id, then the controller.
 fn server_nodes(cluster: &Cluster) -> Vec<NodeId> {
     let mut nodes: Vec<NodeId> = cluster
