@@ -41,8 +41,23 @@ pub enum FlushPolicy {
 pub enum Truncation {
     /// KIP-101 and later (today's Kafka): diverging epoch in the fetch response.
     LeaderEpoch,
+    /// KIP-101 as first shipped (0.11 to 1.1): one OffsetsForLeaderEpoch round when the
+    /// follower starts following, answered with the start offset of the first epoch
+    /// after the asked one when the leader never had it; no iteration (fixed by KIP-279).
+    LeaderEpochV0,
     /// Before 0.11: truncate to the local HW on becoming follower and after a restart.
     HighWatermark,
+}
+
+impl Truncation {
+    /// The setting as a scenario writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truncation::LeaderEpoch => "leader-epoch",
+            Truncation::LeaderEpochV0 => "leader-epoch-v0",
+            Truncation::HighWatermark => "high-watermark",
+        }
+    }
 }
 
 /// How far a broker serves consumers.
@@ -79,6 +94,9 @@ pub struct Config {
     pub idempotent_producer: bool,
     /// `retries` (Kafka: effectively unbounded, limited by `delivery.timeout.ms`).
     pub producer_retries: u32,
+    /// `max.in.flight.requests.per.connection`: produce batches per partition awaiting an
+    /// answer at once (Kafka: 5).
+    pub max_in_flight: u8,
     /// `eligible.leader.replicas.version` on (KIP-966; default on for new 4.1 clusters).
     pub eligible_leader_replicas: bool,
     /// HW moves only while |ISR| >= min.insync.replicas (KAFKA-15583, 3.7+).
@@ -119,6 +137,7 @@ impl Default for Config {
             consumer_read_limit: ConsumerReadLimit::HighWatermark,
             idempotent_producer: true,
             producer_retries: i32::MAX as u32,
+            max_in_flight: 5,
             eligible_leader_replicas: true,
             hw_requires_min_isr: true,
             isr_join_requires_epoch_start: true,

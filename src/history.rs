@@ -129,6 +129,15 @@ pub enum EventKind {
         leader_epoch: LeaderEpoch,
         leader: Option<BrokerId>,
     },
+    /// A leader asked the controller to add `follower` to the ISR: the follower's LEO and
+    /// the leader epoch start offset then (KAFKA-7128 requires `follower_leo >= leso`).
+    IsrExpansion {
+        broker: BrokerId,
+        partition: PartitionId,
+        follower: BrokerId,
+        follower_leo: Offset,
+        leso: Offset,
+    },
     /// A leader appended produced records stamped with `leader_epoch`.
     LeaderAppended {
         broker: BrokerId,
@@ -361,6 +370,19 @@ impl History {
             } => {
                 format!(
                     "broker-{broker} leads {} in {leader_epoch} from offset {leso}",
+                    name(partition)
+                )
+            }
+            IsrExpansion {
+                broker,
+                partition,
+                follower,
+                follower_leo,
+                leso,
+            } => {
+                format!(
+                    "broker-{broker} proposes broker-{follower} for the ISR of {} (its LEO \
+                     {follower_leo}, epoch start {leso})",
                     name(partition)
                 )
             }

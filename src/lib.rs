@@ -19,6 +19,7 @@ pub mod explore;
 pub mod export;
 pub mod harness;
 pub mod history;
+pub mod kafka_version;
 pub mod layout;
 pub mod scenario;
 pub mod shell;

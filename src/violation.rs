@@ -92,4 +92,15 @@ pub struct Violation {
     pub evidence: Vec<usize>,
     /// The configuration setting that permits this outcome (e.g. `acks=1`), if any.
     pub permitted_by: Option<String>,
+    /// The known Kafka bug of the configured protocol version that explains it (e.g.
+    /// `KIP-101`), if any; set by [`crate::checkers::known_bugs`].
+    pub known_bug: Option<String>,
+}
+
+impl Violation {
+    /// Neither the configuration nor a known bug of the chosen protocol version explains
+    /// it: the model itself misbehaved.
+    pub fn unexplained(&self) -> bool {
+        self.permitted_by.is_none() && self.known_bug.is_none()
+    }
 }

@@ -88,6 +88,7 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
                  but {who} at {seen_name}@{seen_at}"
             ),
             evidence: evidence.finish(),
+            known_bug: None,
             permitted_by: None,
         });
     }

@@ -203,7 +203,8 @@ fn violation(history: &History, config: &Config, facts: &Facts, clash: &Clash) -
             clash.offset
         ),
         evidence: evidence.finish(),
-        permitted_by: facts.loss_permitted_by(config, clash.partition),
+        known_bug: None,
+        permitted_by: facts.divergence_permitted_by(config, clash.partition),
     }
 }
 
@@ -275,6 +276,7 @@ mod tests {
         );
         assert_eq!(summary(&found), vec![("divergence", "t-0".into(), vec![1])]);
         assert_eq!(found[0].evidence, vec![one, two]);
-        assert_eq!(found[0].permitted_by.as_deref(), Some("acks=1"));
+        // acks=1 loses writes, but never lets committed logs disagree (I4).
+        assert_eq!(found[0].permitted_by, None);
     }
 }

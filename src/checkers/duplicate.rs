@@ -1,6 +1,7 @@
 //! `duplicate`: one produced message appears at two offsets of a partition's final log
-//! (invariant I9, first half). Checked only when the idempotent producer is on: without
-//! it, retries may legitimately write a message twice.
+//! (invariant I9, first half). Without the idempotent producer, retries may legitimately
+//! write a message twice (known-failures 12): the finding is then `permitted_by`
+//! `idempotent_producer=false`.
 
 use std::collections::BTreeMap;
 
@@ -12,9 +13,6 @@ use crate::violation::{Violation, ViolationKind};
 
 /// One violation per value found at more than one offset of a final log.
 pub fn check(history: &History, config: &Config) -> Vec<Violation> {
-    if !config.idempotent_producer {
-        return Vec::new();
-    }
     let finals = final_logs(history);
     // (partition, value) -> its final offsets, for values at more than one offset.
     let mut duplicated: BTreeMap<(PartitionId, MessageId), Vec<u64>> = BTreeMap::new();
@@ -68,7 +66,9 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             offsets,
             values: vec![value.to_string()],
             evidence: evidence.finish(),
-            permitted_by: None,
+            known_bug: None,
+            permitted_by: (!config.idempotent_producer)
+                .then(|| "idempotent_producer=false".to_string()),
         });
     }
     violations
@@ -100,13 +100,19 @@ mod tests {
     }
 
     #[test]
-    fn ignored_without_the_idempotent_producer() {
+    fn permitted_without_the_idempotent_producer() {
         let (b, _) = retried_twice();
         let config = Config {
             idempotent_producer: false,
             ..strict_config()
         };
-        assert_eq!(check(&b.history, &config), vec![]);
+        let found = check(&b.history, &config);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].permitted_by.as_deref(),
+            Some("idempotent_producer=false")
+        );
+        assert_eq!(check(&b.history, &strict_config())[0].permitted_by, None);
     }
 
     #[test]

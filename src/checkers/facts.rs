@@ -131,6 +131,34 @@ impl<'a> Facts<'a> {
         Some(setting.to_string())
     }
 
+    /// The setting that permits two replicas to hold different committed records at one
+    /// offset (divergence, invariant I4). Neither acks nor min.insync do: the HW only
+    /// covers what the ISR holds, and epochs reconcile the rest. Only an unclean election
+    /// on the partition replaces committed data while an old replica still holds it:
+    /// chosen by `unclean_leader_election`, or ELR's last-known-leader fallback after
+    /// every replica lost power (permitted by the flush setting).
+    pub fn divergence_permitted_by(
+        &self,
+        config: &Config,
+        partition: PartitionId,
+    ) -> Option<String> {
+        if !self.index().unclean.contains(&partition) {
+            return None;
+        }
+        let setting = if config.unclean_leader_election {
+            "unclean_leader_election"
+        } else {
+            match config.flush {
+                FlushPolicy::Never if self.index().power_loss => "flush=never with power loss",
+                FlushPolicy::IntervalMs(_) if self.index().power_loss => {
+                    "flush=interval with power loss"
+                }
+                _ => return None,
+            }
+        };
+        Some(setting.to_string())
+    }
+
     /// Like [`Facts::loss_permitted_by`], but a broker that serves consumers up to the LEO
     /// permits reading uncommitted data first.
     pub fn read_permitted_by(&self, config: &Config, partition: PartitionId) -> Option<String> {

@@ -70,6 +70,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             ),
             values: rendered,
             evidence: evidence.finish(),
+            known_bug: None,
             permitted_by: if was_read {
                 facts.read_permitted_by(config, partition)
             } else {

@@ -48,6 +48,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                 log.records.len()
             ),
             evidence: evidence.finish(),
+            known_bug: None,
             permitted_by: facts.loss_permitted_by(config, *partition),
         });
     }

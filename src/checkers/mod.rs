@@ -10,6 +10,7 @@ pub mod divergence;
 pub mod duplicate;
 pub mod facts;
 pub mod inconsistent_offsets;
+pub mod known_bugs;
 pub mod lost_write;
 pub mod nonmonotonic_read;
 pub mod nonmonotonic_send;
@@ -50,13 +51,15 @@ pub const ALL: [(&str, Checker); 10] = [
 ];
 
 /// Runs every checker and returns their findings sorted by kind, then partition (in the
-/// history's partition order), then first offset.
+/// history's partition order), then first offset, each with the known bug that explains
+/// it, if any ([`known_bugs`]).
 pub fn check_all(history: &History, config: &Config) -> Vec<Violation> {
     let mut violations: Vec<Violation> = ALL
         .iter()
         .flat_map(|(_, check)| check(history, config))
         .collect();
     sort(history, &mut violations);
+    known_bugs::attribute(history, config, &mut violations);
     violations
 }
 

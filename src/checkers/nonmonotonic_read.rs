@@ -104,6 +104,7 @@ impl Jump {
                 self.consumer, self.expected
             ),
             evidence,
+            known_bug: None,
             permitted_by: None,
         }
     }

@@ -56,6 +56,7 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
                 names.join(" and ")
             ),
             evidence: evidence.finish(),
+            known_bug: None,
             permitted_by: None,
         });
     }

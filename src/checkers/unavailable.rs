@@ -27,6 +27,7 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
             values: Vec::new(),
             message: format!("{name} was unavailable after the final heal: {reason}"),
             evidence: evidence.finish(),
+            known_bug: None,
             permitted_by: None,
         });
     }

@@ -67,6 +67,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                  {name} {there}"
             ),
             evidence: evidence.finish(),
+            known_bug: None,
             permitted_by: facts.read_permitted_by(config, partition),
         });
     }

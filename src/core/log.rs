@@ -145,6 +145,27 @@ impl Log {
         Some((*found, *next_start))
     }
 
+    /// OffsetsForLeaderEpoch before KIP-279 (0.11 to 1.1): the asked epoch itself with the
+    /// start offset of the first larger epoch (the LEO when `epoch` is the latest), even
+    /// when this log never had `epoch`. The follower then truncates to `min(end, its LEO)`
+    /// and keeps a record of an epoch the leader never had (known-failures 6). None when
+    /// `epoch` is newer than every entry.
+    pub fn end_offset_for_v0(&self, epoch: LeaderEpoch) -> Option<(LeaderEpoch, Offset)> {
+        let latest = self.latest_epoch()?;
+        if epoch > latest {
+            return None;
+        }
+        if epoch == latest {
+            return Some((epoch, self.leo()));
+        }
+        let (_, next_start) = self
+            .epochs
+            .range(epoch.next_after()..)
+            .next()
+            .expect("a larger epoch exists");
+        Some((epoch, *next_start))
+    }
+
     /// Paired assertions on the cache (TigerBeetle style): strictly increasing, below LEO.
     fn check(&self) {
         let mut previous: Option<Offset> = None;

@@ -59,11 +59,14 @@ impl ErrorCode {
     }
 
     /// Whether a produce attempt that got this error was definitely not appended.
+    ///
+    /// `NOT_LEADER_OR_FOLLOWER` is not: a leader that appended a batch and lost leadership
+    /// before the ISR acknowledged it answers the parked request with that same error
+    /// (Kafka's `DelayedProduce`), so the client cannot tell (known-failures 14).
     pub fn rejected_before_append(self) -> bool {
         matches!(
             self,
-            ErrorCode::NotLeaderOrFollower
-                | ErrorCode::FencedLeaderEpoch
+            ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
                 | ErrorCode::NotEnoughReplicas
                 | ErrorCode::OutOfOrderSequenceNumber

@@ -1,5 +1,5 @@
 //! A producer client: generates the workload's messages, batches them per partition with
-//! `linger.ms`, sends one batch per partition at a time (max in flight 1), retries with
+//! `linger.ms`, keeps up to `max_in_flight` batches per partition in flight, retries with
 //! the same idempotent sequence, and records every send's outcome in the history.
 //!
 //! Send times are not perfectly periodic: each gap between two messages is drawn from the
@@ -51,6 +51,7 @@ pub struct ProducerWorkload {
 struct InFlight {
     values: Vec<MessageId>,
     base_sequence: Sequence,
+    producer_epoch: ProducerEpoch,
     /// Set while a request is outstanding.
     request: Option<(u64, SimTime)>,
     retry_at: SimTime,
@@ -60,14 +61,22 @@ struct InFlight {
     last_error: String,
 }
 
+impl InFlight {
+    /// Waiting to be (re)sent rather than for an answer.
+    fn waiting(&self) -> bool {
+        self.request.is_none()
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct PartitionQueue {
     queued: VecDeque<(MessageId, SimTime)>,
-    in_flight: Option<InFlight>,
+    /// Batches sent and not yet settled, oldest (lowest sequence) first; at most
+    /// `max_in_flight` of them.
+    in_flight: VecDeque<InFlight>,
     next_sequence: u32,
     producer_epoch: ProducerEpoch,
 }
-
 /// A producer client.
 #[derive(Clone, Debug)]
 pub struct Producer {
@@ -129,7 +138,7 @@ impl Producer {
             && self
                 .queues
                 .values()
-                .all(|q| q.queued.is_empty() && q.in_flight.is_none())
+                .all(|q| q.queued.is_empty() && q.in_flight.is_empty())
     }
 
     /// Asks for one extra message to `partition` at the next timeout (the final
@@ -183,7 +192,7 @@ impl Producer {
         self.prng.between(interval_us / 2, interval_us * 3 / 2)
     }
 
-    /// Moves every partition's batch along: timeouts, give-ups, sends.
+    /// Moves every partition's batches along: timeouts, give-ups, sends.
     fn drive(&mut self, now: SimTime, out: &mut Vec<Effect>) {
         let partitions = self.partitions.clone();
         for p in partitions {
@@ -192,41 +201,64 @@ impl Producer {
         self.metadata.poll(now, out);
     }
 
+    /// One partition: expire unanswered requests, give up on batches out of retries,
+    /// resend due retries, then open a new batch if `linger.ms` passed and the pipeline
+    /// has room (`max_in_flight`).
+    ///
+    /// With the idempotent producer, batches must reach the leader in sequence order
+    /// (Kafka's `RecordAccumulator` keeps retries in sequence order): only the oldest
+    /// batch is resent, and no new batch opens while any batch waits for a retry. Without
+    /// it, every batch retries on its own, which is how retries reorder (known-failures
+    /// 13).
     fn drive_partition(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
         let queue = self.queues.get_mut(&p).expect("known");
-        if let Some(flight) = &mut queue.in_flight {
-            if let Some((_, deadline)) = flight.request {
-                if now < deadline {
-                    return;
-                }
+        for flight in &mut queue.in_flight {
+            if let Some((_, deadline)) = flight.request
+                && now >= deadline
+            {
                 flight.request = None; // no answer: it may have been appended
                 flight.maybe_appended = true;
                 flight.last_error = "request timed out (no response)".to_string();
                 flight.attempts += 1;
                 flight.retry_at = now;
-                if !self.retry_allowed(now, p) {
-                    self.give_up(p, out);
-                    return self.drive_partition(now, p, out);
-                }
             }
-            let flight = self.queues[&p].in_flight.as_ref().expect("present");
-            if now >= flight.retry_at {
-                self.send_batch(now, p, out);
-            }
-            return;
         }
+        while let Some(i) = (0..self.queues[&p].in_flight.len()).find(|i| {
+            let flight = &self.queues[&p].in_flight[*i];
+            flight.waiting() && !self.retry_allowed(now, flight)
+        }) {
+            self.give_up(p, i, out);
+        }
+        let ordered = self.config.idempotent_producer;
+        let mut i = 0;
+        while i < self.queues[&p].in_flight.len() {
+            let flight = &self.queues[&p].in_flight[i];
+            if ordered && i > 0 {
+                break;
+            }
+            if flight.waiting() && now >= flight.retry_at && !self.send_batch(now, p, i, out) {
+                continue; // settled: index `i` now holds the next batch
+            }
+            i += 1;
+        }
+        let queue = &self.queues[&p];
+        let room = queue.in_flight.len() < usize::from(self.config.max_in_flight.max(1));
+        let retrying = ordered && queue.in_flight.iter().any(InFlight::waiting);
         let Some((_, oldest)) = queue.queued.front() else {
             return;
         };
-        if now < oldest.plus_ms(self.config.linger_ms) {
+        if !room || retrying || now < oldest.plus_ms(self.config.linger_ms) {
             return;
         }
+        let queue = self.queues.get_mut(&p).expect("known");
         let take = queue.queued.len().min(BATCH_RECORDS_MAX);
         let batch: Vec<(MessageId, SimTime)> = queue.queued.drain(..take).collect();
         let base_sequence = Sequence(queue.next_sequence);
-        queue.in_flight = Some(InFlight {
+        queue.next_sequence += batch.len() as u32;
+        queue.in_flight.push_back(InFlight {
             values: batch.iter().map(|(v, _)| *v).collect(),
             base_sequence,
+            producer_epoch: queue.producer_epoch,
             request: None,
             retry_at: now,
             attempts: 0,
@@ -234,42 +266,45 @@ impl Producer {
             maybe_appended: false,
             last_error: String::new(),
         });
-        self.send_batch(now, p, out);
+        let last = queue.in_flight.len() - 1;
+        self.send_batch(now, p, last, out);
     }
 
-    fn retry_allowed(&self, now: SimTime, p: PartitionId) -> bool {
-        let flight = self.queues[&p].in_flight.as_ref().expect("in flight");
+    fn retry_allowed(&self, now: SimTime, flight: &InFlight) -> bool {
         flight.attempts <= self.config.producer_retries
             && now.ms_since(flight.first_enqueued) < self.config.delivery_timeout_ms
     }
 
-    fn send_batch(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
+    /// Sends batch `i` of partition `p` to its leader. Returns false when the batch was
+    /// settled instead (given up for lack of a leader, or acks=0).
+    fn send_batch(
+        &mut self,
+        now: SimTime,
+        p: PartitionId,
+        i: usize,
+        out: &mut Vec<Effect>,
+    ) -> bool {
         let Some((leader, _)) = self.metadata.leader(p) else {
             self.metadata.invalidate();
-            let flight = self
-                .queues
-                .get_mut(&p)
-                .expect("known")
-                .in_flight
-                .as_mut()
-                .expect("in flight");
+            let flight = &mut self.queues.get_mut(&p).expect("known").in_flight[i];
             flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
             if flight.last_error.is_empty() {
                 flight.last_error = "no leader known".to_string();
             }
             if now.ms_since(flight.first_enqueued) >= self.config.delivery_timeout_ms {
-                self.give_up(p, out);
+                self.give_up(p, i, out);
+                return false;
             }
-            return;
+            return true;
         };
         self.next_correlation += 1;
         let correlation = self.next_correlation;
         let queue = self.queues.get_mut(&p).expect("known");
-        let flight = queue.in_flight.as_mut().expect("in flight");
+        let flight = &mut queue.in_flight[i];
         let batch = ProduceBatch {
             partition: p,
             producer_id: self.producer_id,
-            producer_epoch: queue.producer_epoch,
+            producer_epoch: flight.producer_epoch,
             base_sequence: flight.base_sequence,
             values: flight.values.clone(),
         };
@@ -283,10 +318,8 @@ impl Producer {
             },
         });
         if self.config.acks == Acks::Zero {
-            let values = std::mem::take(&mut flight.values);
-            queue.next_sequence += values.len() as u32;
-            queue.in_flight = None;
-            for value in values {
+            let flight = queue.in_flight.remove(i).expect("present");
+            for value in flight.values {
                 let error = "acks=0: no acknowledgement".to_string();
                 out.push(Effect::Trace(EventKind::SendInfo {
                     producer: self.id,
@@ -295,37 +328,55 @@ impl Producer {
                     error,
                 }));
             }
-            return;
+            return false;
         }
         flight.request = Some((correlation, now.plus_ms(self.config.request_timeout_ms)));
+        true
     }
 
-    /// Ends a batch without success: fail if no attempt can have been appended.
-    fn give_up(&mut self, p: PartitionId, out: &mut Vec<Effect>) {
+    /// Ends batch `i` without success: fail if no attempt can have been appended. With
+    /// the idempotent producer every later batch ends too, and the producer epoch is
+    /// bumped so that sequences start again at 0 (KIP-360): the later batches' sequences
+    /// followed the abandoned one and could never be accepted.
+    fn give_up(&mut self, p: PartitionId, i: usize, out: &mut Vec<Effect>) {
         let queue = self.queues.get_mut(&p).expect("known");
-        let flight = queue.in_flight.take().expect("in flight");
-        for value in flight.values {
-            let error = flight.last_error.clone();
-            let kind = if flight.maybe_appended {
-                EventKind::SendInfo {
-                    producer: self.id,
-                    partition: p,
-                    value,
-                    error,
-                }
+        let ended: Vec<InFlight> = if self.config.idempotent_producer {
+            queue.in_flight.drain(i..).collect()
+        } else {
+            queue.in_flight.remove(i).into_iter().collect()
+        };
+        for (n, flight) in ended.into_iter().enumerate() {
+            // A later batch still waiting for its answer may have been appended.
+            let maybe_appended = flight.maybe_appended || (n > 0 && flight.request.is_some());
+            let error = if n == 0 {
+                flight.last_error.clone()
             } else {
-                EventKind::SendFail {
-                    producer: self.id,
-                    partition: p,
-                    value,
-                    error,
-                }
+                format!("an earlier batch failed ({})", flight.last_error)
             };
-            out.push(Effect::Trace(kind));
+            for value in flight.values {
+                let error = error.clone();
+                let kind = if maybe_appended {
+                    EventKind::SendInfo {
+                        producer: self.id,
+                        partition: p,
+                        value,
+                        error,
+                    }
+                } else {
+                    EventKind::SendFail {
+                        producer: self.id,
+                        partition: p,
+                        value,
+                        error,
+                    }
+                };
+                out.push(Effect::Trace(kind));
+            }
         }
-        // The sequence is abandoned: a new producer epoch starts again at 0 (KIP-360).
-        queue.producer_epoch = ProducerEpoch(queue.producer_epoch.0 + 1);
-        queue.next_sequence = 0;
+        if self.config.idempotent_producer {
+            queue.producer_epoch = ProducerEpoch(queue.producer_epoch.0 + 1);
+            queue.next_sequence = 0;
+        }
     }
 
     fn on_produce_response(
@@ -339,19 +390,18 @@ impl Producer {
         let Some(queue) = self.queues.get_mut(&p) else {
             return;
         };
-        let Some(flight) = queue.in_flight.as_mut() else {
-            return;
+        let Some(i) = queue
+            .in_flight
+            .iter()
+            .position(|f| f.request.map(|(c, _)| c) == Some(correlation))
+        else {
+            return; // a late answer to a request we stopped waiting for
         };
-        if flight.request.map(|(c, _)| c) != Some(correlation) {
-            return;
-        }
-        flight.request = None;
         match result {
             Ok(base) => {
-                let flight = queue.in_flight.take().expect("present");
-                queue.next_sequence += flight.values.len() as u32;
-                for (i, value) in flight.values.into_iter().enumerate() {
-                    let offset = base.plus(i as u64);
+                let flight = queue.in_flight.remove(i).expect("present");
+                for (n, value) in flight.values.into_iter().enumerate() {
+                    let offset = base.plus(n as u64);
                     out.push(Effect::Trace(EventKind::SendOk {
                         producer: self.id,
                         partition: p,
@@ -361,6 +411,8 @@ impl Producer {
                 }
             }
             Err(error) => {
+                let flight = &mut queue.in_flight[i];
+                flight.request = None;
                 flight.maybe_appended |= !error.rejected_before_append();
                 flight.last_error = error.as_str().to_string();
                 flight.attempts += 1;
@@ -373,9 +425,12 @@ impl Producer {
                 ) {
                     self.metadata.invalidate();
                 }
-                let fatal = error == ErrorCode::OutOfOrderSequenceNumber;
-                if fatal || !self.retry_allowed(now, p) {
-                    self.give_up(p, out);
+                // A sequence gap behind an earlier batch that has not landed yet is
+                // retriable; for the oldest batch it means the leader lost our state.
+                let fatal = error == ErrorCode::OutOfOrderSequenceNumber && i == 0;
+                let flight = &self.queues[&p].in_flight[i];
+                if fatal || !self.retry_allowed(now, flight) {
+                    self.give_up(p, i, out);
                 }
             }
         }
@@ -416,17 +471,23 @@ impl StateMachine for Producer {
             consider(self.next_message_at);
         }
         for queue in self.queues.values() {
-            match &queue.in_flight {
-                Some(InFlight {
-                    request: Some((_, at)),
-                    ..
-                }) => consider(*at),
-                Some(flight) => consider(flight.retry_at),
-                None => {
-                    if let Some((_, oldest)) = queue.queued.front() {
-                        consider(oldest.plus_ms(self.config.linger_ms));
-                    }
+            // Mirrors `drive_partition`: a deadline that drive would not act on would wake
+            // the producer in a loop at one instant.
+            let ordered = self.config.idempotent_producer;
+            for (i, flight) in queue.in_flight.iter().enumerate() {
+                match flight.request {
+                    Some((_, at)) => consider(at),
+                    None if !ordered || i == 0 => consider(flight.retry_at),
+                    None => {}
                 }
+            }
+            let room = queue.in_flight.len() < usize::from(self.config.max_in_flight.max(1));
+            let retrying = ordered && queue.in_flight.iter().any(InFlight::waiting);
+            if room
+                && !retrying
+                && let Some((_, oldest)) = queue.queued.front()
+            {
+                consider(oldest.plus_ms(self.config.linger_ms));
             }
         }
         deadline

@@ -112,6 +112,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
                 values: Vec::new(),
                 message: format!("the simulation panicked (a bug in kafkasim's model): {message}"),
                 evidence: Vec::new(),
+                known_bug: None,
                 permitted_by: None,
             };
             (History::default(), 0, 0, vec![violation])

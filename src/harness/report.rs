@@ -15,6 +15,9 @@ struct ViolationJson<'a> {
     values: &'a [String],
     message: &'a str,
     permitted_by: Option<&'a str>,
+    known_bug: Option<&'a str>,
+    /// Neither `permitted_by` nor `known_bug`: a bug in kafkasim's model.
+    unexplained: bool,
     evidence: Vec<String>,
 }
 
@@ -73,6 +76,8 @@ pub fn to_json(name: &str, report: &RunReport, reproduce: &str) -> String {
             values: &v.values,
             message: &v.message,
             permitted_by: v.permitted_by.as_deref(),
+            known_bug: v.known_bug.as_deref(),
+            unexplained: v.unexplained(),
             evidence: evidence_lines(&report.history, v),
         })
         .collect();
@@ -114,6 +119,16 @@ pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) ->
             text.push_str(&format!("  {} on {partition}: {}\n", v.kind, v.message));
             if let Some(setting) = &v.permitted_by {
                 text.push_str(&format!("    permitted by the configuration: {setting}\n"));
+            }
+            if let Some(bug) = &v.known_bug {
+                text.push_str(&format!("    known bug of this protocol version: {bug}\n"));
+            }
+            if v.unexplained() {
+                text.push_str(
+                    "    NOT EXPLAINED: neither the configuration nor a known Kafka bug permits \
+                     this; it is a bug in kafkasim's model (please report it with the \
+                     reproduce line)\n",
+                );
             }
             for line in evidence_lines(&report.history, v) {
                 text.push_str(&format!("    {line}\n"));

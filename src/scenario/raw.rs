@@ -52,6 +52,7 @@ pub(super) struct RawTopic {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a config object")]
 pub(super) struct RawConfig {
+    pub kafka_version: Option<String>,
     pub acks: Option<RawAcks>,
     pub min_insync_replicas: Option<u64>,
     pub unclean_leader_election: Option<bool>,
@@ -63,6 +64,7 @@ pub(super) struct RawConfig {
     pub consumer_read_limit: Option<RawReadLimit>,
     pub idempotent_producer: Option<bool>,
     pub producer_retries: Option<u32>,
+    pub max_in_flight: Option<u64>,
     pub linger_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
     pub delivery_timeout_ms: Option<u64>,
@@ -156,6 +158,8 @@ impl<'de> Deserialize<'de> for RawFlush {
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawTruncation {
     LeaderEpoch,
+    #[serde(rename = "leader-epoch-v0")]
+    LeaderEpochV0,
     HighWatermark,
 }
 

@@ -3,10 +3,24 @@
 use super::raw::{RawConfig, RawReadLimit, RawTruncation};
 use super::{ScenarioError, invalid};
 use crate::config::{Config, ConsumerReadLimit, FlushPolicy, Truncation};
+use crate::kafka_version::KafkaVersion;
 
-/// `config`: Kafka's defaults for every missing field, then the cross-field rules.
+/// `config`: the defaults of `kafka_version` (Kafka 4.1 when absent) for every missing
+/// field, then the cross-field rules.
 pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
-    let mut c = Config::default();
+    let mut c = match &raw.kafka_version {
+        None => Config::default(),
+        Some(name) => match KafkaVersion::parse(name) {
+            Some(version) => version.config(),
+            None => {
+                let known: Vec<&str> = KafkaVersion::ALL.iter().map(|v| v.as_str()).collect();
+                return Err(invalid(
+                    "config.kafka_version",
+                    format!("unknown version \"{name}\"; known: {}", known.join(", ")),
+                ));
+            }
+        },
+    };
     if let Some(acks) = raw.acks {
         c.acks = acks.0;
     }
@@ -31,6 +45,7 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
     if let Some(t) = raw.truncation {
         c.truncation = match t {
             RawTruncation::LeaderEpoch => Truncation::LeaderEpoch,
+            RawTruncation::LeaderEpochV0 => Truncation::LeaderEpochV0,
             RawTruncation::HighWatermark => Truncation::HighWatermark,
         };
     }
@@ -60,6 +75,26 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
     }
     if let Some(retries) = raw.producer_retries {
         c.producer_retries = retries;
+    }
+    if let Some(n) = raw.max_in_flight {
+        if !(1..=u64::from(u8::MAX)).contains(&n) {
+            return Err(invalid(
+                "config.max_in_flight",
+                format!("must be between 1 and 255, got {n}"),
+            ));
+        }
+        c.max_in_flight = n as u8;
+    }
+    // Kafka's producer refuses more than 5 in flight with idempotence (ConfigException):
+    // the broker remembers only the last 5 batches per producer.
+    if c.idempotent_producer && c.max_in_flight > 5 {
+        return Err(invalid(
+            "config.max_in_flight",
+            format!(
+                "at most 5 with idempotent_producer (as Kafka requires), got {}",
+                c.max_in_flight
+            ),
+        ));
     }
     // Periods and timeouts: a timer of 0 ms would fire in a loop without time passing.
     let periods = [

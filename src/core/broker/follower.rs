@@ -72,7 +72,11 @@ impl Broker {
                         current_leader_epoch: replica.leader_epoch,
                         last_fetched_epoch: match self.config.truncation {
                             Truncation::LeaderEpoch => replica.log.latest_epoch(),
-                            Truncation::HighWatermark => None,
+                            // One epoch round per term, then plain offset fetches.
+                            Truncation::LeaderEpochV0 if !replica.epoch_validated => {
+                                replica.log.latest_epoch()
+                            }
+                            Truncation::LeaderEpochV0 | Truncation::HighWatermark => None,
                         },
                     }
                 })
@@ -154,6 +158,10 @@ impl Broker {
         {
             return false;
         }
+        if answer.error.is_none() {
+            self.replicas.get_mut(&p).expect("checked").epoch_validated = true;
+        }
+        let replica = &self.replicas[&p];
         if let Some((epoch, end)) = answer.diverging_epoch {
             let own_end = replica
                 .log

@@ -1,12 +1,12 @@
 //! Leader side of a broker: produce, fetch serving (followers and consumers), the HW,
 //! ISR shrink/expand proposals, and parked (delayed) requests.
 
-use crate::config::{Acks, ConsumerReadLimit};
+use crate::config::{Acks, ConsumerReadLimit, Truncation};
 use crate::core::Effect;
 use crate::core::broker::Broker;
 use crate::core::broker::producer_state::SequenceCheck;
 use crate::core::broker::replica::{PendingAlter, Role};
-use crate::core::log::Record;
+use crate::core::log::{Log, Record};
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message, ProduceBatch};
 use crate::core::metadata::PartitionRegistration;
 use crate::history::EventKind;
@@ -228,8 +228,12 @@ impl Broker {
             answer.error = Some(ErrorCode::UnknownLeaderEpoch);
             return answer;
         }
+        let lookup = match self.config.truncation {
+            Truncation::LeaderEpochV0 => Log::end_offset_for_v0,
+            Truncation::LeaderEpoch | Truncation::HighWatermark => Log::end_offset_for,
+        };
         if let Some(last_epoch) = request.last_fetched_epoch
-            && let Some((epoch, end)) = local.log.end_offset_for(last_epoch)
+            && let Some((epoch, end)) = lookup(&local.log, last_epoch)
             && (epoch < last_epoch || end < request.fetch_offset)
         {
             answer.diverging_epoch = Some((epoch, end));
@@ -363,6 +367,14 @@ impl Broker {
         if !replica.may_join_isr(follower, &self.config, eligible) {
             return;
         }
+        let state = replica.leader_state().expect("may_join_isr: leading");
+        out.push(Effect::Trace(EventKind::IsrExpansion {
+            broker: self.id,
+            partition,
+            follower,
+            follower_leo: state.followers[&follower].leo.expect("may_join_isr: known"),
+            leso: state.leso,
+        }));
         let mut isr = replica.isr.clone();
         isr.push(follower);
         self.propose_isr(now, partition, isr, out);

@@ -93,6 +93,9 @@ pub struct Replica {
     pub hw_checkpointed: Offset,
     /// Records written to the disk but not yet flushed.
     pub unflushed: bool,
+    /// Follower under `leader-epoch-v0`: the one OffsetsForLeaderEpoch round of this
+    /// term is done.
+    pub epoch_validated: bool,
 }
 
 impl Replica {
@@ -120,6 +123,7 @@ impl Replica {
             producers,
             hw_checkpointed: hw_checkpoint,
             unflushed: false,
+            epoch_validated: false,
         }
     }
 
@@ -202,6 +206,7 @@ impl Replica {
         self.role = Role::Follower {
             leader: registration.leader,
         };
+        self.epoch_validated = false;
     }
 
     /// Leader: the HW candidate per `Partition.maybeIncrementLeaderHW`, or None when the
