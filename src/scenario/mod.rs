@@ -178,6 +178,11 @@ pub enum NemesisKind {
     PacketLoss,
     /// `"latency"`: a spell of slower messages.
     Latency,
+    /// `"bounce_leader"`: crash a partition's leader, restart it almost at once, and
+    /// maybe crash the next leader of that partition too (fast leader changes).
+    BounceLeader,
+    /// `"power_loss_all"`: every replica of one partition loses power at once.
+    PowerLossAll,
 }
 
 /// Randomized faults drawn from the seed.
@@ -187,8 +192,12 @@ pub struct NemesisSpec {
     pub kinds: Vec<NemesisKind>,
     /// Milliseconds between nemesis steps (> 0, default 2000).
     pub interval_ms: u64,
-    /// At most this many brokers down at once (< brokers, default 1).
+    /// At most this many brokers down at once (< brokers, default 1); `power_loss_all`
+    /// alone may take down a whole partition's replicas.
     pub max_down: u8,
+    /// BUGGIFY-style bias (default on): each seed draws which kinds it uses and how
+    /// often it aims at leaders and followers (see `harness::nemesis`).
+    pub buggify: bool,
 }
 
 /// The verdict a scenario expects.

@@ -257,6 +257,7 @@ pub(super) struct RawNemesis {
     pub kinds: Vec<RawNemesisKind>,
     pub interval_ms: Option<u64>,
     pub max_down: Option<u64>,
+    pub buggify: Option<bool>,
 }
 
 /// One of `nemesis.kinds`.
@@ -271,6 +272,8 @@ pub(super) enum RawNemesisKind {
     Isolate,
     PacketLoss,
     Latency,
+    BounceLeader,
+    PowerLossAll,
 }
 
 /// `expect`: `"pass"` or `{ "violations": [...] }` (names checked in validation).

@@ -220,7 +220,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
         return Err(invalid(
             "nemesis.kinds",
             "at least one kind is required (crash, power_loss, restart, pause, partition, \
-             isolate, packet_loss, latency)",
+             isolate, packet_loss, latency, bounce_leader, power_loss_all)",
         ));
     }
     let interval_ms = raw.interval_ms.unwrap_or(DEFAULT_NEMESIS_INTERVAL_MS);
@@ -254,12 +254,15 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             RawNemesisKind::Isolate => NemesisKind::Isolate,
             RawNemesisKind::PacketLoss => NemesisKind::PacketLoss,
             RawNemesisKind::Latency => NemesisKind::Latency,
+            RawNemesisKind::BounceLeader => NemesisKind::BounceLeader,
+            RawNemesisKind::PowerLossAll => NemesisKind::PowerLossAll,
         })
         .collect();
     Ok(NemesisSpec {
         kinds,
         interval_ms,
         max_down: max_down as u8,
+        buggify: raw.buggify.unwrap_or(true),
     })
 }
 

@@ -1,15 +1,17 @@
 //! What starting each nemesis kind does to the cluster, with its target and severity
-//! drawn from the seeded RNG. The caller has checked the kind may start.
+//! drawn from the seeded RNG. The caller has checked the kind may start. Broker faults
+//! aim at leaders and followers as often as the run's [`Profile`] says.
 
 use madsim::rand::Rng;
 
-use super::Fault;
+use super::profile::Profile;
+use super::{BOUNCES_MAX, Fault};
 use super::partition_shapes;
 use crate::harness::faults;
 use crate::history::EventKind;
 use crate::scenario::{NemesisKind, Network};
 use crate::shell::cluster::Cluster;
-use crate::types::{BrokerId, NodeId};
+use crate::types::{BrokerId, NodeId, PartitionId};
 
 /// Chance that an `isolate` cuts off the controller rather than a broker.
 const ISOLATE_CONTROLLER: f64 = 0.25;
@@ -23,28 +25,53 @@ pub(super) fn is_up(cluster: &Cluster, node: NodeId) -> bool {
     !cluster.is_down(node) && !cluster.is_paused(node)
 }
 
-/// Starts a fault of `kind`, records it, and says how to end it.
+/// Starts a fault of `kind`, records it, and says how to end it (None: nothing to do,
+/// e.g. a bounce whose partition has no running leader).
 pub(super) fn start(
     kind: NemesisKind,
     cluster: &mut Cluster,
     network: &Network,
+    profile: &Profile,
     rng: &mut impl Rng,
-) -> Fault {
-    match kind {
+) -> Option<Fault> {
+    Some(match kind {
         NemesisKind::Crash | NemesisKind::Restart => {
-            let broker = running_broker(cluster, rng);
+            let broker = target_broker(cluster, profile, rng);
             record(cluster, format!("crash {broker}"));
             cluster.crash(broker);
             Fault::Down(broker)
         }
+        NemesisKind::BounceLeader => {
+            let partition = random_partition(cluster, rng);
+            return bounce(cluster, partition, BOUNCES_MAX - 1);
+        }
         NemesisKind::PowerLoss => {
-            let broker = running_broker(cluster, rng);
+            let broker = target_broker(cluster, profile, rng);
             record(cluster, format!("power_loss {broker}"));
             faults::power_loss(cluster, broker);
             Fault::Down(broker)
         }
+        NemesisKind::PowerLossAll => {
+            let partition = random_partition(cluster, rng);
+            let replicas: Vec<NodeId> = cluster
+                .layout()
+                .partition(partition)
+                .replicas
+                .iter()
+                .map(|b| NodeId::Broker(*b))
+                .filter(|n| is_up(cluster, *n))
+                .collect();
+            if replicas.is_empty() {
+                return None;
+            }
+            record(cluster, format!("power_loss {}", faults::names(&replicas)));
+            for n in &replicas {
+                faults::power_loss(cluster, *n);
+            }
+            Fault::DownMany(replicas)
+        }
         NemesisKind::Pause => {
-            let broker = running_broker(cluster, rng);
+            let broker = target_broker(cluster, profile, rng);
             record(cluster, format!("pause {broker}"));
             cluster.pause(broker);
             Fault::Paused(broker)
@@ -53,7 +80,7 @@ pub(super) fn start(
             let target = if rng.gen_bool(ISOLATE_CONTROLLER) {
                 NodeId::Controller
             } else {
-                running_broker(cluster, rng)
+                target_broker(cluster, profile, rng)
             };
             record(cluster, format!("isolate {target}"));
             cluster.isolate(target);
@@ -77,7 +104,54 @@ pub(super) fn start(
             cluster.set_latency_ms(low, high);
             Fault::Slow
         }
+    })
+}
+
+/// Crashes the current leader of `partition`, if it runs; it restarts when the fault
+/// ends, and `left` more leaders may follow.
+pub(super) fn bounce(cluster: &mut Cluster, partition: PartitionId, left: u8) -> Option<Fault> {
+    let node = NodeId::Broker(faults::current_leader(cluster, partition));
+    if !is_up(cluster, node) {
+        return None;
     }
+    record(cluster, format!("crash {node}"));
+    cluster.crash(node);
+    Some(Fault::Bounce {
+        node,
+        partition,
+        left,
+    })
+}
+
+fn random_partition(cluster: &Cluster, rng: &mut impl Rng) -> PartitionId {
+    let partitions: Vec<PartitionId> = cluster.layout().partition_ids().collect();
+    partitions[rng.gen_range(0..partitions.len())]
+}
+
+/// A running broker chosen as the profile biases: a random partition's current leader,
+/// one of its other replicas, or any running broker.
+fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> NodeId {
+    let roll: f64 = rng.r#gen();
+    let aim_leader = roll < profile.leader_bias;
+    let aim_follower =
+        !aim_leader && rng.gen_bool(profile.follower_bias.clamp(0.0, 1.0));
+    if aim_leader || aim_follower {
+        let partition = random_partition(cluster, rng);
+        let leader = faults::current_leader(cluster, partition);
+        let pool: Vec<NodeId> = cluster
+            .layout()
+            .partition(partition)
+            .replicas
+            .iter()
+            .filter(|b| (**b == leader) == aim_leader)
+            .map(|b| NodeId::Broker(*b))
+            .filter(|n| is_up(cluster, *n))
+            .collect();
+        if !pool.is_empty() {
+            return pool[rng.gen_range(0..pool.len())];
+        }
+    }
+    running_broker(cluster, rng)
 }
 
 /// A slower latency range than `normal`: the maximum drawn from [`SLOW_MAX_MS`] (raised

@@ -2,12 +2,19 @@
 //! and ends each fault after its own drawn duration. Every choice (when, which kind, which
 //! node, which partition shape, how long, how bad) comes from the run's seeded RNG.
 //!
-//! Timing, for `interval_ms` = I: the next action comes after a uniform draw in
+//! With `buggify` (the default) each seed first draws a [`profile::Profile`]: which kinds
+//! it uses, how often broker faults aim at leaders or followers, and its pace.
+//!
+//! Timing, for the profile's interval I: the next action comes after a uniform draw in
 //! `[I/2, 3I/2]` ms; a started fault lasts a uniform draw in `[I/2, 2I]` ms, except a
-//! `restart`, which is a crash followed by a restart after `1..=I/4` ms.
+//! `restart` and a `bounce_leader`, a crash followed by a restart after `1..=I/4` ms.
+//! A bounce then crashes the partition's next leader the same way, with chance
+//! [`BOUNCE_AGAIN`], up to [`BOUNCES_MAX`] times.
 //!
 //! Bounds: at most `max_down` brokers are down (crashed, powered off or paused) at once,
-//! counting faults from the scenario's fault list too; at most one network fault
+//! counting faults from the scenario's fault list too, except that `power_loss_all`
+//! (only when no broker is down) takes every replica of one partition down together; at
+//! most one network fault
 //! (partition or isolation; its end heals every link), one packet-loss burst and one
 //! latency spell at a time. An action whose drawn kind cannot start picks among the kinds
 //! that can; if none can, it starts nothing.
@@ -19,6 +26,7 @@
 
 mod kinds;
 pub mod partition_shapes;
+pub mod profile;
 #[cfg(test)]
 mod tests;
 
@@ -27,13 +35,28 @@ use madsim::rand::Rng;
 use crate::history::EventKind;
 use crate::scenario::{NemesisKind, NemesisSpec, Network};
 use crate::shell::cluster::Cluster;
-use crate::types::{NodeId, SimTime};
+use crate::types::{NodeId, PartitionId, SimTime};
+use profile::Profile;
+
+/// Chance that a `bounce_leader` also bounces the next leader of its partition.
+const BOUNCE_AGAIN: f64 = 0.6;
+/// Most leaders one `bounce_leader` crashes in a row.
+const BOUNCES_MAX: u8 = 3;
 
 /// A fault the nemesis started and will end.
 #[derive(Clone, Debug, PartialEq)]
 enum Fault {
     /// A crashed or powered-off broker, restarted at the end.
     Down(NodeId),
+    /// Several powered-off brokers, restarted together at the end.
+    DownMany(Vec<NodeId>),
+    /// A crashed leader of `partition`, restarted at the end; `left` more leaders of the
+    /// partition may be bounced after it.
+    Bounce {
+        node: NodeId,
+        partition: PartitionId,
+        left: u8,
+    },
     /// A paused broker, resumed at the end.
     Paused(NodeId),
     /// A partition or isolation; the end heals every link.
@@ -55,6 +78,7 @@ struct Active {
 #[derive(Debug)]
 pub struct Nemesis {
     spec: NemesisSpec,
+    profile: Profile,
     network: Network,
     next_action: SimTime,
     /// In start order.
@@ -66,8 +90,10 @@ impl Nemesis {
     /// packet-loss bursts and latency spells go back to); its first action is drawn
     /// from `start`. Must run inside the madsim runtime.
     pub fn new(spec: &NemesisSpec, network: &Network, start: SimTime) -> Nemesis {
+        let profile = Profile::draw(spec, &mut madsim::rand::thread_rng());
         let mut nemesis = Nemesis {
             spec: spec.clone(),
+            profile,
             network: network.clone(),
             next_action: start,
             active: Vec::new(),
@@ -95,7 +121,12 @@ impl Nemesis {
             .map(|(i, _)| i)
         {
             let ended = self.active.remove(due);
-            self.end(cluster, ended.fault);
+            if let Some(next) = self.end(cluster, ended.fault) {
+                self.active.push(Active {
+                    fault: next,
+                    ends_at: now.plus_ms(self.quick_ms()),
+                });
+            }
         }
         if self.next_action <= now {
             if let Some((fault, duration_ms)) = self.start(cluster) {
@@ -119,7 +150,7 @@ impl Nemesis {
     /// its duration in ms.
     fn start(&mut self, cluster: &mut Cluster) -> Option<(Fault, u64)> {
         let startable: Vec<NemesisKind> = self
-            .spec
+            .profile
             .kinds
             .iter()
             .copied()
@@ -130,10 +161,10 @@ impl Nemesis {
         }
         let mut rng = madsim::rand::thread_rng();
         let kind = startable[rng.gen_range(0..startable.len())];
-        let fault = kinds::start(kind, cluster, &self.network, &mut rng);
-        let interval = self.spec.interval_ms;
-        let duration_ms = if kind == NemesisKind::Restart {
-            rng.gen_range(1..=(interval / 4).max(1))
+        let fault = kinds::start(kind, cluster, &self.network, &self.profile, &mut rng)?;
+        let interval = self.profile.interval_ms;
+        let duration_ms = if matches!(kind, NemesisKind::Restart | NemesisKind::BounceLeader) {
+            self.quick_ms()
         } else {
             let low = (interval / 2).max(1);
             rng.gen_range(low..=(2 * interval).max(low))
@@ -144,30 +175,52 @@ impl Nemesis {
     /// Whether a fault of `kind` may start now without breaking a bound.
     fn can_start(&self, kind: NemesisKind, cluster: &Cluster) -> bool {
         let running = |f: &Fault| self.active.iter().any(|a| a.fault == *f);
+        let brokers = &cluster.layout().brokers;
+        let out = brokers
+            .iter()
+            .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
+            .count();
         match kind {
             NemesisKind::Crash
             | NemesisKind::PowerLoss
             | NemesisKind::Restart
-            | NemesisKind::Pause => {
-                let brokers = &cluster.layout().brokers;
-                let out = brokers
-                    .iter()
-                    .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
-                    .count();
+            | NemesisKind::Pause
+            | NemesisKind::BounceLeader => {
                 out < usize::from(self.spec.max_down) && out < brokers.len()
             }
+            NemesisKind::PowerLossAll => out == 0,
             NemesisKind::Partition | NemesisKind::Isolate => !running(&Fault::Cut),
             NemesisKind::PacketLoss => !running(&Fault::Lossy),
             NemesisKind::Latency => !running(&Fault::Slow),
         }
     }
 
-    /// Ends one fault and records how.
-    fn end(&mut self, cluster: &mut Cluster, fault: Fault) {
+    /// Ends one fault and records how; a bounce may hand over to the next one.
+    fn end(&mut self, cluster: &mut Cluster, fault: Fault) -> Option<Fault> {
         let description = match fault {
             Fault::Down(n) => {
                 cluster.restart(n);
                 format!("restart {n}")
+            }
+            Fault::DownMany(nodes) => {
+                for n in &nodes {
+                    cluster.restart(*n);
+                }
+                format!("restart {}", crate::harness::faults::names(&nodes))
+            }
+            Fault::Bounce {
+                node,
+                partition,
+                left,
+            } => {
+                cluster.restart(node);
+                cluster.record(EventKind::Fault {
+                    description: format!("restart {node}"),
+                });
+                let again = left > 0
+                    && self.can_start(NemesisKind::BounceLeader, cluster)
+                    && madsim::rand::thread_rng().gen_bool(BOUNCE_AGAIN);
+                return again.then(|| kinds::bounce(cluster, partition, left - 1)).flatten();
             }
             Fault::Paused(n) => {
                 cluster.resume(n);
@@ -189,11 +242,18 @@ impl Nemesis {
             }
         };
         cluster.record(EventKind::Fault { description });
+        None
+    }
+
+    /// How long a quick restart waits: uniform in `1..=I/4` ms.
+    fn quick_ms(&self) -> u64 {
+        let quarter = (self.profile.interval_ms / 4).max(1);
+        madsim::rand::thread_rng().gen_range(1..=quarter)
     }
 
     /// The gap before the next action: uniform in `[I/2, 3I/2]` ms, at least 1.
     fn action_gap_ms(&self) -> u64 {
-        let interval = self.spec.interval_ms.max(1);
+        let interval = self.profile.interval_ms.max(1);
         let low = (interval / 2).max(1);
         madsim::rand::thread_rng().gen_range(low..=(interval * 3 / 2).max(low))
     }
