@@ -3,6 +3,7 @@
 
 mod explore;
 mod independent;
+mod known;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

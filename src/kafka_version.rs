@@ -107,6 +107,41 @@ impl KafkaVersion {
 mod tests {
     use super::*;
 
+    /// The README's preset table row for `v`, from the preset itself.
+    fn readme_row(v: KafkaVersion) -> String {
+        let c = v.config();
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let name = match v {
+            KafkaVersion::V0_8 => "`\"0.8\"` (0.8.2, Java producer)".to_string(),
+            KafkaVersion::V4_1 => "`\"4.1\"` (default)".to_string(),
+            _ => format!("`\"{}\"`", v.as_str()),
+        };
+        let retries = if c.producer_retries == 0 {
+            "0"
+        } else {
+            "unbounded"
+        };
+        format!(
+            "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} |",
+            c.truncation.as_str(),
+            if c.unclean_leader_election { "on" } else { "off" },
+            c.acks.as_str(),
+            yes(c.idempotent_producer),
+            yes(c.isr_join_requires_epoch_start),
+            yes(c.hw_requires_min_isr),
+            yes(c.eligible_leader_replicas),
+        )
+    }
+
+    #[test]
+    fn the_readme_table_shows_what_each_preset_sets() {
+        let readme = include_str!("../README.md");
+        for v in KafkaVersion::ALL {
+            let row = readme_row(v);
+            assert!(readme.contains(&row), "README lacks the row {row}");
+        }
+    }
+
     #[test]
     fn the_latest_preset_is_the_default() {
         assert_eq!(KafkaVersion::V4_1.config(), Config::default());

@@ -59,6 +59,8 @@ struct Clash {
     offset: u64,
     first: (BrokerId, MessageId, usize),
     second: (BrokerId, MessageId, usize),
+    /// Found in the final logs, after convergence: the logs never reconciled.
+    settled: bool,
 }
 
 /// The findings so far, one per (partition, offset).
@@ -72,6 +74,13 @@ impl Findings {
     fn add(&mut self, clash: Clash) {
         if self.reported.insert((clash.partition, clash.offset)) {
             self.clashes.push(clash);
+        } else if clash.settled
+            && let Some(earlier) = self
+                .clashes
+                .iter_mut()
+                .find(|c| (c.partition, c.offset) == (clash.partition, clash.offset))
+        {
+            *earlier = clash; // the lasting disagreement is the one to report
         }
     }
 }
@@ -125,6 +134,7 @@ fn replay(history: &History, findings: &mut Findings) {
                                 partition: *partition,
                                 offset,
                                 first: (*other, theirs, at),
+                                settled: false,
                                 second: (*broker, value, index),
                             });
                         }
@@ -177,6 +187,7 @@ fn compare_final_replicas(history: &History, findings: &mut Findings) {
                         offset,
                         first: (*a, va, *index_a),
                         second: (*b, vb, *index_b),
+                        settled: true,
                     });
                 }
             }
@@ -199,12 +210,23 @@ fn violation(history: &History, config: &Config, facts: &Facts, clash: &Clash) -
         offsets: vec![clash.offset],
         values: vec![va.to_string(), vb.to_string()],
         message: format!(
-            "broker-{a} held {va} and broker-{b} held {vb} at {name}@{} below both their HWs",
-            clash.offset
+            "broker-{a} held {va} and broker-{b} held {vb} at {name}@{} below both their HWs{}",
+            clash.offset,
+            if clash.settled {
+                " in the final logs, after convergence"
+            } else {
+                ""
+            }
         ),
         evidence: evidence.finish(),
         known_bug: None,
-        permitted_by: facts.divergence_permitted_by(config, clash.partition),
+        // Logs that never reconcile break I4 whatever the configuration; a transient
+        // disagreement can follow an unclean election.
+        permitted_by: if clash.settled {
+            None
+        } else {
+            facts.divergence_permitted_by(config, clash.partition)
+        },
     }
 }
 

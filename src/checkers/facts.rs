@@ -105,21 +105,22 @@ impl<'a> Facts<'a> {
 
     /// The configuration setting that permits losing or replacing acknowledged or
     /// committed data of `partition` (lost-write, inconsistent-offsets, divergence), if
-    /// any: acks 0/1, then min.insync=1, then an unclean election on the partition (when
-    /// `unclean_leader_election` is on), then
+    /// any: acks 0/1, then an unclean election on the partition (when
+    /// `unclean_leader_election` is on), then min.insync=1, then
     /// a power loss without fsync per message.
     pub fn loss_permitted_by(&self, config: &Config, partition: PartitionId) -> Option<String> {
         let setting = match config.acks {
             Acks::Zero => "acks=0",
             Acks::One => "acks=1",
-            Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
-            // With the setting off, an unclean election can only be ELR's last-known-leader
+            // An unclean election that happened is the most specific reason. With the
+            // setting off, an unclean election can only be ELR's last-known-leader
             // fallback after every replica shut down uncleanly: the power loss permits it.
             Acks::All
                 if config.unclean_leader_election && self.index().unclean.contains(&partition) =>
             {
                 "unclean_leader_election"
             }
+            Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
             Acks::All => match config.flush {
                 FlushPolicy::Never if self.index().power_loss => "flush=never with power loss",
                 FlushPolicy::IntervalMs(_) if self.index().power_loss => {

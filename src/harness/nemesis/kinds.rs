@@ -4,9 +4,9 @@
 
 use madsim::rand::Rng;
 
+use super::partition_shapes;
 use super::profile::Profile;
 use super::{BOUNCES_MAX, Fault};
-use super::partition_shapes;
 use crate::harness::faults;
 use crate::history::EventKind;
 use crate::scenario::{NemesisKind, Network};
@@ -43,7 +43,8 @@ pub(super) fn start(
         }
         NemesisKind::BounceLeader => {
             let partition = random_partition(cluster, rng);
-            return bounce(cluster, partition, BOUNCES_MAX - 1);
+            let now = crate::shell::now();
+            return bounce(cluster, partition, BOUNCES_MAX - 1, now);
         }
         NemesisKind::PowerLoss => {
             let broker = target_broker(cluster, profile, rng);
@@ -53,7 +54,7 @@ pub(super) fn start(
         }
         NemesisKind::PowerLossAll => {
             let partition = random_partition(cluster, rng);
-            let replicas: Vec<NodeId> = cluster
+            let mut replicas: Vec<NodeId> = cluster
                 .layout()
                 .partition(partition)
                 .replicas
@@ -63,6 +64,9 @@ pub(super) fn start(
                 .collect();
             if replicas.is_empty() {
                 return None;
+            }
+            for i in (1..replicas.len()).rev() {
+                replicas.swap(i, rng.gen_range(0..=i)); // the boot order
             }
             record(cluster, format!("power_loss {}", faults::names(&replicas)));
             for n in &replicas {
@@ -109,7 +113,12 @@ pub(super) fn start(
 
 /// Crashes the current leader of `partition`, if it runs; it restarts when the fault
 /// ends, and `left` more leaders may follow.
-pub(super) fn bounce(cluster: &mut Cluster, partition: PartitionId, left: u8) -> Option<Fault> {
+pub(super) fn bounce(
+    cluster: &mut Cluster,
+    partition: PartitionId,
+    left: u8,
+    since: crate::types::SimTime,
+) -> Option<Fault> {
     let node = NodeId::Broker(faults::current_leader(cluster, partition));
     if !is_up(cluster, node) {
         return None;
@@ -120,6 +129,7 @@ pub(super) fn bounce(cluster: &mut Cluster, partition: PartitionId, left: u8) ->
         node,
         partition,
         left,
+        since,
     })
 }
 
@@ -133,8 +143,7 @@ fn random_partition(cluster: &Cluster, rng: &mut impl Rng) -> PartitionId {
 fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> NodeId {
     let roll: f64 = rng.r#gen();
     let aim_leader = roll < profile.leader_bias;
-    let aim_follower =
-        !aim_leader && rng.gen_bool(profile.follower_bias.clamp(0.0, 1.0));
+    let aim_follower = !aim_leader && rng.gen_bool(profile.follower_bias.clamp(0.0, 1.0));
     if aim_leader || aim_follower {
         let partition = random_partition(cluster, rng);
         let leader = faults::current_leader(cluster, partition);

@@ -42,13 +42,24 @@ use profile::Profile;
 const BOUNCE_AGAIN: f64 = 0.6;
 /// Most leaders one `bounce_leader` crashes in a row.
 const BOUNCES_MAX: u8 = 3;
+/// A bounced leader stays down until the controller moved leadership, at most this many
+/// intervals.
+const BOUNCE_WAIT_INTERVALS: u64 = 4;
+
+/// Whether the controller, as it stands now, has `broker` leading `partition`.
+fn still_leads(cluster: &Cluster, partition: PartitionId, broker: crate::types::BrokerId) -> bool {
+    cluster
+        .controller_state()
+        .is_some_and(|s| s.partitions[usize::from(partition.0)].leader == Some(broker))
+}
 
 /// A fault the nemesis started and will end.
 #[derive(Clone, Debug, PartialEq)]
 enum Fault {
     /// A crashed or powered-off broker, restarted at the end.
     Down(NodeId),
-    /// Several powered-off brokers, restarted together at the end.
+    /// Several powered-off brokers, restarted one by one at the end, a quick restart
+    /// gap apart, in this order.
     DownMany(Vec<NodeId>),
     /// A crashed leader of `partition`, restarted at the end; `left` more leaders of the
     /// partition may be bounced after it.
@@ -56,6 +67,7 @@ enum Fault {
         node: NodeId,
         partition: PartitionId,
         left: u8,
+        since: SimTime,
     },
     /// A paused broker, resumed at the end.
     Paused(NodeId),
@@ -121,6 +133,21 @@ impl Nemesis {
             .map(|(i, _)| i)
         {
             let ended = self.active.remove(due);
+            if let Fault::Bounce {
+                node: NodeId::Broker(b),
+                partition,
+                since,
+                ..
+            } = &ended.fault
+                && still_leads(cluster, *partition, *b)
+                && now.ms_since(*since) < BOUNCE_WAIT_INTERVALS * self.profile.interval_ms
+            {
+                // Not failed over yet: a bounce restarts the leader only after the
+                // controller moved leadership, so that the next bounce hits a new leader.
+                let ends_at = now.plus_ms(self.quick_ms());
+                self.active.push(Active { ends_at, ..ended });
+                continue;
+            }
             if let Some(next) = self.end(cluster, ended.fault) {
                 self.active.push(Active {
                     fault: next,
@@ -202,16 +229,20 @@ impl Nemesis {
                 cluster.restart(n);
                 format!("restart {n}")
             }
-            Fault::DownMany(nodes) => {
-                for n in &nodes {
-                    cluster.restart(*n);
-                }
-                format!("restart {}", crate::harness::faults::names(&nodes))
+            Fault::DownMany(mut nodes) => {
+                // Machines boot one at a time, in the (random) order drawn at the start.
+                let first = nodes.remove(0);
+                cluster.restart(first);
+                cluster.record(EventKind::Fault {
+                    description: format!("restart {first}"),
+                });
+                return (!nodes.is_empty()).then_some(Fault::DownMany(nodes));
             }
             Fault::Bounce {
                 node,
                 partition,
                 left,
+                ..
             } => {
                 cluster.restart(node);
                 cluster.record(EventKind::Fault {
@@ -220,7 +251,10 @@ impl Nemesis {
                 let again = left > 0
                     && self.can_start(NemesisKind::BounceLeader, cluster)
                     && madsim::rand::thread_rng().gen_bool(BOUNCE_AGAIN);
-                return again.then(|| kinds::bounce(cluster, partition, left - 1)).flatten();
+                let now = crate::shell::now();
+                return again
+                    .then(|| kinds::bounce(cluster, partition, left - 1, now))
+                    .flatten();
             }
             Fault::Paused(n) => {
                 cluster.resume(n);

@@ -247,7 +247,8 @@ fn nemesis_and_expect_rules() {
         "at least one kind",
     );
     assert!(
-        error(&minimal_with(r#""nemesis": { "kinds": [] }"#)).contains("latency, bounce_leader, power_loss_all)"),
+        error(&minimal_with(r#""nemesis": { "kinds": [] }"#))
+            .contains("latency, bounce_leader, power_loss_all)"),
         "the empty-kinds message lists every kind"
     );
     assert_rejected(
