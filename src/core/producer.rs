@@ -298,6 +298,15 @@ impl Producer {
             return;
         }
         flight.request = Some((correlation, now.plus_ms(self.config.request_timeout_ms)));
+        if flight.attempts > 0 {
+            out.push(Effect::Trace(EventKind::SendRetry {
+                producer: self.id,
+                partition: p,
+                first: flight.values[0],
+                records: flight.values.len() as u32,
+                attempt: flight.attempts,
+            }));
+        }
     }
 
     /// Ends a batch without success: fail if no attempt can have been appended.
