@@ -191,7 +191,8 @@ fn coverage_text(s: &Summary) -> String {
         let seeds = if total.count == 0 && total.possible.is_none() {
             "(not possible here)".to_string()
         } else {
-            format!("({} seeds)", total.seeds)
+            let plural = if total.seeds == 1 { "" } else { "s" };
+            format!("({} seed{plural})", total.seeds)
         };
         text.push_str(&format!(
             "  {:<22}{:>8} {seeds}\n",
