@@ -23,8 +23,10 @@ fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-/// seed -> (outcome, kinds, trace_hash) from an `explore --json` document.
-fn per_seed(doc: &serde_json::Value) -> BTreeMap<u64, (String, Vec<String>, String)> {
+/// seed -> (outcome, kinds, trace_hash, coverage) from an `explore --json` document.
+type SeedSummary = (String, Vec<String>, String, serde_json::Value);
+
+fn per_seed(doc: &serde_json::Value) -> BTreeMap<u64, SeedSummary> {
     doc["seeds"]
         .as_array()
         .expect("a seeds list")
@@ -42,6 +44,7 @@ fn per_seed(doc: &serde_json::Value) -> BTreeMap<u64, (String, Vec<String>, Stri
                     s["outcome"].as_str().expect("outcome").to_string(),
                     kinds,
                     s["trace_hash"].as_str().expect("trace_hash").to_string(),
+                    s["coverage"].clone(),
                 ),
             )
         })
@@ -97,6 +100,10 @@ fn per_seed_results_are_the_same_for_any_jobs_and_for_merged_shards() {
         expected.keys().copied().collect::<Vec<_>>(),
         (1..=12).collect::<Vec<_>>()
     );
+    assert!(
+        expected.values().all(|(_, _, _, c)| c.is_object()),
+        "every seed has its coverage"
+    );
     assert_eq!(per_seed(&two), expected, "--jobs 2 against --jobs 1");
     assert_eq!(per_seed(&merged), expected, "merged shards against one run");
     assert_eq!(
@@ -120,14 +127,25 @@ fn per_seed_results_are_the_same_for_any_jobs_and_for_merged_shards() {
         );
     }
     assert_eq!(merged["summary"]["seeds_run"], 12);
+    let coverage = &one["summary"]["coverage"];
+    assert!(
+        coverage["leader-change"]["count"].as_u64() > Some(0),
+        "the default nemesis changes leaders: {coverage}"
+    );
+    assert_eq!(&two["summary"]["coverage"], coverage, "--jobs 2 coverage");
+    assert_eq!(&merged["summary"]["coverage"], coverage, "merged coverage");
     assert_eq!(merged["summary"]["shard"], "1/2+2/2");
     assert!(merged["summary"]["messages"].as_u64().expect("messages") > 0);
 
     // The same seed one at a time with `run` gives the same trace.
-    let (_, _, hash) = &expected[&5];
+    let (_, _, hash, coverage) = &expected[&5];
     let run5 = kafkasim(&["run", "--seed", "5", "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&run5.stdout).expect("run --json");
     assert_eq!(value["trace_hash"].as_str(), Some(hash.as_str()));
+    assert_eq!(
+        &value["coverage"], coverage,
+        "run --json gives explore's coverage"
+    );
 }
 
 /// acks=1 under a random nemesis loses acknowledged writes; the scenario claims "pass",
@@ -196,7 +214,7 @@ fn an_unsafe_scenario_fails_with_seeds_that_replay_to_the_same_violation() {
             .map(|v| v["kind"].as_str().expect("kind").to_string())
             .collect();
         kinds.dedup();
-        let (outcome, explored_kinds, hash) = &seeds[&seed];
+        let (outcome, explored_kinds, hash, _) = &seeds[&seed];
         assert_eq!(outcome, "fail");
         assert_eq!(&kinds, explored_kinds, "seed {seed}: same violations");
         assert_eq!(

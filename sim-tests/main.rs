@@ -1,6 +1,7 @@
 //! Whole-cluster simulation tests: every scenario in `scenarios/` gives its expected
 //! verdict, runs are deterministic, and bad input exits with code 2.
 
+mod coverage;
 mod explore;
 mod independent;
 mod known;

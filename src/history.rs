@@ -68,6 +68,16 @@ pub enum EventKind {
         value: MessageId,
         error: String,
     },
+    /// A producer sent a batch again after an earlier attempt of it failed or timed out.
+    /// `first` is the batch's first value, `records` its size, `attempt` the 1-based
+    /// number of this retry. Not part of the exported client history.
+    SendRetry {
+        producer: u8,
+        partition: PartitionId,
+        first: MessageId,
+        records: u32,
+        attempt: u32,
+    },
     /// A consumer was handed these records (consecutive offsets, in order).
     Poll {
         consumer: u8,
@@ -297,6 +307,17 @@ impl History {
                     name(partition)
                 )
             }
+            SendRetry {
+                producer,
+                partition,
+                first,
+                records,
+                attempt,
+            } => format!(
+                "producer-{producer} retries {first} (+{} more) to {}, retry {attempt}",
+                records.saturating_sub(1),
+                name(partition)
+            ),
             Poll {
                 consumer,
                 partition,

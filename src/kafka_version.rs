@@ -124,7 +124,11 @@ mod tests {
         format!(
             "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} |",
             c.truncation.as_str(),
-            if c.unclean_leader_election { "on" } else { "off" },
+            if c.unclean_leader_election {
+                "on"
+            } else {
+                "off"
+            },
             c.acks.as_str(),
             yes(c.idempotent_producer),
             yes(c.isr_join_requires_epoch_start),

@@ -15,6 +15,7 @@ pub mod checkers;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod coverage;
 pub mod explore;
 pub mod export;
 pub mod harness;

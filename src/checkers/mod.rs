@@ -19,7 +19,7 @@ pub mod unavailable;
 pub mod uncommitted_read;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::collections::BTreeMap;
 

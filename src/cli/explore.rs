@@ -10,8 +10,9 @@ use clap::Args;
 use crate::cli::Outcome;
 use crate::cli::progress::ProgressDisplay;
 use crate::cli::run::load;
+use crate::coverage::Mark;
 use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
-use crate::explore::summary::{Exploration, reproduce_line};
+use crate::explore::summary::{Exploration, Summary, reproduce_line};
 use crate::explore::{self, Plan};
 use crate::scenario::Scenario;
 
@@ -151,6 +152,7 @@ pub fn summary_text(exploration: &Exploration) -> String {
         "messages        {} delivered, {:.0} per wall second; {:.1} seeds/s\n",
         s.messages, s.messages_per_wall_s, s.seeds_per_s
     ));
+    text.push_str(&coverage_text(s));
     if !s.failures.is_empty() {
         text.push_str("failing seeds (each line replays one):\n");
         for f in &s.failures {
@@ -170,5 +172,38 @@ pub fn summary_text(exploration: &Exploration) -> String {
             "FAIL"
         }
     ));
+    text
+}
+
+/// The coverage lines of the summary: per mark the times reached and the seeds that
+/// reached it (or that the scenario cannot reach it), then one warning per mark the
+/// scenario makes possible but no seed reached.
+fn coverage_text(s: &Summary) -> String {
+    let mut text = String::new();
+    if s.coverage.is_empty() {
+        return text; // a file from before coverage existed
+    }
+    text.push_str("coverage        times reached (seeds that reached it)\n");
+    for mark in Mark::ALL {
+        let Some(total) = s.coverage.get(mark.as_str()) else {
+            continue;
+        };
+        let seeds = if total.count == 0 && total.possible.is_none() {
+            "(not possible here)".to_string()
+        } else {
+            let plural = if total.seeds == 1 { "" } else { "s" };
+            format!("({} seed{plural})", total.seeds)
+        };
+        text.push_str(&format!(
+            "  {:<22}{:>8} {seeds}\n",
+            mark.as_str(),
+            total.count
+        ));
+    }
+    for (mark, why) in s.unreached() {
+        text.push_str(&format!(
+            "warning: no seed reached {mark} (possible: {why})\n"
+        ));
+    }
     text
 }

@@ -331,6 +331,15 @@ impl Producer {
             return false;
         }
         flight.request = Some((correlation, now.plus_ms(self.config.request_timeout_ms)));
+        if flight.attempts > 0 {
+            out.push(Effect::Trace(EventKind::SendRetry {
+                producer: self.id,
+                partition: p,
+                first: flight.values[0],
+                records: flight.values.len() as u32,
+                attempt: flight.attempts,
+            }));
+        }
         true
     }
 

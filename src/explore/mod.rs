@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::coverage::Mark;
 use crate::harness::{self, RunReport};
 use crate::scenario::Scenario;
 use seeds::{SeedPlan, SeedRange, Shard};
@@ -130,6 +131,10 @@ pub fn explore(
         seeds: plan.range.to_string(),
         shard: plan.shard.to_string(),
         jobs: plan.jobs.max(1),
+        possible: Mark::ALL
+            .into_iter()
+            .filter_map(|mark| Some((mark, mark.possible(scenario)?)))
+            .collect(),
     };
     Exploration::new(
         origin,

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::coverage::{Coverage, Mark};
 use crate::harness::RunReport;
 
 /// One seed's outcome, kept after its history is dropped.
@@ -24,6 +25,10 @@ pub struct SeedResult {
     pub sim_ms: u64,
     /// Datagrams the simulated network delivered.
     pub messages: u64,
+    /// How often the seed reached each coverage mark (all zero in files written before
+    /// coverage existed).
+    #[serde(default)]
+    pub coverage: Coverage,
 }
 
 impl SeedResult {
@@ -43,6 +48,7 @@ impl SeedResult {
             trace_hash: format!("{:016x}", report.trace_hash),
             sim_ms: report.sim_ms,
             messages: report.messages_delivered,
+            coverage: report.coverage,
         }
     }
 
@@ -102,6 +108,36 @@ pub struct Summary {
     pub seeds_per_s: f64,
     /// Every failing seed, ascending, with its reproduce line.
     pub failures: Vec<Failure>,
+    /// For every coverage mark (by name): the total count, the seeds that reached it, and
+    /// why the scenario makes it possible (`null`: it cannot be reached).
+    #[serde(default)]
+    pub coverage: BTreeMap<String, MarkTotal>,
+}
+
+/// One coverage mark summed over seeds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkTotal {
+    /// Times reached, summed over seeds.
+    pub count: u64,
+    /// Seeds that reached it at least once.
+    pub seeds: u64,
+    /// Why the scenario can reach it ([`Mark::possible`]), or `None` if it cannot.
+    pub possible: Option<String>,
+}
+
+impl Summary {
+    /// The marks the scenario makes possible but no seed reached, in report order, each
+    /// with why it is possible.
+    pub fn unreached(&self) -> Vec<(Mark, &str)> {
+        Mark::ALL
+            .into_iter()
+            .filter_map(|mark| {
+                let total = self.coverage.get(mark.as_str())?;
+                let why = total.possible.as_deref()?;
+                (total.seeds == 0).then_some((mark, why))
+            })
+            .collect()
+    }
 }
 
 /// Where the seeds came from, for the summary.
@@ -117,6 +153,8 @@ pub struct Origin {
     pub shard: String,
     /// Worker threads.
     pub jobs: usize,
+    /// For each mark the scenario can reach, why ([`Mark::possible`]).
+    pub possible: BTreeMap<Mark, String>,
 }
 
 /// The whole `explore --json` document: the summary and every seed's result.
@@ -164,6 +202,18 @@ impl Exploration {
         let seeds_run = seeds.len() as u64;
         let sim_s = seeds.iter().map(|s| s.sim_ms).sum::<u64>() as f64 / 1000.0;
         let messages: u64 = seeds.iter().map(|s| s.messages).sum();
+        let coverage = Mark::ALL
+            .into_iter()
+            .map(|mark| {
+                let counts = seeds.iter().map(|s| s.coverage.get(mark));
+                let total = MarkTotal {
+                    count: counts.clone().sum(),
+                    seeds: counts.filter(|n| *n > 0).count() as u64,
+                    possible: origin.possible.get(&mark).cloned(),
+                };
+                (mark.as_str().to_string(), total)
+            })
+            .collect();
         let per_wall = |x: f64| if wall_s > 0.0 { x / wall_s } else { 0.0 };
         let sim_to_wall_total = per_wall(sim_s);
         let summary = Summary {
@@ -185,6 +235,7 @@ impl Exploration {
             messages_per_wall_s: per_wall(messages as f64),
             seeds_per_s: per_wall(seeds_run as f64),
             failures,
+            coverage,
         };
         Exploration { summary, seeds }
     }
@@ -206,6 +257,18 @@ impl Exploration {
             first.summary.scenario_file.clone(),
             first.summary.seeds.clone(),
         );
+        let possible = Mark::ALL
+            .into_iter()
+            .filter_map(|mark| {
+                let why = first
+                    .summary
+                    .coverage
+                    .get(mark.as_str())?
+                    .possible
+                    .clone()?;
+                Some((mark, why))
+            })
+            .collect();
         let mut by_seed: BTreeMap<u64, SeedResult> = BTreeMap::new();
         let mut shards = Vec::new();
         let mut stopped = None;
@@ -252,6 +315,7 @@ impl Exploration {
             seeds: range,
             shard: shards.join("+"),
             jobs,
+            possible,
         };
         Ok(Exploration::new(
             origin,
@@ -278,6 +342,7 @@ mod tests {
             trace_hash: format!("{seed:016x}"),
             sim_ms: 1000,
             messages: 10,
+            coverage: Coverage::default(),
         }
     }
 
@@ -288,6 +353,13 @@ mod tests {
             seeds: "1..4".into(),
             shard: shard.into(),
             jobs: 2,
+            possible: BTreeMap::from([
+                (Mark::LeaderChange, "crash faults".to_string()),
+                (
+                    Mark::UncleanElection,
+                    "unclean_leader_election=true".to_string(),
+                ),
+            ]),
         }
     }
 
@@ -331,9 +403,13 @@ mod tests {
             3.0,
             None,
         );
+        let mut reached = result(1, true, &[]);
+        reached.coverage.add(Mark::LeaderChange);
+        reached.coverage.add(Mark::LeaderChange);
+        reached.coverage.add(Mark::ProducerRetry);
         let b = Exploration::new(
             origin("2/2"),
-            vec![result(1, true, &[]), result(3, false, &["duplicate"])],
+            vec![reached, result(3, false, &["duplicate"])],
             5.0,
             None,
         );
@@ -342,6 +418,29 @@ mod tests {
         assert_eq!(whole.summary.seeds_run, 4);
         assert_eq!(whole.summary.failed, 1);
         assert_eq!(whole.summary.wall_s, 5.0);
+        let total = |mark: Mark| {
+            let t = &whole.summary.coverage[mark.as_str()];
+            (t.count, t.seeds, t.possible.clone())
+        };
+        assert_eq!(
+            total(Mark::LeaderChange),
+            (2, 1, Some("crash faults".to_string()))
+        );
+        assert_eq!(total(Mark::ProducerRetry), (1, 1, None));
+        assert_eq!(total(Mark::UncleanElection).1, 0);
+        assert_eq!(
+            whole.summary.unreached(),
+            vec![(Mark::UncleanElection, "unclean_leader_election=true")],
+            "possible, never reached; impossible marks are not listed"
+        );
+        // The merged file reads back equal: coverage survives the JSON round trip.
+        let text = serde_json::to_string(&whole).unwrap();
+        let back: Exploration = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, whole);
+        assert_eq!(
+            Exploration::merge(vec![back]).unwrap().summary.coverage,
+            whole.summary.coverage
+        );
         assert_eq!(
             whole.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(),
             vec![1, 2, 3, 4]

@@ -12,6 +12,7 @@ pub mod report;
 
 use crate::checkers;
 use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
+use crate::coverage::Coverage;
 use crate::history::{EventKind, History};
 use crate::scenario::{Expect, Partitioner, Scenario};
 use crate::shell::cluster::{ClientPlan, Cluster, latency_range};
@@ -65,6 +66,8 @@ pub struct RunReport {
     pub matched: bool,
     /// Counts.
     pub stats: Stats,
+    /// How often the run reached each coverage mark.
+    pub coverage: Coverage,
     /// Simulated milliseconds.
     pub sim_ms: u64,
     /// FNV-1a over the rendered history.
@@ -125,6 +128,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
     RunReport {
         seed,
         stats: Stats::of(&history),
+        coverage: Coverage::of(&history),
         trace_hash: history.trace_hash(),
         history,
         violations,

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::coverage::Coverage;
 use crate::harness::{RunReport, Stats};
 use crate::history::History;
 use crate::violation::Violation;
@@ -42,6 +43,7 @@ struct ResultJson<'a> {
     stats: StatsJson,
     reproduce: &'a str,
     messages_delivered: u64,
+    coverage: Coverage,
 }
 
 fn stats_json(stats: &Stats) -> StatsJson {
@@ -91,6 +93,7 @@ pub fn to_json(name: &str, report: &RunReport, reproduce: &str) -> String {
         stats: stats_json(&report.stats),
         reproduce,
         messages_delivered: report.messages_delivered,
+        coverage: report.coverage,
     };
     serde_json::to_string(&result).expect("plain data serializes")
 }
@@ -110,6 +113,10 @@ pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) ->
         s.isr_changes,
         report.messages_delivered
     );
+    text.push_str(&format!(
+        "coverage      {}\n",
+        coverage_line(&report.coverage)
+    ));
     if report.violations.is_empty() {
         text.push_str("violations    none\n");
     } else {
@@ -142,4 +149,18 @@ pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) ->
     };
     text.push_str(&format!("expect        {expect}\nverdict       {verdict}\ntrace hash    {:016x}\nreproduce     {reproduce}\n", report.trace_hash));
     text
+}
+
+/// The marks a run reached, e.g. `leader-change 2, follower-truncated 1`, or `no mark
+/// reached`.
+pub fn coverage_line(coverage: &Coverage) -> String {
+    let reached: Vec<String> = coverage
+        .reached()
+        .map(|(mark, n)| format!("{mark} {n}"))
+        .collect();
+    if reached.is_empty() {
+        "no mark reached".to_string()
+    } else {
+        reached.join(", ")
+    }
 }
