@@ -137,6 +137,16 @@ pub enum EventKind {
         base_offset: Offset,
         values: Vec<MessageId>,
     },
+    /// A follower appended records fetched from `leader`, which sent them at `sent_at`
+    /// (epoch and value per offset from `base_offset`).
+    FollowerAppended {
+        broker: BrokerId,
+        partition: PartitionId,
+        leader: BrokerId,
+        sent_at: SimTime,
+        base_offset: Offset,
+        records: Vec<(LeaderEpoch, MessageId)>,
+    },
     /// A replica's HW moved (either way). `covered` lists the records newly below the HW
     /// when it rose (offset order); empty when it fell.
     HwChanged {
@@ -387,6 +397,23 @@ impl History {
                 );
                 for (i, v) in values.iter().enumerate() {
                     let _ = write!(s, " {}={v}", base_offset.plus(i as u64));
+                }
+                s
+            }
+            FollowerAppended {
+                broker,
+                partition,
+                leader,
+                base_offset,
+                records,
+                ..
+            } => {
+                let mut s = format!(
+                    "broker-{broker} fetched from broker-{leader} into {}:",
+                    name(partition)
+                );
+                for (i, (epoch, v)) in records.iter().enumerate() {
+                    let _ = write!(s, " {}={v}({epoch})", base_offset.plus(i as u64));
                 }
                 s
             }

@@ -394,10 +394,12 @@ impl StateMachine for Broker {
             ),
             Message::FetchResponse {
                 correlation,
+                sent_at,
                 partitions,
             } => {
                 if let NodeId::Broker(leader) = from {
-                    self.on_fetch_response(now, leader, correlation, partitions, out);
+                    let sent = (correlation, sent_at);
+                    self.on_fetch_response(now, leader, sent, partitions, out);
                 }
             }
             Message::MetadataRequest { correlation } => out.push(Effect::Send {
