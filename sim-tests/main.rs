@@ -3,6 +3,7 @@
 
 mod explore;
 mod independent;
+mod step;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

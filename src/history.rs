@@ -147,6 +147,13 @@ pub enum EventKind {
         base_offset: Offset,
         records: Vec<(LeaderEpoch, MessageId)>,
     },
+    /// A broker (re)started with this much of a partition's log and this HW checkpoint.
+    ReplicaRecovered {
+        broker: BrokerId,
+        partition: PartitionId,
+        leo: Offset,
+        hw: Offset,
+    },
     /// A replica's HW moved (either way). `covered` lists the records newly below the HW
     /// when it rose (offset order); empty when it fell.
     HwChanged {
@@ -417,6 +424,15 @@ impl History {
                 }
                 s
             }
+            ReplicaRecovered {
+                broker,
+                partition,
+                leo,
+                hw,
+            } => format!(
+                "broker-{broker} started with {} leo {leo} hw {hw}",
+                name(partition)
+            ),
             HwChanged {
                 broker,
                 partition,

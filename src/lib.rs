@@ -23,4 +23,5 @@ pub mod layout;
 pub mod scenario;
 pub mod shell;
 pub mod types;
+pub mod view;
 pub mod violation;

@@ -106,6 +106,14 @@ impl Broker {
 
     /// First step after boot: recovery truncation (old HW rule) and the first registration.
     pub fn on_start(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        for (p, replica) in &self.replicas {
+            out.push(Effect::Trace(EventKind::ReplicaRecovered {
+                broker: self.id,
+                partition: *p,
+                leo: replica.leo(),
+                hw: replica.hw,
+            }));
+        }
         if self.config.truncation == crate::config::Truncation::HighWatermark {
             let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
             for p in partitions {
