@@ -3,6 +3,7 @@
 
 mod explore;
 mod independent;
+mod report;
 mod step;
 
 use std::path::{Path, PathBuf};

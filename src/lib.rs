@@ -19,6 +19,7 @@ pub mod explore;
 pub mod export;
 pub mod harness;
 pub mod history;
+pub mod html;
 pub mod layout;
 pub mod scenario;
 pub mod shell;

@@ -20,7 +20,7 @@ pub fn partition_table(state: &ClusterView, index: usize, name: &str) -> String 
         None => "none".to_string(),
     };
     let mut text = format!(
-        "  {name}: leader {leader} in {}, isr {}",
+        "  {name}: the controller says leader {leader} in {}, isr {}",
         p.epoch,
         render_brokers(&p.isr)
     );
