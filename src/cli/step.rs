@@ -12,9 +12,10 @@ use crate::explore::run_seed;
 use crate::harness::RunReport;
 use crate::scenario::Scenario;
 use crate::types::SimTime;
-use crate::view::text::{Scope, step_block, violation_block};
+use crate::view::text::{Scope, step_block, violations_text};
 use crate::view::violations::{Placement, place};
 use crate::view::{self, ClusterView, Step};
+use crate::violation::Violation;
 
 /// Arguments of `kafkasim step`.
 #[derive(Args, Debug)]
@@ -104,14 +105,6 @@ pub fn run(args: StepArgs) -> anyhow::Result<Outcome> {
         "" => format!("kafkasim step --seed {seed}"),
         file => format!("kafkasim step {file} --seed {seed}"),
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "scenario {} · seed {seed} · {} of {} steps shown · reproduce: {reproduce}\n",
-        scenario.name,
-        shown.len(),
-        steps.len()
-    )?;
     let show = Show {
         report: &report,
         scenario: &scenario,
@@ -120,30 +113,17 @@ pub fn run(args: StepArgs) -> anyhow::Result<Outcome> {
         shown: &shown,
         placements: &placements,
     };
-    let interactive = args.interactive && std::io::stdin().is_terminal();
-    if args.interactive && !interactive {
-        eprintln!("kafkasim step: stdin is not a terminal; printing every step");
+    let header = format!(
+        "scenario {} · seed {seed} · {} of {} steps shown · reproduce: {reproduce}\n",
+        scenario.name,
+        shown.len(),
+        steps.len()
+    );
+    match show.print(&header, args.interactive) {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
     }
-    if interactive {
-        show.interactive(&mut out)?;
-    } else {
-        show.all(&mut out)?;
-    }
-    let unshown = show.violations_after(shown.last().map(|n| steps[*n].index));
-    if !unshown.is_empty() {
-        writeln!(out, "\nviolations visible after the last step shown:")?;
-        out.write_all(unshown.as_bytes())?;
-    }
-    writeln!(
-        out,
-        "\n{} violation(s); {}",
-        report.violations.len(),
-        if report.matched {
-            "the outcome matches the scenario's expect"
-        } else {
-            "the outcome does NOT match the scenario's expect"
-        }
-    )?;
     Ok(if report.matched {
         Outcome::Matched
     } else {
@@ -162,6 +142,35 @@ struct Show<'a> {
 }
 
 impl Show<'_> {
+    /// Prints the header, the steps (waiting between them when asked to and on a
+    /// terminal), the violations after the last step shown and the outcome.
+    fn print(&self, header: &str, interactive: bool) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{header}")?;
+        let on_terminal = interactive && std::io::stdin().is_terminal();
+        if interactive && !on_terminal {
+            eprintln!("kafkasim step: stdin is not a terminal; printing every step");
+        }
+        if on_terminal {
+            self.interactive(&mut out)?;
+        } else {
+            self.all(&mut out)?;
+        }
+        let last = self.shown.last().map(|n| self.steps[*n].index);
+        let unshown = self.violations_after(last);
+        if !unshown.is_empty() {
+            writeln!(out, "\nviolations visible after the last step shown:")?;
+            out.write_all(unshown.as_bytes())?;
+        }
+        let report = self.report;
+        let verdict = if report.matched {
+            "the outcome matches the scenario's expect"
+        } else {
+            "the outcome does NOT match the scenario's expect"
+        };
+        writeln!(out, "\n{} violation(s); {verdict}", report.violations.len())
+    }
+
     /// Step `k` of the shown ones, with the state after it and the violations that
     /// become visible between the previous shown step and this one.
     fn block(&self, k: usize, state: &ClusterView) -> String {
@@ -171,25 +180,32 @@ impl Show<'_> {
         let layout = &self.scenario.layout;
         let mut text = step_block(history, layout, &self.selection.scope, (n, step), state);
         let after = k.checked_sub(1).map(|j| self.steps[self.shown[j]].index);
-        for (v, placement) in self.report.violations.iter().zip(self.placements) {
-            let visible = placement.visible_at.unwrap_or(usize::MAX);
-            if after.is_none_or(|a| visible > a) && visible <= step.index {
-                text.push_str(&violation_block(history, v, placement));
-            }
-        }
+        let here: Vec<(&Violation, &Placement)> = self
+            .report
+            .violations
+            .iter()
+            .zip(self.placements)
+            .filter(|(_, placement)| {
+                let visible = placement.visible_at.unwrap_or(usize::MAX);
+                after.is_none_or(|a| visible > a) && visible <= step.index
+            })
+            .collect();
+        text.push_str(&violations_text(history, &here));
         text
     }
 
     /// Violations visible after event `last` (or all, with no step shown).
     fn violations_after(&self, last: Option<usize>) -> String {
-        let mut text = String::new();
-        for (v, placement) in self.report.violations.iter().zip(self.placements) {
-            let visible = placement.visible_at.unwrap_or(usize::MAX);
-            if last.is_none_or(|l| visible > l) {
-                text.push_str(&violation_block(&self.report.history, v, placement));
-            }
-        }
-        text
+        let rest: Vec<(&Violation, &Placement)> = self
+            .report
+            .violations
+            .iter()
+            .zip(self.placements)
+            .filter(|(_, placement)| {
+                last.is_none_or(|l| placement.visible_at.unwrap_or(usize::MAX) > l)
+            })
+            .collect();
+        violations_text(&self.report.history, &rest)
     }
 
     fn all(&self, out: &mut impl Write) -> std::io::Result<()> {
@@ -207,7 +223,7 @@ impl Show<'_> {
         Ok(())
     }
 
-    fn interactive(&self, out: &mut impl Write) -> anyhow::Result<()> {
+    fn interactive(&self, out: &mut impl Write) -> std::io::Result<()> {
         let stdin = std::io::stdin();
         let mut k = 0;
         while k < self.shown.len() {

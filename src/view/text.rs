@@ -101,3 +101,81 @@ pub fn violation_block(history: &History, violation: &Violation, placement: &Pla
     }
     text
 }
+
+/// Notes for violations that become visible together: the first of each kind in full,
+/// the others of that kind summarised on one line (a lost leader tail can lose hundreds
+/// of writes at one step).
+pub fn violations_text(history: &History, items: &[(&Violation, &Placement)]) -> String {
+    let mut text = String::new();
+    let mut kinds: Vec<crate::violation::ViolationKind> =
+        items.iter().map(|(v, _)| v.kind).collect();
+    kinds.dedup();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let same: Vec<&(&Violation, &Placement)> =
+            items.iter().filter(|(v, _)| v.kind == kind).collect();
+        let (first, placement) = same[0];
+        text.push_str(&violation_block(history, first, placement));
+        if same.len() > 1 {
+            let values: Vec<&str> = same[1..]
+                .iter()
+                .flat_map(|(v, _)| v.values.iter().map(String::as_str))
+                .collect();
+            let shown = match values.len() {
+                0 => String::new(),
+                1..=4 => format!(": {}", values.join(", ")),
+                n => format!(
+                    ": {}, {}, … {} ({n} messages)",
+                    values[0],
+                    values[1],
+                    values[n - 1]
+                ),
+            };
+            let _ = writeln!(
+                text,
+                "  !! and {} more {kind} violation(s) here{shown}",
+                same.len() - 1
+            );
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::violation::ViolationKind;
+
+    fn lost(value: &str) -> Violation {
+        Violation {
+            kind: ViolationKind::LostWrite,
+            partition: Some("t-0".into()),
+            offsets: vec![1],
+            values: vec![value.into()],
+            message: format!("{value} is lost"),
+            evidence: vec![],
+            permitted_by: None,
+        }
+    }
+
+    #[test]
+    fn violations_of_one_kind_at_one_step_are_summarised_after_the_first() {
+        let history = History::new(vec!["t-0".into()]);
+        let placement = Placement {
+            visible_at: None,
+            causes: vec![],
+        };
+        let all: Vec<Violation> = (0..6).map(|i| lost(&format!("p1-{i}"))).collect();
+        let items: Vec<(&Violation, &Placement)> = all.iter().map(|v| (v, &placement)).collect();
+        let text = violations_text(&history, &items);
+        assert!(text.contains("p1-0 is lost"), "{text}");
+        assert!(!text.contains("p1-1 is lost"), "{text}");
+        assert!(
+            text.contains(
+                "and 5 more lost-write violation(s) here: p1-1, p1-2, … p1-5 (5 messages)"
+            ),
+            "{text}"
+        );
+    }
+}
