@@ -2,8 +2,9 @@
 //! diagram, every replica's log as it evolves, and the verdict, in one file that needs
 //! no network (inline CSS, script and SVG).
 //!
-//! The page is `templates/report.html`, compiled into the binary (`include_str!`) so the
-//! binary works from any directory, rendered with minijinja; the run's data goes in as
+//! The page is `templates/report.html` with `report.css` and `report.js` inlined,
+//! compiled into the binary (`include_str!`) so it works from any directory, rendered
+//! with minijinja; the run's data goes in as
 //! one JSON document ([`data::build`]) that the page's script reads.
 //!
 //! Architecture invariant: like [`crate::view`], this reads a finished run and writes
@@ -17,8 +18,12 @@ use minijinja::{Environment, Value, context};
 use crate::harness::RunReport;
 use crate::scenario::Scenario;
 
-/// The page template.
-const TEMPLATE: &str = include_str!("../../templates/report.html");
+/// The page's templates: the markup, and the style and script it includes inline.
+const TEMPLATES: [(&str, &str); 3] = [
+    ("report.html", include_str!("../../templates/report.html")),
+    ("report.css", include_str!("../../templates/report.css")),
+    ("report.js", include_str!("../../templates/report.js")),
+];
 
 /// Everything a report shows.
 pub struct Page<'a> {
@@ -35,7 +40,9 @@ pub struct Page<'a> {
 /// The HTML text of the report.
 pub fn render(page: &Page) -> Result<String, minijinja::Error> {
     let mut env = Environment::new();
-    env.add_template("report.html", TEMPLATE)?;
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
     let workload = &page.scenario.workload;
     let data = data::build(
         page.report,

@@ -78,7 +78,7 @@ pub fn arrows(history: &History) -> Vec<Arrow> {
     let mut arrows = Vec::new();
     for (index, event) in history.events.iter().enumerate() {
         let t = event.time;
-        let mut arrow = |from, to, sent: SimTime, kind| {
+        if let Some((from, to, sent, kind)) = seen.arrow(&event.kind) {
             arrows.push(Arrow {
                 from,
                 to,
@@ -86,41 +86,74 @@ pub fn arrows(history: &History) -> Vec<Arrow> {
                 received: t,
                 kind,
                 event: index,
-            })
-        };
-        match &event.kind {
+            });
+        }
+        seen.remember(&event.kind, t);
+    }
+    arrows
+}
+
+/// Sender, receiver, send time and kind of an arrow.
+type Drawn = (NodeId, NodeId, SimTime, ArrowKind);
+
+impl Seen {
+    /// Notes what later arrows need to know about `kind`, which happened at `t`.
+    fn remember(&mut self, kind: &EventKind, t: SimTime) {
+        match kind {
             EventKind::SendInvoke { value, .. } => {
-                seen.invoked.insert(*value, t);
+                self.invoked.insert(*value, t);
             }
             EventKind::LeaderAppended { broker, values, .. } => {
                 for v in values {
-                    seen.appended.insert(*v, (*broker, t));
-                }
-                let last = values
-                    .iter()
-                    .filter_map(|v| seen.invoked.get(v).map(|at| (*at, v.producer)))
-                    .max();
-                if let Some((sent, producer)) = last {
-                    let to = NodeId::Broker(*broker);
-                    arrow(NodeId::Producer(producer), to, sent, ArrowKind::Produce);
+                    self.appended.insert(*v, (*broker, t));
                 }
             }
             EventKind::HwChanged {
                 broker, covered, ..
             } => {
                 for (_, v) in covered {
-                    seen.covered.insert((*broker, *v), t);
+                    self.covered.insert((*broker, *v), t);
                 }
+            }
+            EventKind::ConsumerServed {
+                broker,
+                partition,
+                from,
+                ..
+            } => {
+                let queue = self.served.entry((*partition, *from)).or_default();
+                queue.push((*broker, t));
+            }
+            EventKind::LeaderElected {
+                partition,
+                leader_epoch,
+                ..
+            } => {
+                self.elected.insert((*partition, *leader_epoch), t);
+            }
+            _ => {}
+        }
+    }
+
+    /// The arrow that ends at `kind`, if one does.
+    fn arrow(&mut self, kind: &EventKind) -> Option<Drawn> {
+        match kind {
+            EventKind::LeaderAppended { broker, values, .. } => {
+                let (sent, producer) = values
+                    .iter()
+                    .filter_map(|v| self.invoked.get(v).map(|at| (*at, v.producer)))
+                    .max()?;
+                let to = NodeId::Broker(*broker);
+                Some((NodeId::Producer(producer), to, sent, ArrowKind::Produce))
             }
             EventKind::SendOk {
                 producer, value, ..
             } => {
-                if let Some((broker, appended)) = seen.appended.get(value) {
-                    let covered = seen.covered.get(&(*broker, *value)).copied();
-                    let sent = covered.map_or(*appended, |c| c.max(*appended));
-                    let from = NodeId::Broker(*broker);
-                    arrow(from, NodeId::Producer(*producer), sent, ArrowKind::Ack);
-                }
+                let (broker, appended) = *self.appended.get(value)?;
+                let covered = self.covered.get(&(broker, *value)).copied();
+                let sent = covered.map_or(appended, |c| c.max(appended));
+                let to = NodeId::Producer(*producer);
+                Some((NodeId::Broker(broker), to, sent, ArrowKind::Ack))
             }
             EventKind::FollowerAppended {
                 broker,
@@ -129,40 +162,21 @@ pub fn arrows(history: &History) -> Vec<Arrow> {
                 ..
             } => {
                 let (from, to) = (NodeId::Broker(*leader), NodeId::Broker(*broker));
-                arrow(from, to, *sent_at, ArrowKind::Replicate);
-            }
-            EventKind::ConsumerServed {
-                broker,
-                partition,
-                from,
-                ..
-            } => {
-                let queue = seen.served.entry((*partition, *from)).or_default();
-                queue.push((*broker, t));
+                Some((from, to, *sent_at, ArrowKind::Replicate))
             }
             EventKind::Poll {
                 consumer,
                 partition,
                 records,
             } => {
-                let Some((first, _)) = records.first() else {
-                    continue;
-                };
-                let Some(queue) = seen.served.get_mut(&(*partition, *first)) else {
-                    continue;
-                };
-                if !queue.is_empty() {
-                    let (broker, sent) = queue.remove(0);
-                    let to = NodeId::Consumer(*consumer);
-                    arrow(NodeId::Broker(broker), to, sent, ArrowKind::Consume);
+                let (first, _) = records.first()?;
+                let queue = self.served.get_mut(&(*partition, *first))?;
+                if queue.is_empty() {
+                    return None;
                 }
-            }
-            EventKind::LeaderElected {
-                partition,
-                leader_epoch,
-                ..
-            } => {
-                seen.elected.insert((*partition, *leader_epoch), t);
+                let (broker, sent) = queue.remove(0);
+                let to = NodeId::Consumer(*consumer);
+                Some((NodeId::Broker(broker), to, sent, ArrowKind::Consume))
             }
             EventKind::BecameLeader {
                 broker,
@@ -176,15 +190,13 @@ pub fn arrows(history: &History) -> Vec<Arrow> {
                 leader_epoch,
                 ..
             } => {
-                if let Some(sent) = seen.elected.get(&(*partition, *leader_epoch)) {
-                    let to = NodeId::Broker(*broker);
-                    arrow(NodeId::Controller, to, *sent, ArrowKind::Metadata);
-                }
+                let sent = *self.elected.get(&(*partition, *leader_epoch))?;
+                let to = NodeId::Broker(*broker);
+                Some((NodeId::Controller, to, sent, ArrowKind::Metadata))
             }
-            _ => {}
+            _ => None,
         }
     }
-    arrows
 }
 
 #[cfg(test)]

@@ -24,16 +24,43 @@ pub struct Meaning {
 /// invocation, the leader's side of a consumer fetch, the final-state records).
 pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
     use EventKind::*;
-    let step = |label, partition: &PartitionId, node: NodeId, ops| Meaning {
+    match kind {
+        SendInvoke { .. } | ConsumerServed { .. } | FinalReplica { .. } | FinalPartition { .. } => {
+            None
+        }
+        BrokerRegistered { .. } => Some(cluster_step("broker registered", vec![])),
+        BrokerFenced { .. } => Some(cluster_step("broker fenced", vec![])),
+        BrokerUnfenced { .. } => Some(cluster_step("broker unfenced", vec![])),
+        Fault { description } => Some(fault_step(description, before)),
+        Phase { name } => Some(phase_step(name, before)),
+        Unavailable { partition, .. } => Some(Meaning {
+            label: "unavailable",
+            partition: Some(*partition),
+            node: None,
+            ops: vec![],
+        }),
+        _ => client_step(kind)
+            .or_else(|| log_step(kind, before))
+            .or_else(|| cut_step(kind))
+            .or_else(|| role_step(kind))
+            .or_else(|| controller_step(kind, before)),
+    }
+}
+
+/// A step about one partition, seen at `node`.
+fn step(label: &'static str, partition: &PartitionId, node: NodeId, ops: Vec<Op>) -> Meaning {
+    Meaning {
         label,
         partition: Some(*partition),
         node: Some(node),
         ops,
-    };
+    }
+}
+
+/// Producer and consumer outcomes.
+fn client_step(kind: &EventKind) -> Option<Meaning> {
+    use EventKind::*;
     Some(match kind {
-        SendInvoke { .. } | ConsumerServed { .. } | FinalReplica { .. } | FinalPartition { .. } => {
-            return None;
-        }
         SendOk {
             producer,
             partition,
@@ -95,6 +122,14 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
                 vec![op],
             )
         }
+        _ => return None,
+    })
+}
+
+/// Appends to a replica's log and changes of its HW.
+fn log_step(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
+    use EventKind::*;
+    Some(match kind {
         LeaderAppended {
             broker,
             partition,
@@ -150,6 +185,14 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
             };
             step(label, partition, NodeId::Broker(*broker), vec![op])
         }
+        _ => return None,
+    })
+}
+
+/// A replica's log cut, by truncation or by what survived a restart.
+fn cut_step(kind: &EventKind) -> Option<Meaning> {
+    use EventKind::*;
+    Some(match kind {
         Truncated {
             broker,
             partition,
@@ -198,6 +241,14 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
             ];
             step("replica recovered", &partition, NodeId::Broker(broker), ops)
         }
+        _ => return None,
+    })
+}
+
+/// A broker taking up a role.
+fn role_step(kind: &EventKind) -> Option<Meaning> {
+    use EventKind::*;
+    Some(match kind {
         BecameLeader {
             broker,
             partition,
@@ -234,6 +285,14 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
                 vec![op],
             )
         }
+        _ => return None,
+    })
+}
+
+/// The controller's leadership and ISR decisions.
+fn controller_step(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
+    use EventKind::*;
+    Some(match kind {
         LeaderElected {
             partition,
             leader,
@@ -284,17 +343,7 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
             };
             step(label, partition, NodeId::Controller, vec![op])
         }
-        BrokerRegistered { .. } => cluster_step("broker registered", vec![]),
-        BrokerFenced { .. } => cluster_step("broker fenced", vec![]),
-        BrokerUnfenced { .. } => cluster_step("broker unfenced", vec![]),
-        Fault { description } => fault_step(description, before),
-        Phase { name } => phase_step(name, before),
-        Unavailable { partition, .. } => Meaning {
-            label: "unavailable",
-            partition: Some(*partition),
-            node: None,
-            ops: vec![],
-        },
+        _ => return None,
     })
 }
 
