@@ -331,7 +331,7 @@
     if (changedAt < 0) problems.push("stepping never changed the displayed HW");
     else { $("prev").click(); if (hwText() !== before) problems.push("stepping back did not restore the HW"); }
     const violations = document.querySelectorAll("#violations .violation").length;
-    if (violations !== Math.min(D.violations.length, D.violations.length)) problems.push("violation panel incomplete");
+    if (violations !== D.violations.length) problems.push("the violation panel does not list every violation it has");
     // Leave the page at an instructive step for the screenshot: the first violation, or the middle.
     const target = D.violations.length && D.violations[0].step != null ? D.violations[0].step : Math.floor(N / 2);
     if (D.violations.length) document.querySelector(".violation").click(); else go(target);
