@@ -5,6 +5,8 @@ mod coverage;
 mod explore;
 mod independent;
 mod known;
+mod report;
+mod step;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -156,6 +156,23 @@ pub enum EventKind {
         base_offset: Offset,
         values: Vec<MessageId>,
     },
+    /// A follower appended records fetched from `leader`, which sent them at `sent_at`
+    /// (epoch and value per offset from `base_offset`).
+    FollowerAppended {
+        broker: BrokerId,
+        partition: PartitionId,
+        leader: BrokerId,
+        sent_at: SimTime,
+        base_offset: Offset,
+        records: Vec<(LeaderEpoch, MessageId)>,
+    },
+    /// A broker (re)started with this much of a partition's log and this HW checkpoint.
+    ReplicaRecovered {
+        broker: BrokerId,
+        partition: PartitionId,
+        leo: Offset,
+        hw: Offset,
+    },
     /// A replica's HW moved (either way). `covered` lists the records newly below the HW
     /// when it rose (offset order); empty when it fell.
     HwChanged {
@@ -433,6 +450,32 @@ impl History {
                 }
                 s
             }
+            FollowerAppended {
+                broker,
+                partition,
+                leader,
+                base_offset,
+                records,
+                ..
+            } => {
+                let mut s = format!(
+                    "broker-{broker} fetched from broker-{leader} into {}:",
+                    name(partition)
+                );
+                for (i, (epoch, v)) in records.iter().enumerate() {
+                    let _ = write!(s, " {}={v}({epoch})", base_offset.plus(i as u64));
+                }
+                s
+            }
+            ReplicaRecovered {
+                broker,
+                partition,
+                leo,
+                hw,
+            } => format!(
+                "broker-{broker} started with {} leo {leo} hw {hw}",
+                name(partition)
+            ),
             HwChanged {
                 broker,
                 partition,

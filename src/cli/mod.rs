@@ -6,6 +6,7 @@ mod explore;
 mod merge;
 mod progress;
 mod run;
+mod step;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -65,6 +66,16 @@ enum Command {
     /// Exit code 0 when every scenario matched its `expect`, 1 otherwise, 2 when a file
     /// cannot be read or parsed (the message names the file and field).
     Check(check::CheckArgs),
+    /// Replay one run step by step: each protocol event, then the partition's state.
+    ///
+    /// Each step is one event (produce appended, fetch, HW advanced, ISR shrink or
+    /// expand, leader elected, truncation, crash, partition, consumer read, ack) with its
+    /// simulated time, followed by a table per replica: its log (offsets@epoch, `|` marks
+    /// the HW: the committed part is left of it), LEO, HW, ISR membership, role and
+    /// leader epoch, and how far each consumer has read. Violations appear at the step
+    /// where they become visible, with the earlier events that caused them. Exit codes
+    /// as for `run`.
+    Step(step::StepArgs),
 }
 
 /// How the process ends.
@@ -104,6 +115,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
         Command::Merge(args) => merge::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),
+        Command::Step(args) => step::run(args),
     }
 }
 

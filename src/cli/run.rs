@@ -1,6 +1,6 @@
 //! `kafkasim run`: one scenario, one seed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -8,7 +8,8 @@ use clap::Args;
 use crate::cli::{DEFAULT_SCENARIO, Outcome};
 use crate::explore::run_seed;
 use crate::explore::summary::reproduce_line;
-use crate::harness::report;
+use crate::harness::{RunReport, report};
+use crate::html;
 use crate::scenario::{Expect, Scenario};
 
 /// Arguments of `kafkasim run`.
@@ -26,6 +27,18 @@ pub struct RunArgs {
     /// Write the client-visible history as JSON Lines to FILE.
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
+    /// Write a self-contained HTML report (space-time diagram, every replica's log step
+    /// by step, the verdict) to FILE, or to reports/<scenario>-<seed>.html without one
+    /// (a FILE that is a folder or ends in `/` gets that name inside it). Give FILE as
+    /// `--report=FILE`. Open it in any browser; it needs no network.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "reports/"
+    )]
+    report: Option<PathBuf>,
 }
 
 /// Loads a scenario file or the built-in default; errors name the file and the field.
@@ -67,22 +80,54 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         let lines = crate::export::history_jsonl(&report.history);
         std::fs::write(file, lines).with_context(|| format!("cannot write {}", file.display()))?;
     }
+    let expect = expect_text(&scenario.expect);
+    let written = match &args.report {
+        Some(file) => Some(write_report(file, &scenario, &report, &reproduce, &expect)?),
+        None => None,
+    };
     if args.json {
         println!("{}", report::to_json(&scenario.name, &report, &reproduce));
     } else {
         print!(
             "{}",
-            report::to_text(
-                &scenario.name,
-                &expect_text(&scenario.expect),
-                &report,
-                &reproduce
-            )
+            report::to_text(&scenario.name, &expect, &report, &reproduce)
         );
+    }
+    if let Some(path) = written {
+        eprintln!("report        {} (open it in a browser)", path.display());
     }
     Ok(if report.matched {
         Outcome::Matched
     } else {
         Outcome::Mismatched
     })
+}
+
+/// Renders the HTML report and writes it to `file`; a folder (existing, or named with a
+/// trailing `/`, then created) gets `<scenario>-<seed>.html` inside. Returns the path.
+fn write_report(
+    file: &Path,
+    scenario: &Scenario,
+    report: &RunReport,
+    reproduce: &str,
+    expect: &str,
+) -> anyhow::Result<PathBuf> {
+    let folder = file.is_dir() || file.as_os_str().to_string_lossy().ends_with('/');
+    let path = if folder {
+        std::fs::create_dir_all(file)
+            .with_context(|| format!("--report: cannot create {}", file.display()))?;
+        file.join(format!("{}-{}.html", scenario.name, report.seed))
+    } else {
+        file.to_path_buf()
+    };
+    let page = html::Page {
+        scenario,
+        report,
+        reproduce,
+        expect,
+    };
+    let text = html::render(&page).context("cannot render the report")?;
+    std::fs::write(&path, text)
+        .with_context(|| format!("--report: cannot write {}", path.display()))?;
+    Ok(path)
 }

@@ -209,6 +209,7 @@ impl StateMachine for Consumer {
                 Message::FetchResponse {
                     correlation,
                     partitions,
+                    ..
                 },
                 NodeId::Broker(leader),
             ) => self.on_fetch_response(now, leader, correlation, partitions, out),
@@ -313,6 +314,7 @@ mod tests {
         // The leader says it no longer leads: back off from broker 1.
         let refused = Message::FetchResponse {
             correlation: fetch,
+            sent_at: SimTime::ZERO,
             partitions: vec![FetchedPartition {
                 partition: PartitionId(0),
                 error: Some(ErrorCode::NotLeaderOrFollower),

@@ -4,7 +4,7 @@ use crate::core::log::Record;
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::types::{
     BrokerEpoch, BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId,
-    ProducerEpoch, ProducerId, Sequence,
+    ProducerEpoch, ProducerId, Sequence, SimTime,
 };
 
 /// Kafka error codes the model uses.
@@ -201,6 +201,9 @@ pub enum Message {
     FetchResponse {
         /// Echoes the request.
         correlation: u64,
+        /// When the leader sent it. Only traced (the space-time diagram's arrows); no
+        /// receiver decides anything on it.
+        sent_at: SimTime,
         /// One entry per requested partition.
         partitions: Vec<FetchedPartition>,
     },

@@ -9,7 +9,7 @@ use crate::core::Effect;
 use crate::core::broker::Broker;
 use crate::core::broker::replica::Role;
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message};
-use crate::history::TruncationReason;
+use crate::history::{EventKind, TruncationReason};
 use crate::types::{BrokerId, NodeId, PartitionId, SimTime};
 
 /// Extra time, beyond the long-poll wait, before a fetch with no answer is sent again.
@@ -115,7 +115,7 @@ impl Broker {
         &mut self,
         now: SimTime,
         leader: BrokerId,
-        correlation: u64,
+        (correlation, sent_at): (u64, SimTime),
         partitions: Vec<FetchedPartition>,
         out: &mut Vec<Effect>,
     ) {
@@ -128,7 +128,7 @@ impl Broker {
         fetcher.in_flight = None;
         let mut back_off = false;
         for answer in partitions {
-            back_off |= self.on_fetched_partition(leader, answer, out);
+            back_off |= self.on_fetched_partition(leader, sent_at, answer, out);
         }
         if back_off {
             let until = now.plus_ms(self.config.replica_fetch_backoff_ms);
@@ -144,6 +144,7 @@ impl Broker {
     fn on_fetched_partition(
         &mut self,
         leader: BrokerId,
+        sent_at: SimTime,
         answer: FetchedPartition,
         out: &mut Vec<Effect>,
     ) -> bool {
@@ -195,6 +196,18 @@ impl Broker {
             let base = replica.leo();
             replica.log.append(&answer.records);
             replica.producers.observe(base, &answer.records);
+            out.push(Effect::Trace(EventKind::FollowerAppended {
+                broker: self.id,
+                partition: p,
+                leader,
+                sent_at,
+                base_offset: base,
+                records: answer
+                    .records
+                    .iter()
+                    .map(|r| (r.leader_epoch, r.value))
+                    .collect(),
+            }));
             self.persist_append(p, answer.records, out);
         }
         let hw = answer.high_watermark.min(self.replicas[&p].leo());

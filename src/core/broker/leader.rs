@@ -167,7 +167,7 @@ impl Broker {
             .iter()
             .any(|p| p.error.is_some() || p.diverging_epoch.is_some() || !p.records.is_empty());
         if ready || max_wait_ms == 0 {
-            self.answer_fetch(client, correlation, replica.is_none(), response, out);
+            self.answer_fetch(now, client, correlation, replica.is_none(), response, out);
         } else {
             self.parked_fetch.push(ParkedFetch {
                 client,
@@ -256,6 +256,7 @@ impl Broker {
 
     fn answer_fetch(
         &mut self,
+        now: SimTime,
         client: NodeId,
         correlation: u64,
         consumer: bool,
@@ -279,6 +280,7 @@ impl Broker {
             to: client,
             message: Message::FetchResponse {
                 correlation,
+                sent_at: now,
                 partitions,
             },
         });
@@ -325,7 +327,14 @@ impl Broker {
                 .iter()
                 .any(|r| r.error.is_some() || r.diverging_epoch.is_some() || !r.records.is_empty());
             if ready || (expire && now >= p.deadline) {
-                self.answer_fetch(p.client, p.correlation, p.replica.is_none(), response, out);
+                self.answer_fetch(
+                    now,
+                    p.client,
+                    p.correlation,
+                    p.replica.is_none(),
+                    response,
+                    out,
+                );
             } else {
                 self.parked_fetch.push(p);
             }

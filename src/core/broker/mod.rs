@@ -106,6 +106,14 @@ impl Broker {
 
     /// First step after boot: recovery truncation (old HW rule) and the first registration.
     pub fn on_start(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        for (p, replica) in &self.replicas {
+            out.push(Effect::Trace(EventKind::ReplicaRecovered {
+                broker: self.id,
+                partition: *p,
+                leo: replica.leo(),
+                hw: replica.hw,
+            }));
+        }
         if self.config.truncation == crate::config::Truncation::HighWatermark {
             let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
             for p in partitions {
@@ -394,10 +402,12 @@ impl StateMachine for Broker {
             ),
             Message::FetchResponse {
                 correlation,
+                sent_at,
                 partitions,
             } => {
                 if let NodeId::Broker(leader) = from {
-                    self.on_fetch_response(now, leader, correlation, partitions, out);
+                    let sent = (correlation, sent_at);
+                    self.on_fetch_response(now, leader, sent, partitions, out);
                 }
             }
             Message::MetadataRequest { correlation } => out.push(Effect::Send {

@@ -1,0 +1,187 @@
+//! `kafkasim run --report` end to end: the page opens in a real browser (headless
+//! Chromium) without a JavaScript error, shows the diagram and the verdict, stepping
+//! changes the displayed HW, a 20-second 3-broker run stays under 5 MB and initialises in
+//! under 2 s; screenshots are saved under `target/tmp/browser/`.
+//!
+//! The page runs its own checks when opened with `#selftest` and writes the outcome into
+//! `<pre id="selftest-result">`, which `chromium --dump-dom` prints; no browser-driving
+//! crate is needed. Chromium missing fails the test in CI (`CI` or
+//! `KAFKASIM_REQUIRE_BROWSER` set; `.ci/run` installs it) and is reported otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::kafkasim;
+
+/// Largest report size the issue allows for a 20-second, 3-broker run.
+const REPORT_BYTES_MAX: u64 = 5 * 1024 * 1024;
+/// Longest time from navigation start to the end of the page's initialisation.
+const INIT_MS_MAX: f64 = 2000.0;
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("chromium"))
+            .find(|p| p.exists())
+    });
+    on_path.or_else(|| {
+        let usual = Path::new("/usr/bin/chromium");
+        usual.exists().then(|| usual.to_path_buf())
+    })
+}
+
+fn scratch() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Runs headless Chromium on `url` with a fresh profile.
+fn headless(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> Output {
+    let _ = std::fs::remove_dir_all(profile);
+    Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--timeout=60000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("chromium starts")
+}
+
+/// The page's self-test line, e.g. `SELFTEST PASS init_ms=88.5 steps=386 ...`.
+fn selftest_line(dom: &str) -> Option<String> {
+    let start = dom.find("<pre id=\"selftest-result\">")? + "<pre id=\"selftest-result\">".len();
+    let end = dom[start..].find("</pre>")? + start;
+    Some(dom[start..end].to_string())
+}
+
+fn field(line: &str, name: &str) -> f64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {line}"))
+}
+
+/// Writes the report of `args`, opens it, checks the self-test; returns the self-test
+/// line and the report's size.
+fn open_report(chromium: &Path, name: &str, args: &[&str]) -> (String, u64) {
+    let dir = scratch();
+    let file = dir.join(format!("{name}.html"));
+    let mut run = vec!["run"];
+    run.extend_from_slice(args);
+    let report_arg = format!("--report={}", file.display());
+    run.push(&report_arg);
+    let out = kafkasim(&run);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{run:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::metadata(&file).expect("report written").len();
+    let url = format!("file://{}#selftest", file.display());
+    #[allow(clippy::disallowed_methods, reason = "wall time of a real browser")]
+    let started = std::time::Instant::now();
+    let dom = headless(chromium, &dir.join("profile"), &["--dump-dom"], &url);
+    let wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&dom.stdout);
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    let line = selftest_line(&stdout)
+        .unwrap_or_else(|| panic!("{name}: no self-test result (script failed?)\n{stderr}"));
+    assert!(line.starts_with("SELFTEST PASS"), "{name}: {line}");
+    assert!(
+        !stderr.contains("Uncaught"),
+        "{name}: JavaScript error:\n{stderr}"
+    );
+    let png = dir.join(format!("{name}.png"));
+    let shot = headless(
+        chromium,
+        &dir.join("profile"),
+        &[
+            "--window-size=1400,1300",
+            &format!("--screenshot={}", png.display()),
+        ],
+        &url,
+    );
+    let image = std::fs::read(&png).unwrap_or_else(|_| {
+        panic!(
+            "{name}: no screenshot\n{}",
+            String::from_utf8_lossy(&shot.stderr)
+        )
+    });
+    assert!(
+        image.starts_with(b"\x89PNG") && image.len() > 20_000,
+        "{name}: a real PNG"
+    );
+    eprintln!(
+        "{name}: {bytes} bytes, {line}, chromium start to DOM dump {:.2} s, screenshot {}",
+        wall.as_secs_f64(),
+        png.display()
+    );
+    (line, bytes)
+}
+
+#[test]
+fn report_opens_in_chromium_steps_and_shows_diagram_and_verdict() {
+    let Some(chromium) = chromium() else {
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var_os("KAFKASIM_REQUIRE_BROWSER").is_some();
+        assert!(
+            !required,
+            "chromium not found: install Debian's `chromium` (.ci/run does) or set CHROMIUM"
+        );
+        eprintln!("NOTICE: chromium not found; the browser test did not run (CI requires it)");
+        return;
+    };
+    // The default scenario: a 20-second run of 3 brokers, the issue's size and time budget.
+    let (line, bytes) = open_report(&chromium, "default", &[]);
+    assert!(bytes < REPORT_BYTES_MAX, "default report is {bytes} bytes");
+    assert!(field(&line, "init_ms") < INIT_MS_MAX, "{line}");
+    assert!(field(&line, "arrows") > 1000.0, "{line}");
+    assert!(field(&line, "hw_changed_at") > 0.0, "{line}");
+    // A run with violations: the panel lists them with links.
+    let (line, _) = open_report(
+        &chromium,
+        "unclean-election",
+        &["scenarios/unclean-election-lost-write.json"],
+    );
+    assert!(field(&line, "violations_shown") > 0.0, "{line}");
+}
+
+#[test]
+fn report_goes_to_reports_by_default_and_a_bad_path_exits_2() {
+    let dir = scratch().join("default-path");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let calm = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/calm.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(["run", calm.to_str().expect("utf-8"), "--report"])
+        .current_dir(&dir)
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(dir.join("reports/calm-1.html").exists());
+    let bad = kafkasim(&["run", "--report=/nonexistent/folder/r.html"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--report: cannot write /nonexistent/folder/r.html"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,118 @@
+//! Reads the `Fault` events' descriptions back into structure.
+//!
+//! The harness records each fault as one line (`crash broker-2`,
+//! `partition [broker-1] | [broker-2, controller]`, `heal`); the lines are the history's
+//! contract with people and tools. This module parses exactly the shapes that
+//! `harness::faults` and `harness::nemesis` write; the tests below use those writers, so
+//! a change in wording breaks a test here rather than the views silently.
+
+use crate::types::{BrokerId, NodeId};
+
+/// A fault, structured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultMark {
+    /// A process crash.
+    Crash(Vec<NodeId>),
+    /// A power loss: the unflushed tail of the disk may be gone.
+    PowerLoss(Vec<NodeId>),
+    /// A (re)start.
+    Restart(Vec<NodeId>),
+    /// Frozen.
+    Pause(Vec<NodeId>),
+    /// Let go on.
+    Resume(Vec<NodeId>),
+    /// Cut off from every other node and client.
+    Isolate(Vec<NodeId>),
+    /// Links between different groups cut.
+    Partition(Vec<Vec<NodeId>>),
+    /// Every link restored.
+    Heal,
+    /// A change of packet loss or latency (no node is named).
+    Network(String),
+}
+
+/// Parses one `Fault` description; `None` for a shape this module does not know.
+pub fn parse(description: &str) -> Option<FaultMark> {
+    let (verb, rest) = description.split_once(' ').unwrap_or((description, ""));
+    let nodes = || parse_nodes(rest);
+    Some(match verb {
+        "crash" => FaultMark::Crash(nodes()?),
+        "power_loss" => FaultMark::PowerLoss(nodes()?),
+        "restart" => FaultMark::Restart(nodes()?),
+        "pause" => FaultMark::Pause(nodes()?),
+        "resume" => FaultMark::Resume(nodes()?),
+        "isolate" => FaultMark::Isolate(nodes()?),
+        "partition" => FaultMark::Partition(
+            rest.split(" | ")
+                .map(parse_nodes)
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        "heal" => FaultMark::Heal,
+        "packet_loss" | "latency" => FaultMark::Network(description.to_string()),
+        _ => return None,
+    })
+}
+
+/// `broker-1`, `[broker-1, controller]` or `[]`.
+fn parse_nodes(text: &str) -> Option<Vec<NodeId>> {
+    let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_node)
+        .collect()
+}
+
+/// `broker-3`, `controller`, `producer-1`, `consumer-2`.
+pub fn parse_node(name: &str) -> Option<NodeId> {
+    if name == "controller" {
+        return Some(NodeId::Controller);
+    }
+    let (kind, number) = name.rsplit_once('-')?;
+    let number: u8 = number.parse().ok()?;
+    match kind {
+        "broker" => Some(NodeId::Broker(BrokerId(number))),
+        "producer" => Some(NodeId::Producer(number)),
+        "consumer" => Some(NodeId::Consumer(number)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::faults::{describe_partition, names};
+
+    const B1: NodeId = NodeId::Broker(BrokerId(1));
+    const B2: NodeId = NodeId::Broker(BrokerId(2));
+
+    #[test]
+    fn parses_what_the_harness_writes() {
+        let both = names(&[B1, NodeId::Controller]);
+        assert_eq!(
+            parse(&format!("crash {both}")),
+            Some(FaultMark::Crash(vec![B1, NodeId::Controller]))
+        );
+        assert_eq!(
+            parse(&format!("power_loss {}", names(&[B2]))),
+            Some(FaultMark::PowerLoss(vec![B2]))
+        );
+        assert_eq!(
+            parse(&format!("restart {B2}")),
+            Some(FaultMark::Restart(vec![B2]))
+        );
+        let groups = vec![vec![B1], vec![B2, NodeId::Controller]];
+        assert_eq!(
+            parse(&describe_partition(&groups)),
+            Some(FaultMark::Partition(groups))
+        );
+        assert_eq!(parse("heal"), Some(FaultMark::Heal));
+        assert!(matches!(
+            parse("latency [4, 120]"),
+            Some(FaultMark::Network(_))
+        ));
+        assert_eq!(parse("explode broker-1"), None);
+        assert_eq!(parse("crash toaster-1"), None);
+    }
+}
