@@ -121,15 +121,20 @@ impl<'a> Facts<'a> {
                 "unclean_leader_election"
             }
             Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
-            Acks::All => match config.flush {
-                FlushPolicy::Never if self.index().power_loss => "flush=never with power loss",
-                FlushPolicy::IntervalMs(_) if self.index().power_loss => {
-                    "flush=interval with power loss"
-                }
-                _ => return None,
-            },
+            Acks::All => self.power_loss_permitted_by(config)?,
         };
         Some(setting.to_string())
+    }
+
+    /// The flush setting, when a power loss happened and the setting let it drop data.
+    fn power_loss_permitted_by(&self, config: &Config) -> Option<&'static str> {
+        match config.flush {
+            FlushPolicy::Never if self.index().power_loss => Some("flush=never with power loss"),
+            FlushPolicy::IntervalMs(_) if self.index().power_loss => {
+                Some("flush=interval with power loss")
+            }
+            _ => None,
+        }
     }
 
     /// The setting that permits two replicas to hold different committed records at one
@@ -149,13 +154,7 @@ impl<'a> Facts<'a> {
         let setting = if config.unclean_leader_election {
             "unclean_leader_election"
         } else {
-            match config.flush {
-                FlushPolicy::Never if self.index().power_loss => "flush=never with power loss",
-                FlushPolicy::IntervalMs(_) if self.index().power_loss => {
-                    "flush=interval with power loss"
-                }
-                _ => return None,
-            }
+            self.power_loss_permitted_by(config)?
         };
         Some(setting.to_string())
     }

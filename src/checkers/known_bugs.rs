@@ -78,10 +78,10 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
         if !DATA_KINDS.contains(&v.kind) {
             continue;
         }
-        let partition = v.partition.as_deref().and_then(|name| {
-            let index = history.partition_names.iter().position(|n| n == name)?;
-            u16::try_from(index).ok().map(PartitionId)
-        });
+        let partition = v
+            .partition
+            .as_deref()
+            .and_then(|name| super::partition_id(history, name));
         if let Some(bugs) = partition.and_then(|p| seen.get(&p)) {
             v.known_bug = bugs.first().map(|b| b.tag.to_string());
         }

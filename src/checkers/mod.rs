@@ -76,6 +76,12 @@ pub fn sort(history: &History, violations: &mut [Violation]) {
     violations.sort_by_cached_key(|v| (v.kind, rank(&v.partition), v.offsets.first().copied()));
 }
 
+/// The id of the partition `name`, if the history names it.
+pub fn partition_id(history: &History, name: &str) -> Option<PartitionId> {
+    let index = history.partition_names.iter().position(|n| n == name)?;
+    u16::try_from(index).ok().map(PartitionId)
+}
+
 /// The name of a partition, without panicking on an id the history does not name.
 pub fn partition_name(history: &History, partition: PartitionId) -> String {
     match history.partition_names.get(usize::from(partition.0)) {

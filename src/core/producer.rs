@@ -229,11 +229,10 @@ impl Producer {
         }) {
             self.give_up(p, i, out);
         }
-        let ordered = self.config.idempotent_producer;
         let mut i = 0;
         while i < self.queues[&p].in_flight.len() {
             let flight = &self.queues[&p].in_flight[i];
-            if ordered && i > 0 {
+            if !self.may_resend(i) {
                 break;
             }
             if flight.waiting() && now >= flight.retry_at && !self.send_batch(now, p, i, out) {
@@ -242,12 +241,10 @@ impl Producer {
             i += 1;
         }
         let queue = &self.queues[&p];
-        let room = queue.in_flight.len() < usize::from(self.config.max_in_flight.max(1));
-        let retrying = ordered && queue.in_flight.iter().any(InFlight::waiting);
         let Some((_, oldest)) = queue.queued.front() else {
             return;
         };
-        if !room || retrying || now < oldest.plus_ms(self.config.linger_ms) {
+        if !self.may_open_batch(queue) || now < oldest.plus_ms(self.config.linger_ms) {
             return;
         }
         let queue = self.queues.get_mut(&p).expect("known");
@@ -268,6 +265,21 @@ impl Producer {
         });
         let last = queue.in_flight.len() - 1;
         self.send_batch(now, p, last, out);
+    }
+
+    /// Whether in-flight batch `i` may be resent now that its retry is due: any batch
+    /// without idempotence, only the oldest with it.
+    fn may_resend(&self, i: usize) -> bool {
+        !self.config.idempotent_producer || i == 0
+    }
+
+    /// Whether `queue` may open a new batch: the pipeline has room and, with idempotence,
+    /// no batch waits for a retry (a new one would overtake it).
+    fn may_open_batch(&self, queue: &PartitionQueue) -> bool {
+        let room = queue.in_flight.len() < usize::from(self.config.max_in_flight.max(1));
+        let retrying =
+            self.config.idempotent_producer && queue.in_flight.iter().any(InFlight::waiting);
+        room && !retrying
     }
 
     fn retry_allowed(&self, now: SimTime, flight: &InFlight) -> bool {
@@ -480,20 +492,16 @@ impl StateMachine for Producer {
             consider(self.next_message_at);
         }
         for queue in self.queues.values() {
-            // Mirrors `drive_partition`: a deadline that drive would not act on would wake
-            // the producer in a loop at one instant.
-            let ordered = self.config.idempotent_producer;
+            // The same rules as `drive_partition`: a deadline that drive would not act on
+            // would wake the producer in a loop at one instant.
             for (i, flight) in queue.in_flight.iter().enumerate() {
                 match flight.request {
                     Some((_, at)) => consider(at),
-                    None if !ordered || i == 0 => consider(flight.retry_at),
+                    None if self.may_resend(i) => consider(flight.retry_at),
                     None => {}
                 }
             }
-            let room = queue.in_flight.len() < usize::from(self.config.max_in_flight.max(1));
-            let retrying = ordered && queue.in_flight.iter().any(InFlight::waiting);
-            if room
-                && !retrying
+            if self.may_open_batch(queue)
                 && let Some((_, oldest)) = queue.queued.front()
             {
                 consider(oldest.plus_ms(self.config.linger_ms));

@@ -4,7 +4,7 @@
 
 use madsim::rand::Rng;
 
-use super::partition_shapes;
+use super::partition_shapes::{self, random_partition};
 use super::profile::Profile;
 use super::{BOUNCES_MAX, Fault};
 use crate::harness::faults;
@@ -131,11 +131,6 @@ pub(super) fn bounce(
         left,
         since,
     })
-}
-
-fn random_partition(cluster: &Cluster, rng: &mut impl Rng) -> PartitionId {
-    let partitions: Vec<PartitionId> = cluster.layout().partition_ids().collect();
-    partitions[rng.gen_range(0..partitions.len())]
 }
 
 /// A running broker chosen as the profile biases: a random partition's current leader,

@@ -6,7 +6,7 @@ use madsim::rand::Rng;
 
 use crate::harness::faults;
 use crate::shell::cluster::Cluster;
-use crate::types::NodeId;
+use crate::types::{NodeId, PartitionId};
 
 /// One way of splitting the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,8 +58,7 @@ pub fn groups(shape: Shape, cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeI
             split(&nodes, |_, n| n == alone)
         }
         Shape::LeaderVsFollowers => {
-            let partitions: Vec<_> = cluster.layout().partition_ids().collect();
-            let partition = partitions[rng.gen_range(0..partitions.len())];
+            let partition = random_partition(cluster, rng);
             let leader = NodeId::Broker(faults::current_leader(cluster, partition));
             let replicas: Vec<NodeId> = cluster
                 .layout()
@@ -76,6 +75,12 @@ pub fn groups(shape: Shape, cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeI
         }
         Shape::ControllerAlone => split(&nodes, |_, n| n == NodeId::Controller),
     }
+}
+
+/// A partition drawn uniformly.
+pub(super) fn random_partition(cluster: &Cluster, rng: &mut impl Rng) -> PartitionId {
+    let partitions: Vec<PartitionId> = cluster.layout().partition_ids().collect();
+    partitions[rng.gen_range(0..partitions.len())]
 }
 
 /// Brokers by id, then the controller.
