@@ -83,8 +83,21 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
             .as_deref()
             .and_then(|name| super::partition_id(history, name));
         if let Some(bugs) = partition.and_then(|p| seen.get(&p)) {
-            v.known_bug = bugs.first().map(|b| b.tag.to_string());
+            v.known_bug = preferred(v.kind, bugs).map(|b| b.tag.to_string());
         }
+    }
+}
+
+/// The bug that explains a violation of `kind` among those seen, most precise first;
+/// except that two replicas holding different records below their HWs is what a
+/// truncation rule gets wrong (an election bug alone loses records, the truncation rule
+/// makes followers keep what the leader does not have), so for divergence KIP-101 and
+/// KIP-279 come first.
+fn preferred(kind: ViolationKind, bugs: &[KnownBug]) -> Option<&KnownBug> {
+    let truncation = bugs.iter().find(|b| [KIP_101, KIP_279].contains(b));
+    match (kind, truncation) {
+        (ViolationKind::Divergence, Some(bug)) => Some(bug),
+        _ => bugs.first(),
     }
 }
 
@@ -246,6 +259,31 @@ mod tests {
         };
         assert_eq!(attributed(&b, &no_elr).as_deref(), Some("KIP-966"));
         assert_eq!(attributed(&b, &safe_config()), None);
+    }
+
+    #[test]
+    fn divergence_goes_to_the_truncation_rule_when_an_election_bug_is_also_seen() {
+        let mut b = Builder::new();
+        elect(&mut b, 1, 1, &[1, 2], false);
+        b.push(EventKind::Truncated {
+            broker: BrokerId(2),
+            partition: P0,
+            from_leo: Offset(10),
+            to: Offset(7),
+            hw: Offset(7),
+            reason: TruncationReason::PowerLoss,
+        });
+        elect(&mut b, 2, 2, &[2], false);
+        let old = Config {
+            eligible_leader_replicas: false,
+            truncation: Truncation::HighWatermark,
+            ..safe_config()
+        };
+        let mut found = vec![lost("t-0"), lost("t-0")];
+        found[1].kind = ViolationKind::Divergence;
+        attribute(&b.history, &old, &mut found);
+        assert_eq!(found[0].known_bug.as_deref(), Some("KIP-966"));
+        assert_eq!(found[1].known_bug.as_deref(), Some("KIP-101"));
     }
 
     #[test]

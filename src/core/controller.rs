@@ -315,6 +315,14 @@ impl Controller {
         } else if info.broker_epoch.0 > 0 && session_valid {
             Err(ErrorCode::DuplicateBrokerRegistration)
         } else {
+            if !info.fenced {
+                // The old incarnation's session expired before the periodic check noticed:
+                // the new registration fences it, which takes it out of every ISR and
+                // leadership in the same change, so no new process resumes an old
+                // leadership in the same leader epoch.
+                self.fence(broker, out);
+                self.elect_leaderless(out);
+            }
             let epoch = BrokerEpoch(self.state.next_broker_epoch);
             self.state.next_broker_epoch += 1;
             let unclean_shutdown = previous != Some(info.broker_epoch);
@@ -580,5 +588,65 @@ impl StateMachine for Controller {
 
     fn next_deadline(&self) -> Option<SimTime> {
         Some(self.session_check_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register(c: &mut Controller, now: SimTime, broker: u8, incarnation: u64) -> BrokerEpoch {
+        let previous = Some(c.state.brokers[&BrokerId(broker)].broker_epoch);
+        let mut out = Vec::new();
+        let message = Message::RegisterBroker {
+            broker: BrokerId(broker),
+            incarnation,
+            previous_broker_epoch: previous.filter(|e| e.0 > 0),
+        };
+        c.on_message(now, NodeId::Broker(BrokerId(broker)), message, &mut out);
+        c.state.brokers[&BrokerId(broker)].broker_epoch
+    }
+
+    fn heartbeat(c: &mut Controller, now: SimTime, broker: u8) {
+        let message = Message::Heartbeat {
+            broker: BrokerId(broker),
+            broker_epoch: c.state.brokers[&BrokerId(broker)].broker_epoch,
+            metadata_version: c.state.metadata_version,
+        };
+        c.on_message(
+            now,
+            NodeId::Broker(BrokerId(broker)),
+            message,
+            &mut Vec::new(),
+        );
+    }
+
+    #[test]
+    fn a_new_incarnation_registering_after_its_session_expired_loses_its_leadership() {
+        let layout = Layout::new(2, &[("t".to_string(), 1, 2)]);
+        let config = Config {
+            broker_session_timeout_ms: 1000,
+            ..Config::default()
+        };
+        let mut c = Controller::recover(config, &layout, None, SimTime::ZERO);
+        let t0 = SimTime::ZERO;
+        register(&mut c, t0, 1, 11);
+        register(&mut c, t0, 2, 22);
+        heartbeat(&mut c, t0.plus_ms(10), 1);
+        heartbeat(&mut c, t0.plus_ms(10), 2);
+        let before = c.state.partitions[0].clone();
+        assert_eq!(before.leader, Some(BrokerId(1)));
+        assert!(!c.state.brokers[&BrokerId(1)].fenced);
+        // Broker 1 loses power; broker 2 keeps heartbeating. Its successor registers
+        // after the old session expired, before any session check ran.
+        heartbeat(&mut c, t0.plus_ms(900), 2);
+        register(&mut c, t0.plus_ms(1500), 1, 12);
+        let after = &c.state.partitions[0];
+        assert_eq!(after.leader, Some(BrokerId(2)), "leadership moved");
+        assert!(
+            after.leader_epoch > before.leader_epoch,
+            "in a new leader epoch"
+        );
+        assert_eq!(after.isr, vec![BrokerId(2)]);
     }
 }

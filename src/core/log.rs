@@ -1,8 +1,12 @@
 //! One partition replica's log: records with offsets, and the leader epoch cache.
 //!
-//! Invariants kept here: record epochs are non-decreasing along the log; the epoch cache
-//! is strictly increasing in both epoch and start offset; every cache entry starts at or
-//! below the LEO. Nothing here does IO: the broker mirrors each change to its disk.
+//! Invariants kept here: the epoch cache is strictly increasing in both epoch and start
+//! offset; every cache entry starts at or below the LEO. Record epochs are non-decreasing
+//! along the log under leader-epoch truncation; under the pre-0.11 rule (truncate to the
+//! HW) a follower can keep records of a newer epoch and then append older ones from its
+//! leader (the divergence of KIP-101): the log holds them as Kafka's did, and the cache
+//! ignores the older epoch as `LeaderEpochFileCache.assign` does. Nothing here does IO:
+//! the broker mirrors each change to its disk.
 
 use std::collections::BTreeMap;
 
@@ -66,16 +70,15 @@ impl Log {
         &self.records
     }
 
-    /// Appends records at the LEO; a record with a newer epoch opens a cache entry.
+    /// Appends records at the LEO; a record whose epoch is not the cache's latest opens
+    /// a cache entry, unless it is older than the record before it (a diverged log).
     pub fn append(&mut self, records: &[Record]) {
         for record in records {
-            if let Some(last) = self.records.last() {
-                assert!(
-                    last.leader_epoch <= record.leader_epoch,
-                    "record epochs must not decrease"
-                );
-            }
-            if self.latest_epoch() != Some(record.leader_epoch) {
+            let diverged = self
+                .records
+                .last()
+                .is_some_and(|last| record.leader_epoch < last.leader_epoch);
+            if !diverged && self.latest_epoch() != Some(record.leader_epoch) {
                 self.assign_epoch(record.leader_epoch, self.leo());
             }
             self.records.push(*record);
@@ -205,6 +208,24 @@ mod tests {
             batch_base_sequence: Sequence(index),
             value: MessageId { producer: 1, index },
         }
+    }
+
+    #[test]
+    fn a_diverged_log_keeps_older_records_after_newer_ones_and_its_cache() {
+        // KIP-101 scenario 2: A kept m1@e1 below its HW, became leader in e3 and wrote
+        // m2; truncating to the HW, it then follows B and appends B's e2 record.
+        let mut log = Log::from_records(vec![rec(1, 0), rec(3, 1)]);
+        log.append(&[rec(2, 2)]);
+        assert_eq!(log.leo(), Offset(3));
+        assert_eq!(
+            log.get(Offset(2)).map(|r| r.leader_epoch),
+            Some(LeaderEpoch(2))
+        );
+        let cache: Vec<_> = log.epoch_entries().collect();
+        assert_eq!(
+            cache,
+            vec![(LeaderEpoch(1), Offset(0)), (LeaderEpoch(3), Offset(1))]
+        );
     }
 
     #[test]

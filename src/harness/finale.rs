@@ -38,29 +38,14 @@ pub async fn run(cluster: &mut Cluster, config: &Config, producers: u8) {
     wait(deadline, || converged(cluster)).await;
     let partitions: Vec<PartitionId> = cluster.layout().partition_ids().collect();
     if producers > 0 {
-        let probe_from = cluster.with_history(|h| h.events.len());
-        for p in &partitions {
-            cluster.probe(1, *p);
-        }
-        wait(deadline, || cluster.producers_idle() && converged(cluster)).await;
-        if config.acks != Acks::Zero {
-            let acked: BTreeSet<PartitionId> = cluster.with_history(|h| {
-                h.events[probe_from..]
-                    .iter()
-                    .filter_map(|e| match &e.kind {
-                        EventKind::SendOk { partition, .. } => Some(*partition),
-                        _ => None,
-                    })
-                    .collect()
+        let unacked = probe(cluster, config, &partitions, deadline).await;
+        for p in unacked {
+            let reason =
+                "the probe write was not acknowledged within the convergence window".to_string();
+            cluster.record(EventKind::Unavailable {
+                partition: p,
+                reason,
             });
-            for p in partitions.iter().filter(|p| !acked.contains(p)) {
-                let reason = "the probe write was not acknowledged within the convergence window"
-                    .to_string();
-                cluster.record(EventKind::Unavailable {
-                    partition: *p,
-                    reason,
-                });
-            }
         }
     }
     cluster.record(EventKind::Phase {
@@ -68,6 +53,43 @@ pub async fn run(cluster: &mut Cluster, config: &Config, producers: u8) {
     });
     wait(deadline, || drained(cluster)).await;
     record_final(cluster);
+}
+
+/// Sends one probe write per partition, and sends it again while it fails (a producer
+/// with `retries=0` gives up on the first stale-metadata error) until every partition
+/// acknowledged one or `deadline` passed. Gives the partitions that never did (none
+/// with `acks=0`, which acknowledges nothing).
+async fn probe(
+    cluster: &mut Cluster,
+    config: &Config,
+    partitions: &[PartitionId],
+    deadline: SimTime,
+) -> Vec<PartitionId> {
+    let probe_from = cluster.with_history(|h| h.events.len());
+    let mut unacked: Vec<PartitionId> = partitions.to_vec();
+    loop {
+        for p in &unacked {
+            cluster.probe(1, *p);
+        }
+        wait(deadline, || cluster.producers_idle() && converged(cluster)).await;
+        if config.acks == Acks::Zero {
+            return Vec::new();
+        }
+        let acked: BTreeSet<PartitionId> = cluster.with_history(|h| {
+            h.events[probe_from..]
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::SendOk { partition, .. } => Some(*partition),
+                    _ => None,
+                })
+                .collect()
+        });
+        unacked.retain(|p| !acked.contains(p));
+        if unacked.is_empty() || now() >= deadline {
+            return unacked;
+        }
+        sleep_until(now().plus_ms(config.retry_backoff_ms.max(1))).await;
+    }
 }
 
 async fn wait(deadline: SimTime, mut done: impl FnMut() -> bool) {

@@ -72,7 +72,12 @@ pub(super) fn start(
             for n in &replicas {
                 faults::power_loss(cluster, *n);
             }
-            Fault::DownMany(replicas)
+            Fault::Rejoin {
+                nodes: replicas,
+                partition,
+                since: crate::shell::now(),
+                epoch: None,
+            }
         }
         NemesisKind::Pause => {
             let broker = target_broker(cluster, profile, rng);
@@ -119,18 +124,24 @@ pub(super) fn bounce(
     left: u8,
     since: crate::types::SimTime,
 ) -> Option<Fault> {
+    let node = crash_leader(cluster, partition)?;
+    Some(Fault::Bounce {
+        nodes: vec![node],
+        partition,
+        left,
+        since,
+    })
+}
+
+/// Crashes the current leader of `partition` and records it, if it runs.
+pub(super) fn crash_leader(cluster: &mut Cluster, partition: PartitionId) -> Option<NodeId> {
     let node = NodeId::Broker(faults::current_leader(cluster, partition));
     if !is_up(cluster, node) {
         return None;
     }
     record(cluster, format!("crash {node}"));
     cluster.crash(node);
-    Some(Fault::Bounce {
-        node,
-        partition,
-        left,
-        since,
-    })
+    Some(node)
 }
 
 /// A running broker chosen as the profile biases: a random partition's current leader,

@@ -35,7 +35,7 @@ use madsim::rand::Rng;
 use crate::history::EventKind;
 use crate::scenario::{NemesisKind, NemesisSpec, Network};
 use crate::shell::cluster::Cluster;
-use crate::types::{NodeId, PartitionId, SimTime};
+use crate::types::{LeaderEpoch, NodeId, PartitionId, SimTime};
 use profile::Profile;
 
 /// Chance that a `bounce_leader` also bounces the next leader of its partition.
@@ -45,6 +45,9 @@ const BOUNCES_MAX: u8 = 3;
 /// A bounced leader stays down until the controller moved leadership, at most this many
 /// intervals.
 const BOUNCE_WAIT_INTERVALS: u64 = 4;
+/// Brokers that return one by one wait for the partition to have a running leader again,
+/// at most this many intervals.
+const REJOIN_WAIT_INTERVALS: u64 = 1;
 
 /// Whether the controller, as it stands now, has `broker` leading `partition`.
 fn still_leads(cluster: &Cluster, partition: PartitionId, broker: crate::types::BrokerId) -> bool {
@@ -53,18 +56,51 @@ fn still_leads(cluster: &Cluster, partition: PartitionId, broker: crate::types::
         .is_some_and(|s| s.partitions[usize::from(partition.0)].leader == Some(broker))
 }
 
+/// The controller's current leader epoch of `partition` (None while it is down).
+fn leader_epoch(cluster: &Cluster, partition: PartitionId) -> Option<LeaderEpoch> {
+    cluster
+        .controller_state()
+        .map(|s| s.partitions[usize::from(partition.0)].leader_epoch)
+}
+
+/// Whether the controller elected a running leader of `partition` after `epoch`.
+fn elected_since(cluster: &Cluster, partition: PartitionId, epoch: Option<LeaderEpoch>) -> bool {
+    cluster.controller_state().is_some_and(|s| {
+        let p = &s.partitions[usize::from(partition.0)];
+        Some(p.leader_epoch) > epoch
+            && p.leader
+                .is_some_and(|b| kinds::is_up(cluster, NodeId::Broker(b)))
+    })
+}
+
+/// Restarts `node` and records it.
+fn restart(cluster: &mut Cluster, node: NodeId) {
+    cluster.restart(node);
+    cluster.record(EventKind::Fault {
+        description: format!("restart {node}"),
+    });
+}
+
 /// A fault the nemesis started and will end.
 #[derive(Clone, Debug, PartialEq)]
 enum Fault {
     /// A crashed or powered-off broker, restarted at the end.
     Down(NodeId),
-    /// Several powered-off brokers, restarted one by one at the end, a quick restart
-    /// gap apart, in this order.
-    DownMany(Vec<NodeId>),
-    /// A crashed leader of `partition`, restarted at the end; `left` more leaders of the
-    /// partition may be bounced after it.
+    /// Brokers holding `partition` that are down, restarted one at a time in this order;
+    /// after the first, each waits (at most [`REJOIN_WAIT_INTERVALS`] from `since`, the
+    /// previous restart) until the controller elected a running leader after `epoch`,
+    /// its leader epoch at that restart.
+    Rejoin {
+        nodes: Vec<NodeId>,
+        partition: PartitionId,
+        since: SimTime,
+        epoch: Option<LeaderEpoch>,
+    },
+    /// Crashed leaders of `partition`, oldest first, the latest last. The fault ends once
+    /// the controller moved leadership away from the latest (at most
+    /// [`BOUNCE_WAIT_INTERVALS`] from `since`, its crash); `left` more leaders may follow.
     Bounce {
-        node: NodeId,
+        nodes: Vec<NodeId>,
         partition: PartitionId,
         left: u8,
         since: SimTime,
@@ -77,6 +113,39 @@ enum Fault {
     Lossy,
     /// A latency spell; the end restores the scenario's latency range.
     Slow,
+}
+
+impl Fault {
+    /// Whether the fault should wait a little longer before it ends: a bounce until
+    /// leadership moved, a rejoin until the partition has a running leader, each within
+    /// its bound of waiting.
+    fn keeps_waiting(&self, cluster: &Cluster, now: SimTime, interval_ms: u64) -> bool {
+        match self {
+            Fault::Bounce {
+                nodes,
+                partition,
+                since,
+                ..
+            } => {
+                let latest = nodes.last().and_then(|n| match n {
+                    NodeId::Broker(b) => Some(*b),
+                    _ => None,
+                });
+                latest.is_some_and(|b| still_leads(cluster, *partition, b))
+                    && now.ms_since(*since) < BOUNCE_WAIT_INTERVALS * interval_ms
+            }
+            Fault::Rejoin {
+                partition,
+                since,
+                epoch,
+                ..
+            } => {
+                !elected_since(cluster, *partition, *epoch)
+                    && now.ms_since(*since) < REJOIN_WAIT_INTERVALS * interval_ms
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A started fault and when it ends.
@@ -133,17 +202,10 @@ impl Nemesis {
             .map(|(i, _)| i)
         {
             let ended = self.active.remove(due);
-            if let Fault::Bounce {
-                node: NodeId::Broker(b),
-                partition,
-                since,
-                ..
-            } = &ended.fault
-                && still_leads(cluster, *partition, *b)
-                && now.ms_since(*since) < BOUNCE_WAIT_INTERVALS * self.profile.interval_ms
+            if ended
+                .fault
+                .keeps_waiting(cluster, now, self.profile.interval_ms)
             {
-                // Not failed over yet: a bounce restarts the leader only after the
-                // controller moved leadership, so that the next bounce hits a new leader.
                 let ends_at = now.plus_ms(self.quick_ms());
                 self.active.push(Active { ends_at, ..ended });
                 continue;
@@ -229,33 +291,26 @@ impl Nemesis {
                 cluster.restart(n);
                 format!("restart {n}")
             }
-            Fault::DownMany(mut nodes) => {
-                // Machines boot one at a time, in the (random) order drawn at the start.
+            Fault::Rejoin {
+                mut nodes,
+                partition,
+                ..
+            } => {
                 let first = nodes.remove(0);
-                cluster.restart(first);
-                cluster.record(EventKind::Fault {
-                    description: format!("restart {first}"),
+                restart(cluster, first);
+                return (!nodes.is_empty()).then(|| Fault::Rejoin {
+                    nodes,
+                    partition,
+                    since: crate::shell::now(),
+                    epoch: leader_epoch(cluster, partition),
                 });
-                return (!nodes.is_empty()).then_some(Fault::DownMany(nodes));
             }
             Fault::Bounce {
-                node,
+                nodes,
                 partition,
                 left,
                 ..
-            } => {
-                cluster.restart(node);
-                cluster.record(EventKind::Fault {
-                    description: format!("restart {node}"),
-                });
-                let again = left > 0
-                    && self.can_start(NemesisKind::BounceLeader, cluster)
-                    && madsim::rand::thread_rng().gen_bool(BOUNCE_AGAIN);
-                let now = crate::shell::now();
-                return again
-                    .then(|| kinds::bounce(cluster, partition, left - 1, now))
-                    .flatten();
-            }
+            } => return self.bounce_on(cluster, nodes, partition, left),
             Fault::Paused(n) => {
                 cluster.resume(n);
                 format!("resume {n}")
@@ -277,6 +332,51 @@ impl Nemesis {
         };
         cluster.record(EventKind::Fault { description });
         None
+    }
+
+    /// A bounce whose latest leader lost leadership: maybe crash the next leader too
+    /// (a pile-up keeps the earlier ones down), otherwise restart the crashed ones
+    /// (oldest first, each later one once the partition has a running leader) and,
+    /// after a single crash, maybe bounce the next leader.
+    fn bounce_on(
+        &mut self,
+        cluster: &mut Cluster,
+        mut nodes: Vec<NodeId>,
+        partition: PartitionId,
+        left: u8,
+    ) -> Option<Fault> {
+        let mut rng = madsim::rand::thread_rng();
+        let again = left > 0 && rng.gen_bool(BOUNCE_AGAIN);
+        let now = crate::shell::now();
+        if again
+            && rng.gen_bool(self.profile.pile_up)
+            && self.can_start(NemesisKind::BounceLeader, cluster)
+            && let Some(node) = kinds::crash_leader(cluster, partition)
+        {
+            nodes.push(node);
+            return Some(Fault::Bounce {
+                nodes,
+                partition,
+                left: left - 1,
+                since: now,
+            });
+        }
+        if nodes.len() > 1 {
+            return self.end(
+                cluster,
+                Fault::Rejoin {
+                    nodes,
+                    partition,
+                    since: now,
+                    epoch: None,
+                },
+            );
+        }
+        restart(cluster, nodes[0]);
+        let again = again && self.can_start(NemesisKind::BounceLeader, cluster);
+        again
+            .then(|| kinds::bounce(cluster, partition, left - 1, now))
+            .flatten()
     }
 
     /// How long a quick restart waits: uniform in `1..=I/4` ms.

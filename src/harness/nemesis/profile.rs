@@ -6,8 +6,9 @@
 //! A profile says which of the configured kinds this run uses (each kept with
 //! [`KIND_KEPT`], at least one), how often a broker fault aims at a partition's current
 //! leader or at one of its followers rather than at any broker (leaders and the ISR are
-//! what replication bugs need), and how often the nemesis acts (the interval scaled by
-//! one of [`PACE`]: bouncing leaders in quick succession is what exposes epoch bugs).
+//! what replication bugs need), how often the nemesis acts (the interval scaled by
+//! one of [`PACE`]: bouncing leaders in quick succession is what exposes epoch bugs), and
+//! how often bounces pile up ([`PILE_UP`]).
 
 use madsim::rand::Rng;
 
@@ -21,6 +22,9 @@ const LEADER_BIAS: [f64; 3] = [0.0, 0.5, 0.9];
 const FOLLOWER_BIAS: [f64; 2] = [0.0, 0.6];
 /// Factors (in percent) applied to `interval_ms`, one drawn per run.
 const PACE: [u64; 3] = [25, 100, 200];
+/// How often a bounce that goes on crashes the next leader while the earlier ones are
+/// still down (a pile-up, when `max_down` allows it), one value drawn per run.
+const PILE_UP: [f64; 2] = [0.0, 0.6];
 
 /// One run's fault profile.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +37,11 @@ pub struct Profile {
     pub follower_bias: f64,
     /// The mean gap between actions, in ms.
     pub interval_ms: u64,
+    /// Chance that a bounce going on crashes the next leader before restarting the
+    /// earlier ones, which then return oldest first, each once the partition has a
+    /// running leader again (leaders that return to a partition led in between are what
+    /// leader-epoch bugs need).
+    pub pile_up: f64,
 }
 
 impl Profile {
@@ -43,6 +52,7 @@ impl Profile {
             leader_bias: 0.0,
             follower_bias: 0.0,
             interval_ms: spec.interval_ms.max(1),
+            pile_up: 0.0,
         }
     }
 
@@ -66,6 +76,7 @@ impl Profile {
             leader_bias: LEADER_BIAS[rng.gen_range(0..LEADER_BIAS.len())],
             follower_bias: FOLLOWER_BIAS[rng.gen_range(0..FOLLOWER_BIAS.len())],
             interval_ms: (spec.interval_ms * pace / 100).max(1),
+            pile_up: PILE_UP[rng.gen_range(0..PILE_UP.len())],
         }
     }
 }
