@@ -1,5 +1,6 @@
 //! Whole-cluster simulation tests: every scenario in `scenarios/` gives its expected
-//! verdict, runs are deterministic, and bad input exits with code 2.
+//! verdict, runs are deterministic, bad input exits with code 2, and output into a closed
+//! pipe ends quietly.
 
 mod coverage;
 mod explore;
@@ -9,7 +10,7 @@ mod report;
 mod step;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use kafkasim::harness::RunReport;
 use kafkasim::scenario::Scenario;
@@ -72,6 +73,34 @@ fn kafkasim(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("binary runs")
+}
+
+/// `kafkasim run … | head` and the like: a reader that goes away before the output is
+/// written ends the command quietly, with its usual exit code and no panic.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let file = "scenarios/leader-failover-small.json";
+    for args in [
+        &["run", file][..],
+        &["run", file, "--json"],
+        &["step", file],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        // The reader closes its end long before the simulation has anything to print.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("binary ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.is_empty(),
+            "{args:?} writes nothing to stderr: {stderr}"
+        );
+    }
 }
 
 #[test]

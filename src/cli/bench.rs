@@ -4,9 +4,9 @@
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::Outcome;
 use crate::cli::explore::{default_jobs, explore_with_progress, outcome};
 use crate::cli::run::load;
+use crate::cli::{Outcome, print_stdout};
 use crate::explore::seeds::{SeedRange, Shard};
 use crate::explore::{Plan, rss};
 
@@ -68,9 +68,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         messages_per_wall_s: s.messages_per_wall_s.round(),
         peak_rss_mb: rss::peak_rss_mb().map(round),
     };
-    println!(
-        "{}",
-        serde_json::to_string(&line).expect("plain data serializes")
-    );
+    let json = serde_json::to_string(&line).expect("plain data serializes");
+    print_stdout(&format!("{json}\n"))?;
     Ok(outcome(&exploration))
 }

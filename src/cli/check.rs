@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::cli::run::{expect_text, load};
+use crate::cli::{Outcome, print_stdout};
 use crate::explore::run_seed;
 use crate::explore::stopwatch::Stopwatch;
 use crate::explore::summary::SeedResult;
@@ -81,12 +81,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
             if report.matched { "ok" } else { "MISMATCH" }.to_string(),
         ]);
     }
-    print!("{}", table(&rows));
-    println!(
-        "{} scenarios, {} matched, {mismatches} mismatched",
+    print_stdout(&format!(
+        "{}{} scenarios, {} matched, {mismatches} mismatched\n",
+        table(&rows),
         files.len(),
         files.len() - mismatches
-    );
+    ))?;
     Ok(if mismatches == 0 {
         Outcome::Matched
     } else {

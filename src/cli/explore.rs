@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::cli::progress::ProgressDisplay;
 use crate::cli::run::load;
+use crate::cli::{Outcome, print_stdout};
 use crate::coverage::Mark;
 use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
 use crate::explore::summary::{Exploration, Summary, reproduce_line};
@@ -78,7 +78,7 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
         );
     }
     let exploration = explore_with_progress(&scenario, &file, &plan, total, args.quiet);
-    print!("{}", summary_text(&exploration));
+    print_stdout(&summary_text(&exploration))?;
     if let Some(path) = &args.json {
         write_json(path, &exploration)?;
     }

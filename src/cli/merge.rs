@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::cli::explore::{outcome, summary_text, write_json};
+use crate::cli::{Outcome, print_stdout};
 use crate::explore::summary::Exploration;
 
 /// Arguments of `kafkasim merge`.
@@ -39,7 +39,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
         parts.push(part);
     }
     let merged = Exploration::merge(parts).map_err(|e| anyhow::anyhow!("cannot merge: {e}"))?;
-    print!("{}", summary_text(&merged));
+    print_stdout(&summary_text(&merged))?;
     if let Some(path) = &args.json {
         write_json(path, &merged)?;
     }

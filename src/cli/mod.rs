@@ -9,6 +9,7 @@ mod run;
 mod step;
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -116,6 +117,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
         Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),
         Command::Step(args) => step::run(args),
+    }
+}
+
+/// Writes `text` to standard output. A reader that stops early (`kafkasim run | head`)
+/// closes the pipe; that ends the output quietly instead of failing the command.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    quiet_broken_pipe(written).map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}"))
+}
+
+/// `Ok` when the reader has gone (a broken pipe); any other result unchanged.
+fn quiet_broken_pipe(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::{DEFAULT_SCENARIO, Outcome};
+use crate::cli::{DEFAULT_SCENARIO, Outcome, print_stdout};
 use crate::explore::run_seed;
 use crate::explore::summary::reproduce_line;
 use crate::harness::{RunReport, report};
@@ -85,14 +85,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         Some(file) => Some(write_report(file, &scenario, &report, &reproduce, &expect)?),
         None => None,
     };
-    if args.json {
-        println!("{}", report::to_json(&scenario.name, &report, &reproduce));
+    let text = if args.json {
+        format!("{}\n", report::to_json(&scenario.name, &report, &reproduce))
     } else {
-        print!(
-            "{}",
-            report::to_text(&scenario.name, &expect, &report, &reproduce)
-        );
-    }
+        report::to_text(&scenario.name, &expect, &report, &reproduce)
+    };
+    print_stdout(&text)?;
     if let Some(path) = written {
         eprintln!("report        {} (open it in a browser)", path.display());
     }

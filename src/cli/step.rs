@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::cli::run::load;
+use crate::cli::{Outcome, quiet_broken_pipe};
 use crate::explore::run_seed;
 use crate::harness::RunReport;
 use crate::scenario::Scenario;
@@ -119,11 +119,8 @@ pub fn run(args: StepArgs) -> anyhow::Result<Outcome> {
         shown.len(),
         steps.len()
     );
-    match show.print(&header, args.interactive) {
-        // A reader that stops early (`| head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    // A reader that stops early (`| head`) is not an error.
+    quiet_broken_pipe(show.print(&header, args.interactive))?;
     Ok(if report.matched {
         Outcome::Matched
     } else {
