@@ -75,10 +75,12 @@ pub fn role_of(file_name: &str) -> Option<Role> {
 
 impl Entry {
     /// Whether the entry explains `v`: the setting is what permits it, or it is the
-    /// known bug and no setting permits it.
+    /// known bug. A divergence that a setting permits is one the logs reconciled later
+    /// (one that persists is never permitted), so for a bug only a persisting one counts.
     pub fn explains(&self, v: &Violation) -> bool {
         if KNOWN_BUGS.contains(&self.explained_by) {
-            v.known_bug.as_deref() == Some(self.explained_by) && v.permitted_by.is_none()
+            v.known_bug.as_deref() == Some(self.explained_by)
+                && (v.kind != ViolationKind::Divergence || v.permitted_by.is_none())
         } else {
             v.permitted_by
                 .as_deref()
@@ -144,11 +146,14 @@ mod tests {
         let kip101 = Role::Affected(ENTRIES[4]);
         let bug = violation(divergence, None, Some("KIP-101"));
         let permitted = violation(divergence, Some("unclean_leader_election"), Some("KIP-101"));
+        let lost = ViolationKind::LostWrite;
+        let kip966 = Role::Affected(ENTRIES[8]);
+        let lossy = violation(lost, Some("flush=never with power loss"), Some("KIP-966"));
+        assert!(kip966.hit(&[lost], &[lossy]));
         assert!(kip101.hit(&[divergence], &[bug.clone()]));
         assert!(!kip101.hit(&[divergence], &[permitted.clone()]));
         assert!(!kip101.hit(&[ViolationKind::LostWrite], &[bug.clone()]));
         let acks1 = Role::Affected(ENTRIES[1]);
-        let lost = ViolationKind::LostWrite;
         assert!(acks1.hit(&[lost], &[violation(lost, Some("acks=1"), None)]));
         assert!(!acks1.hit(
             &[lost],

@@ -1,5 +1,8 @@
 //! `kafkasim bench`: the speed benchmark. Runs the built-in default scenario on seeds
-//! `1..N` and prints one JSON line of throughput figures.
+//! `1..N` and prints one JSON line of throughput figures. With `--detection`, the
+//! known-failure detection benchmark instead (see [`super::detection`]).
+
+use std::path::PathBuf;
 
 use clap::Args;
 use serde::Serialize;
@@ -14,11 +17,46 @@ use crate::explore::{Plan, rss};
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// How many seeds (seeds 1..N of the built-in default scenario).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1000, conflicts_with = "detection",
+          value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
     /// Worker threads [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// Instead: how many seeds the random nemesis needs to find each known-failure
+    /// entry (10 seed streams per affected scenario, until the first detection), and
+    /// whether the fixed twins stay clean. One JSON line per entry; exit code 1 when an
+    /// entry misses the targets (median <= 200 seeds and < 30 s, every stream within
+    /// --max-seeds, no twin seed with the entry back).
+    #[arg(long)]
+    detection: bool,
+    /// With --detection: the catalogue folder.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "scenarios/known",
+        requires = "detection"
+    )]
+    dir: PathBuf,
+    /// With --detection: seed streams per affected scenario.
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "detection",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    streams: u64,
+    /// With --detection: most seeds one stream tries.
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "detection",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_seeds: u64,
+    /// With --detection: seeds each fixed twin (and entry 14) runs.
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "detection")]
+    twin_seeds: u64,
+    /// With --detection: only these entries, e.g. `--only 05,06`.
+    #[arg(
+        long,
+        value_name = "NN,..",
+        value_delimiter = ',',
+        requires = "detection"
+    )]
+    only: Vec<String>,
 }
 
 /// The benchmark's one JSON line.
@@ -40,6 +78,17 @@ struct BenchLine {
 
 /// Runs the command. Build in release mode: debug builds are several times slower.
 pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
+    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
+    if args.detection {
+        return super::detection::run(&super::detection::DetectionPlan {
+            dir: args.dir,
+            streams: args.streams,
+            max_seeds: args.max_seeds,
+            twin_seeds: args.twin_seeds,
+            only: args.only,
+            jobs,
+        });
+    }
     let (scenario, file) = load(None)?;
     let plan = Plan {
         range: SeedRange {
@@ -47,7 +96,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             last: args.seeds,
         },
         shard: Shard::WHOLE,
-        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        jobs,
         fail_fast: false,
         time_limit: None,
     };

@@ -2,6 +2,7 @@
 
 mod bench;
 mod check;
+mod detection;
 mod explore;
 mod merge;
 mod progress;

@@ -8,8 +8,14 @@
 //! Timing, for the profile's interval I: the next action comes after a uniform draw in
 //! `[I/2, 3I/2]` ms; a started fault lasts a uniform draw in `[I/2, 2I]` ms, except a
 //! `restart` and a `bounce_leader`, a crash followed by a restart after `1..=I/4` ms.
-//! A bounce then crashes the partition's next leader the same way, with chance
-//! [`BOUNCE_AGAIN`], up to [`BOUNCES_MAX`] times.
+//! A bounced leader stays down until the controller moved leadership (at most
+//! [`BOUNCE_WAIT_INTERVALS`]). The bounce then goes on with chance [`BOUNCE_AGAIN`], up to
+//! [`BOUNCES_MAX`] leaders: with the profile's `pile_up` chance (and room under
+//! `max_down`) it crashes the new leader while the earlier ones stay down, otherwise it
+//! restarts the crashed leader and crashes the new one. Brokers that are down together
+//! (piled-up leaders, or every replica after `power_loss_all`) return oldest first, each
+//! later one once the controller elected a running leader after the previous restart
+//! (at most [`REJOIN_WAIT_INTERVALS`]), then after `1..=I/4` ms.
 //!
 //! Bounds: at most `max_down` brokers are down (crashed, powered off or paused) at once,
 //! counting faults from the scenario's fault list too, except that `power_loss_all`
