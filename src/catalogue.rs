@@ -150,9 +150,9 @@ mod tests {
         let kip966 = Role::Affected(ENTRIES[8]);
         let lossy = violation(lost, Some("flush=never with power loss"), Some("KIP-966"));
         assert!(kip966.hit(&[lost], &[lossy]));
-        assert!(kip101.hit(&[divergence], &[bug.clone()]));
-        assert!(!kip101.hit(&[divergence], &[permitted.clone()]));
-        assert!(!kip101.hit(&[ViolationKind::LostWrite], &[bug.clone()]));
+        assert!(kip101.hit(&[divergence], std::slice::from_ref(&bug)));
+        assert!(!kip101.hit(&[divergence], std::slice::from_ref(&permitted)));
+        assert!(!kip101.hit(&[ViolationKind::LostWrite], std::slice::from_ref(&bug)));
         let acks1 = Role::Affected(ENTRIES[1]);
         assert!(acks1.hit(&[lost], &[violation(lost, Some("acks=1"), None)]));
         assert!(!acks1.hit(
