@@ -366,13 +366,17 @@ impl Producer {
         } else {
             queue.in_flight.remove(i).into_iter().collect()
         };
+        let cause = ended
+            .first()
+            .map(|f| f.last_error.clone())
+            .unwrap_or_default();
         for (n, flight) in ended.into_iter().enumerate() {
             // A later batch still waiting for its answer may have been appended.
             let maybe_appended = flight.maybe_appended || (n > 0 && flight.request.is_some());
             let error = if n == 0 {
                 flight.last_error.clone()
             } else {
-                format!("an earlier batch failed ({})", flight.last_error)
+                format!("an earlier batch failed ({cause})")
             };
             for value in flight.values {
                 let error = error.clone();
