@@ -17,7 +17,8 @@
 //! later one once the controller elected a running leader after the previous restart
 //! (at most [`REJOIN_WAIT_INTERVALS`]), then after `1..=I/4` ms.
 //!
-//! Bounds: at most `max_down` brokers are down (crashed, powered off or paused) at once,
+//! Bounds: one bounce chain (or one-by-one return) at a time; at most `max_down` brokers
+//! are down (crashed, powered off or paused) at once,
 //! counting faults from the scenario's fault list too, except that `power_loss_all`
 //! (only when no broker is down) takes every replica of one partition down together; at
 //! most one network fault
@@ -275,13 +276,18 @@ impl Nemesis {
             .iter()
             .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
             .count();
+        let chained = self
+            .active
+            .iter()
+            .any(|a| matches!(a.fault, Fault::Bounce { .. } | Fault::Rejoin { .. }));
         match kind {
             NemesisKind::Crash
             | NemesisKind::PowerLoss
             | NemesisKind::Restart
-            | NemesisKind::Pause
-            | NemesisKind::BounceLeader => {
-                out < usize::from(self.spec.max_down) && out < brokers.len()
+            | NemesisKind::Pause => out < usize::from(self.spec.max_down) && out < brokers.len(),
+            // One chain of bounced leaders (and returns) at a time.
+            NemesisKind::BounceLeader => {
+                !chained && out < usize::from(self.spec.max_down) && out < brokers.len()
             }
             NemesisKind::PowerLossAll => out == 0,
             NemesisKind::Partition | NemesisKind::Isolate => !running(&Fault::Cut),

@@ -118,3 +118,107 @@ fn action_times_are_jittered() {
     );
     assert!(times.iter().any(|t| t % 300 != 0));
 }
+
+/// Bounces only, on 3 brokers with at most 2 down, so that bounces can pile up.
+const BOUNCES: &str = r#"{
+  "name": "bounces",
+  "cluster": { "brokers": 3, "topics": [ { "name": "t", "partitions": 1, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 1, "broker_session_timeout_ms": 600,
+              "broker_heartbeat_interval_ms": 150, "unclean_leader_election": true },
+  "network": { "latency_ms": [1, 5], "packet_loss": 0.0 },
+  "workload": { "duration_ms": 8000, "producers": 1, "produce_interval_ms": 20, "consumers": 1 },
+  "nemesis": { "kinds": ["bounce_leader"], "interval_ms": 500, "max_down": 2 }
+}"#;
+
+#[test]
+fn piled_up_leaders_return_oldest_first() {
+    let scenario = Scenario::from_json(BOUNCES).expect("parses");
+    let mut piled_up = 0;
+    for seed in 1..=8 {
+        let report = run(&scenario, seed);
+        // One bounce chain at a time: its crashed leaders, oldest first.
+        let mut down: Vec<String> = Vec::new();
+        for (time, text) in faults(&report) {
+            let (verb, node) = text.split_once(' ').expect("verb and node");
+            match verb {
+                "crash" => {
+                    down.push(node.to_string());
+                    piled_up += usize::from(down.len() == 2);
+                }
+                "restart" => {
+                    assert_eq!(
+                        down.first().map(String::as_str),
+                        Some(node),
+                        "seed {seed} at {time}"
+                    );
+                    down.remove(0);
+                }
+                other => panic!("unexpected fault `{text}` ({other})"),
+            }
+            assert!(down.len() <= 2, "seed {seed} at {time}: {down:?} down");
+        }
+    }
+    assert!(piled_up > 0, "no pile-up in 8 seeds");
+}
+
+/// Power loss of every replica only: one fault at a time, so its boots can be followed.
+const POWER_CYCLES: &str = r#"{
+  "name": "power-cycles",
+  "cluster": { "brokers": 3, "topics": [ { "name": "t", "partitions": 1, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 1, "broker_session_timeout_ms": 600,
+              "broker_heartbeat_interval_ms": 150, "flush": "never" },
+  "network": { "latency_ms": [1, 5], "packet_loss": 0.0 },
+  "workload": { "duration_ms": 8000, "producers": 1, "produce_interval_ms": 20, "consumers": 1 },
+  "nemesis": { "kinds": ["power_loss_all"], "interval_ms": 1000, "max_down": 1 }
+}"#;
+
+#[test]
+fn powered_off_replicas_boot_in_the_drawn_order_each_after_an_election_or_a_wait() {
+    let scenario = Scenario::from_json(POWER_CYCLES).expect("parses");
+    let mut waited_for_election = 0;
+    for seed in 1..=6 {
+        let report = run(&scenario, seed);
+        let mut order: Vec<String> = Vec::new();
+        let mut last_restart: Option<SimTime> = None;
+        for (time, text) in faults(&report) {
+            if let Some(list) = text.strip_prefix("power_loss [") {
+                assert!(
+                    order.is_empty(),
+                    "seed {seed} at {time}: overlapping power losses"
+                );
+                order = list
+                    .trim_end_matches(']')
+                    .split(", ")
+                    .map(String::from)
+                    .collect();
+                last_restart = None;
+                continue;
+            }
+            let node = text
+                .strip_prefix("restart ")
+                .expect("only power losses and restarts");
+            assert_eq!(
+                order.first().map(String::as_str),
+                Some(node),
+                "seed {seed} at {time}"
+            );
+            order.remove(0);
+            if let Some(previous) = last_restart {
+                let elected = report.history.events.iter().any(|e| {
+                    e.time > previous
+                        && e.time <= time
+                        && matches!(
+                            &e.kind,
+                            EventKind::LeaderElected {
+                                leader: Some(_),
+                                ..
+                            }
+                        )
+                });
+                waited_for_election += usize::from(elected);
+            }
+            last_restart = Some(time);
+        }
+    }
+    assert!(waited_for_election > 0, "no boot followed an election");
+}
