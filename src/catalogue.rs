@@ -7,6 +7,7 @@
 //! twin with Kafka's fix); entry 14 (ambiguous producer outcomes) has no affected
 //! setting: its scenarios must show no violation at all.
 
+use crate::checkers::known_bugs;
 use crate::violation::{Violation, ViolationKind};
 
 /// One catalogue entry.
@@ -43,9 +44,6 @@ const fn entry(number: &'static str, explained_by: &'static str) -> Entry {
     }
 }
 
-/// Tags of the known bugs (the rest of `explained_by` values are settings).
-const KNOWN_BUGS: [&str; 5] = ["KIP-101", "KIP-279", "KAFKA-7128", "KIP-966", "KAFKA-15583"];
-
 /// Which role a catalogue file plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -78,7 +76,8 @@ impl Entry {
     /// known bug. A divergence that a setting permits is one the logs reconciled later
     /// (one that persists is never permitted), so for a bug only a persisting one counts.
     pub fn explains(&self, v: &Violation) -> bool {
-        if KNOWN_BUGS.contains(&self.explained_by) {
+        // A known bug's tag; every other `explained_by` is a setting.
+        if known_bugs::ALL.iter().any(|b| b.tag == self.explained_by) {
             v.known_bug.as_deref() == Some(self.explained_by)
                 && (v.kind != ViolationKind::Divergence || v.permitted_by.is_none())
         } else {

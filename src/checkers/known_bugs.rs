@@ -59,6 +59,9 @@ pub const KIP_966: KnownBug = KnownBug {
     fixed_in: "4.1",
 };
 
+/// Every known bug, most precise mechanism first (the order attribution tries them).
+pub const ALL: [KnownBug; 5] = [KAFKA_7128, KIP_966, KAFKA_15583, KIP_101, KIP_279];
+
 /// The kinds a replication bug can produce.
 const DATA_KINDS: [ViolationKind; 5] = [
     ViolationKind::LostWrite,
@@ -103,11 +106,15 @@ fn preferred(kind: ViolationKind, bugs: &[KnownBug]) -> Option<&KnownBug> {
 
 /// Per partition, the known bugs whose mechanism the history shows, most precise first.
 fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<KnownBug>> {
+    // Each bug found, by its rank in `ALL`, so that the set keeps them in order.
     let mut found: BTreeMap<PartitionId, BTreeSet<usize>> = BTreeMap::new();
-    let mut mark = |p: PartitionId, rank: usize| {
+    let mut mark = |p: PartitionId, bug: KnownBug| {
+        let rank = ALL
+            .iter()
+            .position(|b| *b == bug)
+            .expect("every bug is in ALL");
         found.entry(p).or_default().insert(rank);
     };
-    let ranked = [KAFKA_7128, KIP_966, KAFKA_15583, KIP_101, KIP_279];
     let min_isr = usize::from(config.min_insync_replicas);
     let mut isr: BTreeMap<PartitionId, usize> = BTreeMap::new();
     let mut leader: BTreeMap<PartitionId, BrokerId> = BTreeMap::new();
@@ -122,7 +129,7 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
                 leso,
                 ..
             } if !config.isr_join_requires_epoch_start && follower_leo < leso => {
-                mark(*partition, 0);
+                mark(*partition, KAFKA_7128);
             }
             EventKind::Truncated {
                 broker,
@@ -141,17 +148,17 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
             } => {
                 let lossy = power_cut.remove(&(*partition, *new_leader));
                 if !config.eligible_leader_replicas && !unclean && lossy && new_isr.len() == 1 {
-                    mark(*partition, 1);
+                    mark(*partition, KIP_966);
                 }
                 if leader.insert(*partition, *new_leader) != Some(*new_leader) {
                     let count = elections.entry(*partition).or_default();
                     *count += 1;
                     let changed = *count > 1;
                     if changed && config.truncation == Truncation::HighWatermark {
-                        mark(*partition, 3);
+                        mark(*partition, KIP_101);
                     }
                     if changed && config.truncation == Truncation::LeaderEpochV0 {
-                        mark(*partition, 4);
+                        mark(*partition, KIP_279);
                     }
                 }
                 isr.insert(*partition, new_isr.len());
@@ -173,14 +180,14 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
                 && leader.get(partition) == Some(broker)
                 && isr.get(partition).is_some_and(|n| *n < min_isr) =>
             {
-                mark(*partition, 2);
+                mark(*partition, KAFKA_15583);
             }
             _ => {}
         }
     }
     found
         .into_iter()
-        .map(|(p, ranks)| (p, ranks.into_iter().map(|r| ranked[r]).collect()))
+        .map(|(p, ranks)| (p, ranks.into_iter().map(|r| ALL[r]).collect()))
         .collect()
 }
 
