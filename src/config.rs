@@ -60,6 +60,30 @@ impl Truncation {
     }
 }
 
+/// How a leader changes the ISR, and when it answers the follower fetch that made it
+/// add that follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsrUpdate {
+    /// KIP-497 (2.7) and later: an `AlterPartition` request to the controller; the fetch
+    /// is answered at once, the ISR changes when the controller's answer arrives.
+    AlterPartition,
+    /// Before 2.7: the leader wrote the new ISR to ZooKeeper itself, synchronously, while
+    /// handling the follower's fetch, and answered that fetch only afterwards. Here the
+    /// controller stands in for ZooKeeper: the fetch that made the leader propose an
+    /// expansion waits until the proposal is answered.
+    Zookeeper,
+}
+
+impl IsrUpdate {
+    /// The setting as a scenario writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IsrUpdate::AlterPartition => "alter-partition",
+            IsrUpdate::Zookeeper => "zookeeper",
+        }
+    }
+}
+
 /// How far a broker serves consumers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsumerReadLimit {
@@ -103,6 +127,8 @@ pub struct Config {
     pub hw_requires_min_isr: bool,
     /// ISR expansion needs the follower to reach the leader epoch start offset (KAFKA-7128).
     pub isr_join_requires_epoch_start: bool,
+    /// How a leader changes the ISR (ZooKeeper before 2.7, `AlterPartition` since).
+    pub isr_update: IsrUpdate,
     /// `linger.ms`: how long the producer waits to fill a batch (Kafka 4.0: 5).
     pub linger_ms: u64,
     /// `request.timeout.ms` of producers and consumers.
@@ -141,6 +167,7 @@ impl Default for Config {
             eligible_leader_replicas: true,
             hw_requires_min_isr: true,
             isr_join_requires_epoch_start: true,
+            isr_update: IsrUpdate::AlterPartition,
             linger_ms: 5,
             request_timeout_ms: 30_000,
             delivery_timeout_ms: 120_000,

@@ -8,6 +8,8 @@
 //! - 2.0: KIP-279 (iterate to a common epoch).
 //! - 2.1: KAFKA-7128 (ISR join needs the leader epoch start offset), KIP-91
 //!   (`retries` effectively unbounded, bounded by `delivery.timeout.ms`).
+//! - 2.7: KIP-497 (the leader asks the controller to change the ISR instead of writing
+//!   it to ZooKeeper while it handles the fetch). No preset sits between 2.1 and 3.6.
 //! - 3.0: KIP-679 (`acks=all` and `enable.idempotence=true` by default).
 //! - 3.7: KAFKA-15583 (HW frozen while the ISR is below min.insync).
 //! - 4.1: KIP-966 eligible leader replicas on by default for new clusters.
@@ -16,7 +18,7 @@
 //! `min.insync.replicas` 1. The 0.8 preset means 0.8.2 with the Java producer (acks=1);
 //! the older Scala producer defaulted to acks=0.
 
-use crate::config::{Acks, Config, Truncation};
+use crate::config::{Acks, Config, IsrUpdate, Truncation};
 
 /// A Kafka release whose replication behaviour a preset reproduces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,6 +92,11 @@ impl KafkaVersion {
         } else {
             0
         };
+        c.isr_update = if at_least(KafkaVersion::V3_6) {
+            IsrUpdate::AlterPartition
+        } else {
+            IsrUpdate::Zookeeper
+        };
         let modern_producer = at_least(KafkaVersion::V3_6);
         c.acks = if modern_producer {
             Acks::All
@@ -122,7 +129,7 @@ mod tests {
             "unbounded"
         };
         format!(
-            "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} |",
             c.truncation.as_str(),
             if c.unclean_leader_election {
                 "on"
@@ -131,6 +138,7 @@ mod tests {
             },
             c.acks.as_str(),
             yes(c.idempotent_producer),
+            c.isr_update.as_str(),
             yes(c.isr_join_requires_epoch_start),
             yes(c.hw_requires_min_isr),
             yes(c.eligible_leader_replicas),

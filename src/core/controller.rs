@@ -491,6 +491,8 @@ impl Controller {
             to: NodeId::Broker(broker),
             message: Message::AlterPartitionResponse {
                 partition: p,
+                partition_epoch,
+                new_isr: new_isr.iter().map(|(b, _)| *b).collect(),
                 result,
             },
         });

@@ -179,6 +179,12 @@ pub enum Message {
     AlterPartitionResponse {
         /// Which partition.
         partition: PartitionId,
+        /// The partition epoch the answered proposal was based on, and the ISR it
+        /// proposed: the leader ignores an answer to an older proposal (Kafka's callback
+        /// closes over the proposed state; here the answer carries it).
+        partition_epoch: PartitionEpoch,
+        /// The ISR the answered proposal asked for.
+        new_isr: Vec<BrokerId>,
         /// The committed registration, or why not.
         result: Result<PartitionRegistration, ErrorCode>,
     },

@@ -77,6 +77,7 @@ pub(super) struct RawConfig {
     pub eligible_leader_replicas: Option<bool>,
     pub hw_requires_min_isr: Option<bool>,
     pub isr_join_requires_epoch_start: Option<bool>,
+    pub isr_update: Option<RawIsrUpdate>,
 }
 
 /// `config.acks`: `"0"`, `"1"` or `"all"` (the integers 0 and 1 are accepted too).
@@ -161,6 +162,14 @@ pub(super) enum RawTruncation {
     #[serde(rename = "leader-epoch-v0")]
     LeaderEpochV0,
     HighWatermark,
+}
+
+/// `config.isr_update`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawIsrUpdate {
+    AlterPartition,
+    Zookeeper,
 }
 
 /// `config.consumer_read_limit`.
@@ -274,6 +283,7 @@ pub(super) enum RawNemesisKind {
     Latency,
     BounceLeader,
     PowerLossAll,
+    CrashDuringIsrChange,
 }
 
 /// `expect`: `"pass"` or `{ "violations": [...] }` (names checked in validation).

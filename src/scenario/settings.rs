@@ -1,8 +1,8 @@
 //! `config`: the protocol settings, Kafka's defaults for every field the file leaves out.
 
-use super::raw::{RawConfig, RawReadLimit, RawTruncation};
+use super::raw::{RawConfig, RawIsrUpdate, RawReadLimit, RawTruncation};
 use super::{ScenarioError, invalid};
-use crate::config::{Config, ConsumerReadLimit, FlushPolicy, Truncation};
+use crate::config::{Config, ConsumerReadLimit, FlushPolicy, IsrUpdate, Truncation};
 use crate::kafka_version::KafkaVersion;
 
 /// `config`: the defaults of `kafka_version` (Kafka 4.1 when absent) for every missing
@@ -47,6 +47,12 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             RawTruncation::LeaderEpoch => Truncation::LeaderEpoch,
             RawTruncation::LeaderEpochV0 => Truncation::LeaderEpochV0,
             RawTruncation::HighWatermark => Truncation::HighWatermark,
+        };
+    }
+    if let Some(update) = raw.isr_update {
+        c.isr_update = match update {
+            RawIsrUpdate::AlterPartition => IsrUpdate::AlterPartition,
+            RawIsrUpdate::Zookeeper => IsrUpdate::Zookeeper,
         };
     }
     if let Some(limit) = raw.consumer_read_limit {

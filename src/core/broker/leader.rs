@@ -1,7 +1,7 @@
 //! Leader side of a broker: produce, fetch serving (followers and consumers), the HW,
 //! ISR shrink/expand proposals, and parked (delayed) requests.
 
-use crate::config::{Acks, ConsumerReadLimit, Truncation};
+use crate::config::{Acks, ConsumerReadLimit, IsrUpdate, Truncation};
 use crate::core::Effect;
 use crate::core::broker::Broker;
 use crate::core::broker::producer_state::SequenceCheck;
@@ -10,7 +10,9 @@ use crate::core::log::{Log, Record};
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message, ProduceBatch};
 use crate::core::metadata::PartitionRegistration;
 use crate::history::EventKind;
-use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, Sequence, SimTime};
+use crate::types::{
+    BrokerEpoch, BrokerId, NodeId, Offset, PartitionEpoch, PartitionId, Sequence, SimTime,
+};
 
 /// Most records one fetch response carries per partition.
 pub const FETCH_RECORDS_MAX: usize = 1_000;
@@ -32,7 +34,9 @@ pub struct ParkedProduce {
     pub deadline: SimTime,
 }
 
-/// A fetch with nothing to return yet, waiting for data (`DelayedFetch`).
+/// A fetch with nothing to return yet, waiting for data (`DelayedFetch`), or, with
+/// [`IsrUpdate::Zookeeper`], a follower fetch held until the ISR expansion it caused is
+/// stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParkedFetch {
     /// The fetcher.
@@ -43,8 +47,11 @@ pub struct ParkedFetch {
     pub replica: Option<BrokerId>,
     /// The request's partitions.
     pub partitions: Vec<FetchPartition>,
-    /// When to answer anyway.
+    /// When to answer anyway (a fetch held for the ISR waits past it).
     pub deadline: SimTime,
+    /// It made this leader propose its follower for the ISR, in ZooKeeper mode: it is
+    /// answered only once no ISR change of its partitions is pending.
+    pub held_for_isr: bool,
 }
 
 impl Broker {
@@ -151,6 +158,7 @@ impl Broker {
         out: &mut Vec<Effect>,
     ) {
         let response = self.read_fetch(replica, &partitions);
+        let mut expanded = false;
         if let Some(follower) = replica {
             for (request, answer) in partitions.iter().zip(&response) {
                 if answer.error.is_none() && answer.diverging_epoch.is_none() {
@@ -159,14 +167,17 @@ impl Broker {
                         .get_mut(&request.partition)
                         .expect("answered without error");
                     r.record_follower_fetch(now, follower, request.fetch_offset, replica_epoch);
-                    self.maybe_expand_isr(now, request.partition, follower, out);
+                    expanded |= self.maybe_expand_isr(now, request.partition, follower, out);
                 }
             }
         }
+        // Before KIP-497 the fetch handler wrote the new ISR to ZooKeeper and answered
+        // only afterwards (`Partition.maybeExpandIsr` ran inside the fetch).
+        let held_for_isr = expanded && self.config.isr_update == IsrUpdate::Zookeeper;
         let ready = response
             .iter()
             .any(|p| p.error.is_some() || p.diverging_epoch.is_some() || !p.records.is_empty());
-        if ready || max_wait_ms == 0 {
+        if !held_for_isr && (ready || max_wait_ms == 0) {
             self.answer_fetch(now, client, correlation, replica.is_none(), response, out);
         } else {
             self.parked_fetch.push(ParkedFetch {
@@ -175,6 +186,7 @@ impl Broker {
                 replica,
                 partitions,
                 deadline: now.plus_ms(max_wait_ms),
+                held_for_isr,
             });
         }
         self.after_change(now, out);
@@ -321,7 +333,14 @@ impl Broker {
             }
         }
         let parked = std::mem::take(&mut self.parked_fetch);
-        for p in parked {
+        for mut p in parked {
+            if p.held_for_isr {
+                if self.isr_change_pending(&p) {
+                    self.parked_fetch.push(p);
+                    continue;
+                }
+                p.held_for_isr = false;
+            }
             let response = self.read_fetch(p.replica, &p.partitions);
             let ready = response
                 .iter()
@@ -359,14 +378,24 @@ impl Broker {
         }
     }
 
-    /// ISR expansion (4.6) after a follower fetch.
+    /// Whether an ISR change of a partition `fetch` asks for is still pending here.
+    fn isr_change_pending(&self, fetch: &ParkedFetch) -> bool {
+        fetch.partitions.iter().any(|request| {
+            self.replicas
+                .get(&request.partition)
+                .and_then(|r| r.leader_state())
+                .is_some_and(|s| s.pending_alter.is_some())
+        })
+    }
+
+    /// ISR expansion (4.6) after a follower fetch; says whether it proposed one.
     fn maybe_expand_isr(
         &mut self,
         now: SimTime,
         partition: PartitionId,
         follower: BrokerId,
         out: &mut Vec<Effect>,
-    ) {
+    ) -> bool {
         let replica = &self.replicas[&partition];
         let epoch = replica
             .leader_state()
@@ -374,7 +403,7 @@ impl Broker {
             .map(|p| p.broker_epoch);
         let eligible = epoch.is_some_and(|e| Broker::eligible(&self.metadata, follower, e));
         if !replica.may_join_isr(follower, &self.config, eligible) {
-            return;
+            return false;
         }
         let state = replica.leader_state().expect("may_join_isr: leading");
         out.push(Effect::Trace(EventKind::IsrExpansion {
@@ -387,6 +416,7 @@ impl Broker {
         let mut isr = replica.isr.clone();
         isr.push(follower);
         self.propose_isr(now, partition, isr, out);
+        true
     }
 
     /// ISR shrink (4.5), on the periodic check.
@@ -491,6 +521,7 @@ impl Broker {
         &mut self,
         now: SimTime,
         partition: PartitionId,
+        (based_on, proposed): (PartitionEpoch, Vec<BrokerId>),
         result: Result<PartitionRegistration, ErrorCode>,
         out: &mut Vec<Effect>,
     ) {
@@ -500,6 +531,15 @@ impl Broker {
         let Role::Leader(state) = &mut replica.role else {
             return;
         };
+        // `Partition.handleAlterPartitionUpdate`: an answer to a proposal other than the
+        // pending one is out of date (an older proposal, answered late or twice).
+        let answers_pending = state
+            .pending_alter
+            .as_ref()
+            .is_some_and(|p| p.based_on == based_on && p.isr == proposed);
+        if !answers_pending {
+            return;
+        }
         match result {
             Ok(registration) => {
                 if registration.leader_epoch == replica.leader_epoch
@@ -510,7 +550,14 @@ impl Broker {
                 }
                 state.pending_alter = None;
             }
-            Err(_) => state.pending_alter = None, // roll back; metadata brings the truth
+            // The controller did not apply it and our partition epoch is current: back to
+            // the committed ISR (`handleAlterPartitionError`).
+            Err(ErrorCode::IneligibleReplica) => state.pending_alter = None,
+            // Otherwise whether it was applied is unknown (INVALID_UPDATE_VERSION: our
+            // state is stale; others are retried): the proposal stays pending, so the HW
+            // keeps waiting for the members it adds, until metadata brings the
+            // partition's new state or a retry is answered.
+            Err(_) => {}
         }
         self.after_change(now, out);
     }

@@ -9,6 +9,8 @@ mod follower;
 mod leader;
 pub mod producer_state;
 pub mod replica;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -375,8 +377,14 @@ impl StateMachine for Broker {
                 }
             }
             Message::MetadataUpdate { metadata } => self.apply_metadata(now, *metadata, out),
-            Message::AlterPartitionResponse { partition, result } => {
-                self.on_alter_partition_response(now, partition, result, out)
+            Message::AlterPartitionResponse {
+                partition,
+                partition_epoch,
+                new_isr,
+                result,
+            } => {
+                let answered = (partition_epoch, new_isr);
+                self.on_alter_partition_response(now, partition, answered, result, out)
             }
             Message::Produce {
                 correlation,
@@ -454,7 +462,9 @@ impl StateMachine for Broker {
         for parked in &self.parked_produce {
             deadline = deadline.min(parked.deadline);
         }
-        for parked in &self.parked_fetch {
+        // A fetch held for the ISR is released by the controller's answer (or the
+        // metadata that ends the leadership), not by its deadline.
+        for parked in self.parked_fetch.iter().filter(|p| !p.held_for_isr) {
             deadline = deadline.min(parked.deadline);
         }
         Some(deadline)

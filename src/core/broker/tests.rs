@@ -1,0 +1,250 @@
+//! The leader's ISR expansion against the controller's answers: when the follower's
+//! fetch is answered (ZooKeeper era or `AlterPartition`), and which answers count.
+
+use std::collections::BTreeMap;
+
+use super::{Broker, RecoveredPartition};
+use crate::config::{Config, IsrUpdate};
+use crate::core::log::Record;
+use crate::core::message::{ErrorCode, FetchPartition, Message, MetadataImage};
+use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
+use crate::core::prng::Prng;
+use crate::core::{Effect, StateMachine};
+use crate::layout::Layout;
+use crate::types::{
+    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
+    ProducerEpoch, ProducerId, Sequence, SimTime,
+};
+
+const P: PartitionId = PartitionId(0);
+
+fn record(epoch: u32, index: u32) -> Record {
+    Record {
+        leader_epoch: LeaderEpoch(epoch),
+        producer_id: ProducerId(1),
+        producer_epoch: ProducerEpoch(0),
+        sequence: Sequence(index),
+        batch_base_sequence: Sequence(index),
+        value: MessageId { producer: 1, index },
+    }
+}
+
+fn registration(isr: &[u8], partition_epoch: u32) -> PartitionRegistration {
+    PartitionRegistration {
+        partition: P,
+        replicas: vec![BrokerId(1), BrokerId(2), BrokerId(3)],
+        leader: Some(BrokerId(1)),
+        leader_epoch: LeaderEpoch(1),
+        partition_epoch: PartitionEpoch(partition_epoch),
+        isr: isr.iter().map(|b| BrokerId(*b)).collect(),
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
+        recovering: false,
+    }
+}
+
+/// Broker 1 leads the partition in epoch 1 with ISR {1, 2} (partition epoch 1), holding
+/// two records of epoch 0 and HW 1; broker 3 is out of the ISR.
+fn leader(isr_update: IsrUpdate) -> Broker {
+    let config = Config {
+        isr_update,
+        isr_join_requires_epoch_start: false,
+        ..Config::default()
+    };
+    let layout = Layout::new(3, &[("t".to_string(), 1, 3)]);
+    let disk = BTreeMap::from([(
+        P,
+        RecoveredPartition {
+            records: vec![record(0, 0), record(0, 1)],
+            hw_checkpoint: Offset(1),
+        },
+    )]);
+    let mut broker = Broker::recover(BrokerId(1), config, &layout, disk, &mut Prng::new(7));
+    let now = SimTime::ZERO;
+    let mut out = Vec::new();
+    broker.on_start(now, &mut out);
+    let registered = Message::RegisterBrokerResponse {
+        result: Ok(BrokerEpoch(1)),
+    };
+    broker.on_message(now, NodeId::Controller, registered, &mut out);
+    let image = MetadataImage {
+        version: 1,
+        partitions: vec![registration(&[1, 2], 1)],
+        brokers: (1..=3)
+            .map(|b| BrokerRegistration {
+                broker: BrokerId(b),
+                broker_epoch: BrokerEpoch(u64::from(b)),
+                fenced: false,
+            })
+            .collect(),
+    };
+    let update = Message::MetadataUpdate {
+        metadata: Box::new(image),
+    };
+    broker.on_message(now, NodeId::Controller, update, &mut out);
+    assert!(broker.replicas[&P].is_leader(), "the fixture leads");
+    broker
+}
+
+/// Broker 3 fetches from offset 1 (below the epoch start offset 2, at the HW 1): the old
+/// rule lets it join.
+fn fetch_from_broker_3(broker: &mut Broker, now: SimTime) -> Vec<Effect> {
+    let mut out = Vec::new();
+    let fetch = Message::Fetch {
+        correlation: 9,
+        replica: Some(BrokerId(3)),
+        replica_epoch: BrokerEpoch(3),
+        max_wait_ms: 500,
+        partitions: vec![FetchPartition {
+            partition: P,
+            fetch_offset: Offset(1),
+            current_leader_epoch: LeaderEpoch(1),
+            last_fetched_epoch: Some(LeaderEpoch(0)),
+        }],
+    };
+    broker.on_message(now, NodeId::Broker(BrokerId(3)), fetch, &mut out);
+    out
+}
+
+fn answer(
+    proposed_on: u32,
+    isr: &[u8],
+    result: Result<PartitionRegistration, ErrorCode>,
+) -> Message {
+    Message::AlterPartitionResponse {
+        partition: P,
+        partition_epoch: PartitionEpoch(proposed_on),
+        new_isr: isr.iter().map(|b| BrokerId(*b)).collect(),
+        result,
+    }
+}
+
+fn fetch_answered(out: &[Effect]) -> bool {
+    out.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Send {
+                to: NodeId::Broker(BrokerId(3)),
+                message: Message::FetchResponse { .. },
+            }
+        )
+    })
+}
+
+fn proposed(out: &[Effect]) -> bool {
+    out.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Send {
+                message: Message::AlterPartition { .. },
+                ..
+            }
+        )
+    })
+}
+
+fn pending(broker: &Broker) -> bool {
+    broker.replicas[&P]
+        .leader_state()
+        .is_some_and(|s| s.pending_alter.is_some())
+}
+
+#[test]
+fn zookeeper_era_answers_the_joining_follower_only_after_the_isr_is_stored() {
+    let mut broker = leader(IsrUpdate::Zookeeper);
+    let out = fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
+    assert!(proposed(&out), "broker 3 is proposed for the ISR");
+    assert!(!fetch_answered(&out), "held while the ISR write is pending");
+    let mut out = Vec::new();
+    broker.on_timeout(SimTime::from_ms(900), &mut out);
+    assert!(
+        !fetch_answered(&out),
+        "the fetch deadline does not release it"
+    );
+    let stored = answer(1, &[1, 2, 3], Ok(registration(&[1, 2, 3], 2)));
+    let mut out = Vec::new();
+    broker.on_message(SimTime::from_ms(901), NodeId::Controller, stored, &mut out);
+    assert!(fetch_answered(&out), "answered once the ISR is stored");
+    assert_eq!(broker.replicas[&P].isr.len(), 3);
+}
+
+#[test]
+fn alter_partition_answers_the_joining_follower_at_once() {
+    let mut broker = leader(IsrUpdate::AlterPartition);
+    let out = fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
+    assert!(proposed(&out));
+    assert!(
+        fetch_answered(&out),
+        "KIP-497: the proposal does not hold the fetch"
+    );
+}
+
+#[test]
+fn a_late_answer_to_an_older_proposal_leaves_the_pending_one_alone() {
+    let mut broker = leader(IsrUpdate::AlterPartition);
+    fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
+    assert!(pending(&broker));
+    // An earlier shrink to {1}, based on partition epoch 0, answered late.
+    let stale = answer(0, &[1], Err(ErrorCode::InvalidUpdateVersion));
+    broker.on_message(
+        SimTime::from_ms(12),
+        NodeId::Controller,
+        stale,
+        &mut Vec::new(),
+    );
+    assert!(pending(&broker), "the answer was to another proposal");
+    // Broker 2 has everything, broker 3 (proposed) only offset 0: the HW stays at 1.
+    let mut out = Vec::new();
+    let fetch = Message::Fetch {
+        correlation: 5,
+        replica: Some(BrokerId(2)),
+        replica_epoch: BrokerEpoch(2),
+        max_wait_ms: 500,
+        partitions: vec![FetchPartition {
+            partition: P,
+            fetch_offset: Offset(2),
+            current_leader_epoch: LeaderEpoch(1),
+            last_fetched_epoch: Some(LeaderEpoch(0)),
+        }],
+    };
+    broker.on_message(
+        SimTime::from_ms(13),
+        NodeId::Broker(BrokerId(2)),
+        fetch,
+        &mut out,
+    );
+    assert_eq!(
+        broker.replicas[&P].hw,
+        Offset(1),
+        "the proposed member still holds the HW back"
+    );
+}
+
+#[test]
+fn an_invalid_version_keeps_the_proposal_pending_and_an_ineligible_replica_rolls_it_back() {
+    let mut broker = leader(IsrUpdate::AlterPartition);
+    fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
+    let invalid = answer(1, &[1, 2, 3], Err(ErrorCode::InvalidUpdateVersion));
+    broker.on_message(
+        SimTime::from_ms(12),
+        NodeId::Controller,
+        invalid,
+        &mut Vec::new(),
+    );
+    assert!(
+        pending(&broker),
+        "applied or not is unknown: wait for metadata"
+    );
+    let refused = answer(1, &[1, 2, 3], Err(ErrorCode::IneligibleReplica));
+    broker.on_message(
+        SimTime::from_ms(14),
+        NodeId::Controller,
+        refused,
+        &mut Vec::new(),
+    );
+    assert!(
+        !pending(&broker),
+        "not applied, our epoch is current: roll back"
+    );
+    assert_eq!(broker.replicas[&P].isr.len(), 2);
+}
