@@ -99,6 +99,7 @@ impl Reach {
                     NemesisKind::Latency => continue,
                     NemesisKind::BounceLeader => "bounce_leader",
                     NemesisKind::PowerLossAll => "power_loss_all",
+                    NemesisKind::CrashDuringIsrChange => "crash_during_isr_change",
                 };
                 if actions > 0 {
                     stopping = true;
@@ -109,6 +110,7 @@ impl Reach {
                             | NemesisKind::Restart
                             | NemesisKind::BounceLeader
                             | NemesisKind::PowerLossAll
+                            | NemesisKind::CrashDuringIsrChange
                     ) {
                         reach.crashes = reach
                             .crashes

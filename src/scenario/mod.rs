@@ -183,6 +183,10 @@ pub enum NemesisKind {
     BounceLeader,
     /// `"power_loss_all"`: every replica of one partition loses power at once.
     PowerLossAll,
+    /// `"crash_during_isr_change"`: wait for a leader to propose an ISR change and crash
+    /// it before the controller's answer arrives, while the leader's and the controller's
+    /// ISR disagree; it restarts once leadership moved.
+    CrashDuringIsrChange,
 }
 
 /// Randomized faults drawn from the seed.

@@ -220,7 +220,8 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
         return Err(invalid(
             "nemesis.kinds",
             "at least one kind is required (crash, power_loss, restart, pause, partition, \
-             isolate, packet_loss, latency, bounce_leader, power_loss_all)",
+             isolate, packet_loss, latency, bounce_leader, power_loss_all, \
+             crash_during_isr_change)",
         ));
     }
     let interval_ms = raw.interval_ms.unwrap_or(DEFAULT_NEMESIS_INTERVAL_MS);
@@ -256,6 +257,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             RawNemesisKind::Latency => NemesisKind::Latency,
             RawNemesisKind::BounceLeader => NemesisKind::BounceLeader,
             RawNemesisKind::PowerLossAll => NemesisKind::PowerLossAll,
+            RawNemesisKind::CrashDuringIsrChange => NemesisKind::CrashDuringIsrChange,
         })
         .collect();
     Ok(NemesisSpec {

@@ -113,7 +113,58 @@ pub(super) fn start(
             cluster.set_latency_ms(low, high);
             Fault::Slow
         }
+        NemesisKind::CrashDuringIsrChange => {
+            let interval = profile.interval_ms;
+            let low = (interval / 2).max(1);
+            let watch_ms = rng.gen_range(low..=(2 * interval).max(low));
+            Fault::AwaitIsrChange {
+                until: crate::shell::now().plus_ms(watch_ms),
+            }
+        }
     })
+}
+
+/// Crashes a running leader whose ISR change the controller has applied but the leader
+/// has not yet heard of (its proposal is pending, the controller's ISR is the proposed
+/// one), one drawn among them, and records it; gives it and the partition, or None when
+/// no leader is in that window.
+pub(super) fn crash_during_isr_change(
+    cluster: &mut Cluster,
+    rng: &mut impl Rng,
+) -> Option<(NodeId, PartitionId)> {
+    let controller = cluster.controller_state()?;
+    let mut changing: Vec<(BrokerId, PartitionId)> = Vec::new();
+    for partition in cluster.layout().partition_ids() {
+        let registration = &controller.partitions[usize::from(partition.0)];
+        let Some(leader) = registration.leader else {
+            continue;
+        };
+        let mut committed = registration.isr.clone();
+        committed.sort();
+        let applied = cluster.with_broker(leader, |broker| {
+            let pending = broker
+                .replicas
+                .get(&partition)
+                .and_then(|r| r.leader_state())
+                .and_then(|s| s.pending_alter.as_ref());
+            pending.is_some_and(|p| {
+                let mut proposed = p.isr.clone();
+                proposed.sort();
+                proposed == committed
+            })
+        });
+        if applied == Some(true) && is_up(cluster, NodeId::Broker(leader)) {
+            changing.push((leader, partition));
+        }
+    }
+    if changing.is_empty() {
+        return None;
+    }
+    let (broker, partition) = changing[rng.gen_range(0..changing.len())];
+    let node = NodeId::Broker(broker);
+    record(cluster, format!("crash {node}"));
+    cluster.crash(node);
+    Some((node, partition))
 }
 
 /// Crashes the current leader of `partition`, if it runs; it restarts when the fault

@@ -26,6 +26,11 @@
 //! latency spell at a time. An action whose drawn kind cannot start picks among the kinds
 //! that can; if none can, it starts nothing.
 //!
+//! `crash_during_isr_change` watches, every [`ISR_WATCH_POLL_MS`] for a fault's duration,
+//! for a leader whose proposed ISR the controller already stored while the leader still
+//! waits for the answer, crashes it (when a broker may go down and no bounce chain runs)
+//! and goes on as a one-leader bounce.
+//!
 //! The harness wakes the nemesis at [`Nemesis::next_wakeup`] until `workload.duration_ms`;
 //! faults still active then are left for the finale, which heals and restarts everything,
 //! except the latency spell, which [`Nemesis::finish`] ends (the finale does not know the
@@ -55,6 +60,10 @@ const BOUNCE_WAIT_INTERVALS: u64 = 4;
 /// Brokers that return one by one wait for the partition to have a running leader again,
 /// at most this many intervals.
 const REJOIN_WAIT_INTERVALS: u64 = 1;
+/// How often `crash_during_isr_change` looks for a leader with an ISR change pending,
+/// in ms: a proposal is answered within one round trip to the controller (2 to 20 ms
+/// with the default latency).
+const ISR_WATCH_POLL_MS: u64 = 1;
 
 /// Whether the controller, as it stands now, has `broker` leading `partition`.
 fn still_leads(cluster: &Cluster, partition: PartitionId, broker: crate::types::BrokerId) -> bool {
@@ -78,6 +87,15 @@ fn elected_since(cluster: &Cluster, partition: PartitionId, epoch: Option<Leader
             && p.leader
                 .is_some_and(|b| kinds::is_up(cluster, NodeId::Broker(b)))
     })
+}
+
+/// How many brokers are crashed, powered off or paused.
+fn brokers_out(cluster: &Cluster) -> usize {
+    let brokers = &cluster.layout().brokers;
+    brokers
+        .iter()
+        .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
+        .count()
 }
 
 /// Restarts `node` and records it.
@@ -120,6 +138,9 @@ enum Fault {
     Lossy,
     /// A latency spell; the end restores the scenario's latency range.
     Slow,
+    /// Watching, every [`ISR_WATCH_POLL_MS`] until `until`, for a leader with an ISR
+    /// change pending, to crash it (it then becomes a one-leader [`Fault::Bounce`]).
+    AwaitIsrChange { until: SimTime },
 }
 
 impl Fault {
@@ -218,9 +239,13 @@ impl Nemesis {
                 continue;
             }
             if let Some(next) = self.end(cluster, ended.fault) {
+                let wait_ms = match next {
+                    Fault::AwaitIsrChange { .. } => ISR_WATCH_POLL_MS,
+                    _ => self.quick_ms(),
+                };
                 self.active.push(Active {
                     fault: next,
-                    ends_at: now.plus_ms(self.quick_ms()),
+                    ends_at: now.plus_ms(wait_ms),
                 });
             }
         }
@@ -259,7 +284,9 @@ impl Nemesis {
         let kind = startable[rng.gen_range(0..startable.len())];
         let fault = kinds::start(kind, cluster, &self.network, &self.profile, &mut rng)?;
         let interval = self.profile.interval_ms;
-        let duration_ms = if matches!(kind, NemesisKind::Restart | NemesisKind::BounceLeader) {
+        let duration_ms = if kind == NemesisKind::CrashDuringIsrChange {
+            ISR_WATCH_POLL_MS
+        } else if matches!(kind, NemesisKind::Restart | NemesisKind::BounceLeader) {
             self.quick_ms()
         } else {
             let low = (interval / 2).max(1);
@@ -271,25 +298,20 @@ impl Nemesis {
     /// Whether a fault of `kind` may start now without breaking a bound.
     fn can_start(&self, kind: NemesisKind, cluster: &Cluster) -> bool {
         let running = |f: &Fault| self.active.iter().any(|a| a.fault == *f);
-        let brokers = &cluster.layout().brokers;
-        let out = brokers
-            .iter()
-            .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
-            .count();
-        let chained = self
+        let watching = self
             .active
             .iter()
-            .any(|a| matches!(a.fault, Fault::Bounce { .. } | Fault::Rejoin { .. }));
+            .any(|a| matches!(a.fault, Fault::AwaitIsrChange { .. }));
         match kind {
             NemesisKind::Crash
             | NemesisKind::PowerLoss
             | NemesisKind::Restart
-            | NemesisKind::Pause => out < usize::from(self.spec.max_down) && out < brokers.len(),
-            // One chain of bounced leaders (and returns) at a time.
-            NemesisKind::BounceLeader => {
-                !chained && out < usize::from(self.spec.max_down) && out < brokers.len()
+            | NemesisKind::Pause => self.may_take_one_down(cluster),
+            // One chain of bounced leaders (and returns) at a time; a watcher becomes one.
+            NemesisKind::BounceLeader | NemesisKind::CrashDuringIsrChange => {
+                !watching && !self.chained() && self.may_take_one_down(cluster)
             }
-            NemesisKind::PowerLossAll => out == 0,
+            NemesisKind::PowerLossAll => brokers_out(cluster) == 0,
             NemesisKind::Partition | NemesisKind::Isolate => !running(&Fault::Cut),
             NemesisKind::PacketLoss => !running(&Fault::Lossy),
             NemesisKind::Latency => !running(&Fault::Slow),
@@ -341,6 +363,7 @@ impl Nemesis {
                 cluster.set_latency_ms(low, high);
                 format!("latency [{low}, {high}]")
             }
+            Fault::AwaitIsrChange { until } => return self.watch_isr_change(cluster, until),
         };
         cluster.record(EventKind::Fault { description });
         None
@@ -389,6 +412,38 @@ impl Nemesis {
         again
             .then(|| kinds::bounce(cluster, partition, left - 1, now))
             .flatten()
+    }
+
+    /// One look of `crash_during_isr_change`: crash a leader whose ISR change is pending
+    /// if one is and a broker may go down now (then it returns like a bounced leader),
+    /// otherwise watch on until `until`.
+    fn watch_isr_change(&mut self, cluster: &mut Cluster, until: SimTime) -> Option<Fault> {
+        let now = crate::shell::now();
+        if !self.chained() && self.may_take_one_down(cluster) {
+            let mut rng = madsim::rand::thread_rng();
+            if let Some((node, partition)) = kinds::crash_during_isr_change(cluster, &mut rng) {
+                return Some(Fault::Bounce {
+                    nodes: vec![node],
+                    partition,
+                    left: 0,
+                    since: now,
+                });
+            }
+        }
+        (now < until).then_some(Fault::AwaitIsrChange { until })
+    }
+
+    /// Whether a bounce chain (or a one-by-one return) is under way.
+    fn chained(&self) -> bool {
+        self.active
+            .iter()
+            .any(|a| matches!(a.fault, Fault::Bounce { .. } | Fault::Rejoin { .. }))
+    }
+
+    /// Whether one more broker may go down under `max_down` (and one stays up).
+    fn may_take_one_down(&self, cluster: &Cluster) -> bool {
+        let out = brokers_out(cluster);
+        out < usize::from(self.spec.max_down) && out < cluster.layout().brokers.len()
     }
 
     /// How long a quick restart waits: uniform in `1..=I/4` ms.

@@ -222,3 +222,46 @@ fn powered_off_replicas_boot_in_the_drawn_order_each_after_an_election_or_a_wait
     }
     assert!(waited_for_election > 0, "no boot followed an election");
 }
+
+/// Pauses make leaders shrink and expand the ISR; the watcher crashes leaders then.
+const ISR_CHANGES: &str = r#"{
+  "name": "isr-changes",
+  "cluster": { "brokers": 3, "topics": [ { "name": "t", "partitions": 1, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 2, "broker_session_timeout_ms": 1500,
+              "broker_heartbeat_interval_ms": 300, "replica_lag_time_max_ms": 400 },
+  "network": { "latency_ms": [1, 10], "packet_loss": 0.0 },
+  "workload": { "duration_ms": 8000, "producers": 1, "produce_interval_ms": 20, "consumers": 1 },
+  "nemesis": { "kinds": ["pause", "crash_during_isr_change"], "interval_ms": 300, "max_down": 1,
+               "buggify": false }
+}"#;
+
+#[test]
+fn crash_during_isr_change_hits_a_leader_between_the_controllers_change_and_its_answer() {
+    let scenario = Scenario::from_json(ISR_CHANGES).expect("parses");
+    let mut crashes = 0;
+    for seed in 1..=4 {
+        let report = run(&scenario, seed);
+        let events = &report.history.events;
+        for (time, text) in faults(&report) {
+            let Some(node) = text.strip_prefix("crash ") else {
+                continue;
+            };
+            crashes += 1;
+            // The controller stored an ISR with this leader in it at most one answer's
+            // flight (10 ms) and one look (1 ms) earlier.
+            let changed = events.iter().any(|e| match &e.kind {
+                EventKind::IsrChanged { isr, .. } => {
+                    e.time <= time
+                        && time.ms_since(e.time) <= 11
+                        && isr.iter().any(|b| format!("broker-{}", b.0) == node)
+                }
+                _ => false,
+            });
+            assert!(
+                changed,
+                "seed {seed}: {text} at {time} without an ISR change"
+            );
+        }
+    }
+    assert!(crashes > 0, "the watcher never crashed a leader");
+}
