@@ -15,7 +15,10 @@
 //!   event, goes wrong.)
 //!
 //! The precise mechanisms are tried first. Violations of other kinds (duplicates,
-//! reordering, aborted reads, split brain) are never attributed to these bugs.
+//! reordering, aborted reads, split brain) are never attributed to these bugs. A bug
+//! seen in an event (the first three) adds that event to the violation's evidence: the
+//! last one before the violation's own last event, preferring, for KAFKA-7128, a
+//! follower that lacked one of the violation's offsets.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,10 +88,53 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
             .partition
             .as_deref()
             .and_then(|name| super::partition_id(history, name));
-        if let Some(bugs) = partition.and_then(|p| seen.get(&p)) {
-            v.known_bug = preferred(v.kind, bugs).map(|b| b.tag.to_string());
+        let Some((p, found)) = partition.and_then(|p| seen.get(&p).map(|f| (p, f))) else {
+            continue;
+        };
+        let bugs: Vec<KnownBug> = found.iter().map(|(bug, _)| *bug).collect();
+        let Some(bug) = preferred(v.kind, &bugs) else {
+            continue;
+        };
+        v.known_bug = Some(bug.tag.to_string());
+        let events = &found[bugs.iter().position(|b| b == bug).expect("preferred")].1;
+        if let Some(i) = mechanism_event(history, p, *bug, events, v)
+            && let Err(at) = v.evidence.binary_search(&i)
+        {
+            v.evidence.insert(at, i);
         }
     }
+}
+
+/// The event of `events` (indices where `bug`'s mechanism showed on partition `p`) that
+/// best explains `v`: the last one before `v`'s last evidence event, for KAFKA-7128
+/// preferably one whose follower lacked an offset of `v`.
+fn mechanism_event(
+    history: &History,
+    p: PartitionId,
+    bug: KnownBug,
+    events: &[usize],
+    v: &Violation,
+) -> Option<usize> {
+    let last = v.evidence.last().copied().unwrap_or(usize::MAX);
+    let before: Vec<usize> = events.iter().copied().filter(|i| *i <= last).collect();
+    let lacked = |i: &usize| match &history.events[*i].kind {
+        EventKind::IsrExpansion {
+            partition,
+            follower_leo,
+            leso,
+            ..
+        } => {
+            *partition == p
+                && v.offsets
+                    .iter()
+                    .any(|o| (follower_leo.0..leso.0).contains(o))
+        }
+        _ => false,
+    };
+    let precise = (bug == KAFKA_7128)
+        .then(|| before.iter().rev().find(|i| lacked(i)).copied())
+        .flatten();
+    precise.or_else(|| before.last().copied())
 }
 
 /// The bug that explains a violation of `kind` among those seen, most precise first;
@@ -104,16 +150,21 @@ fn preferred(kind: ViolationKind, bugs: &[KnownBug]) -> Option<&KnownBug> {
     }
 }
 
-/// Per partition, the known bugs whose mechanism the history shows, most precise first.
-fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<KnownBug>> {
-    // Each bug found, by its rank in `ALL`, so that the set keeps them in order.
-    let mut found: BTreeMap<PartitionId, BTreeSet<usize>> = BTreeMap::new();
-    let mut mark = |p: PartitionId, bug: KnownBug| {
+/// Per partition, the known bugs whose mechanism the history shows, most precise first,
+/// each with the indices of the events that showed it (none for the truncation rules).
+fn mechanisms(
+    history: &History,
+    config: &Config,
+) -> BTreeMap<PartitionId, Vec<(KnownBug, Vec<usize>)>> {
+    // Each bug found, by its rank in `ALL`, so that the map keeps them in order.
+    let mut found: BTreeMap<PartitionId, BTreeMap<usize, Vec<usize>>> = BTreeMap::new();
+    let mut mark = |p: PartitionId, bug: KnownBug, event: Option<usize>| {
         let rank = ALL
             .iter()
             .position(|b| *b == bug)
             .expect("every bug is in ALL");
-        found.entry(p).or_default().insert(rank);
+        let events = found.entry(p).or_default().entry(rank).or_default();
+        events.extend(event);
     };
     let min_isr = usize::from(config.min_insync_replicas);
     let mut isr: BTreeMap<PartitionId, usize> = BTreeMap::new();
@@ -121,7 +172,7 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
     let mut elections: BTreeMap<PartitionId, u32> = BTreeMap::new();
     // Brokers that lost records of a partition to a power loss since they last led it.
     let mut power_cut: BTreeSet<(PartitionId, BrokerId)> = BTreeSet::new();
-    for event in &history.events {
+    for (i, event) in history.events.iter().enumerate() {
         match &event.kind {
             EventKind::IsrExpansion {
                 partition,
@@ -129,7 +180,7 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
                 leso,
                 ..
             } if !config.isr_join_requires_epoch_start && follower_leo < leso => {
-                mark(*partition, KAFKA_7128);
+                mark(*partition, KAFKA_7128, Some(i));
             }
             EventKind::Truncated {
                 broker,
@@ -148,17 +199,17 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
             } => {
                 let lossy = power_cut.remove(&(*partition, *new_leader));
                 if !config.eligible_leader_replicas && !unclean && lossy && new_isr.len() == 1 {
-                    mark(*partition, KIP_966);
+                    mark(*partition, KIP_966, Some(i));
                 }
                 if leader.insert(*partition, *new_leader) != Some(*new_leader) {
                     let count = elections.entry(*partition).or_default();
                     *count += 1;
                     let changed = *count > 1;
                     if changed && config.truncation == Truncation::HighWatermark {
-                        mark(*partition, KIP_101);
+                        mark(*partition, KIP_101, None);
                     }
                     if changed && config.truncation == Truncation::LeaderEpochV0 {
-                        mark(*partition, KIP_279);
+                        mark(*partition, KIP_279, None);
                     }
                 }
                 isr.insert(*partition, new_isr.len());
@@ -180,14 +231,17 @@ fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<K
                 && leader.get(partition) == Some(broker)
                 && isr.get(partition).is_some_and(|n| *n < min_isr) =>
             {
-                mark(*partition, KAFKA_15583);
+                mark(*partition, KAFKA_15583, Some(i));
             }
             _ => {}
         }
     }
     found
         .into_iter()
-        .map(|(p, ranks)| (p, ranks.into_iter().map(|r| ALL[r]).collect()))
+        .map(|(p, ranks)| {
+            let bugs = ranks.into_iter().map(|(r, events)| (ALL[r], events));
+            (p, bugs.collect())
+        })
         .collect()
 }
 
@@ -245,6 +299,43 @@ mod tests {
         };
         assert_eq!(attributed(&b, &old).as_deref(), Some("KAFKA-7128"));
         assert_eq!(attributed(&b, &safe_config()), None);
+    }
+
+    #[test]
+    fn the_admission_that_lacked_the_lost_offset_joins_the_evidence() {
+        let mut b = Builder::new();
+        elect(&mut b, 1, 1, &[1], false);
+        let admit = |b: &mut Builder, follower: u8, leo: u64, leso: u64| {
+            b.push(EventKind::IsrExpansion {
+                broker: BrokerId(1),
+                partition: P0,
+                follower: BrokerId(follower),
+                follower_leo: Offset(leo),
+                leso: Offset(leso),
+            });
+        };
+        admit(&mut b, 2, 0, 2); // lacked offset 1, the lost one
+        admit(&mut b, 3, 4, 6); // later, but had offset 1
+        elect(&mut b, 2, 2, &[2], false);
+        let last = b.history.events.len() - 1;
+        let old = Config {
+            isr_join_requires_epoch_start: false,
+            ..safe_config()
+        };
+        let mut found = vec![Violation {
+            evidence: vec![0, last],
+            ..lost("t-0")
+        }];
+        attribute(&b.history, &old, &mut found);
+        assert_eq!(found[0].evidence, vec![0, 1, last]);
+        // Without an admission that lacked it, the last one before the violation.
+        let mut found = vec![Violation {
+            offsets: vec![9],
+            evidence: vec![0, last],
+            ..lost("t-0")
+        }];
+        attribute(&b.history, &old, &mut found);
+        assert_eq!(found[0].evidence, vec![0, 2, last]);
     }
 
     #[test]
