@@ -195,20 +195,23 @@ impl LeaderEpoch {
     }
 }
 
+/// Producer 1's message `index`, appended in leader epoch `epoch` (for tests).
+#[cfg(test)]
+pub(crate) fn test_record(epoch: u32, index: u32) -> Record {
+    Record {
+        leader_epoch: LeaderEpoch(epoch),
+        producer_id: ProducerId(1),
+        producer_epoch: ProducerEpoch(0),
+        sequence: Sequence(index),
+        batch_base_sequence: Sequence(index),
+        value: MessageId { producer: 1, index },
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_record as rec;
     use super::*;
-
-    fn rec(epoch: u32, index: u32) -> Record {
-        Record {
-            leader_epoch: LeaderEpoch(epoch),
-            producer_id: ProducerId(1),
-            producer_epoch: ProducerEpoch(0),
-            sequence: Sequence(index),
-            batch_base_sequence: Sequence(index),
-            value: MessageId { producer: 1, index },
-        }
-    }
 
     #[test]
     fn a_diverged_log_keeps_older_records_after_newer_ones_and_its_cache() {

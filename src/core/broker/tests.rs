@@ -5,29 +5,17 @@ use std::collections::BTreeMap;
 
 use super::{Broker, RecoveredPartition};
 use crate::config::{Config, IsrUpdate};
-use crate::core::log::Record;
+use crate::core::log::test_record;
 use crate::core::message::{ErrorCode, FetchPartition, Message, MetadataImage};
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::core::prng::Prng;
 use crate::core::{Effect, StateMachine};
 use crate::layout::Layout;
 use crate::types::{
-    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
-    ProducerEpoch, ProducerId, Sequence, SimTime,
+    BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, SimTime,
 };
 
 const P: PartitionId = PartitionId(0);
-
-fn record(epoch: u32, index: u32) -> Record {
-    Record {
-        leader_epoch: LeaderEpoch(epoch),
-        producer_id: ProducerId(1),
-        producer_epoch: ProducerEpoch(0),
-        sequence: Sequence(index),
-        batch_base_sequence: Sequence(index),
-        value: MessageId { producer: 1, index },
-    }
-}
 
 fn registration(isr: &[u8], partition_epoch: u32) -> PartitionRegistration {
     PartitionRegistration {
@@ -55,7 +43,7 @@ fn leader(isr_update: IsrUpdate) -> Broker {
     let disk = BTreeMap::from([(
         P,
         RecoveredPartition {
-            records: vec![record(0, 0), record(0, 1)],
+            records: vec![test_record(0, 0), test_record(0, 1)],
             hw_checkpoint: Offset(1),
         },
     )]);
@@ -86,24 +74,29 @@ fn leader(isr_update: IsrUpdate) -> Broker {
     broker
 }
 
-/// Broker 3 fetches from offset 1 (below the epoch start offset 2, at the HW 1): the old
-/// rule lets it join.
-fn fetch_from_broker_3(broker: &mut Broker, now: SimTime) -> Vec<Effect> {
+/// `follower` fetches from `offset` in leader epoch 1.
+fn fetch(broker: &mut Broker, follower: u8, offset: u64, now: SimTime) -> Vec<Effect> {
     let mut out = Vec::new();
     let fetch = Message::Fetch {
         correlation: 9,
-        replica: Some(BrokerId(3)),
-        replica_epoch: BrokerEpoch(3),
+        replica: Some(BrokerId(follower)),
+        replica_epoch: BrokerEpoch(u64::from(follower)),
         max_wait_ms: 500,
         partitions: vec![FetchPartition {
             partition: P,
-            fetch_offset: Offset(1),
+            fetch_offset: Offset(offset),
             current_leader_epoch: LeaderEpoch(1),
             last_fetched_epoch: Some(LeaderEpoch(0)),
         }],
     };
-    broker.on_message(now, NodeId::Broker(BrokerId(3)), fetch, &mut out);
+    broker.on_message(now, NodeId::Broker(BrokerId(follower)), fetch, &mut out);
     out
+}
+
+/// Broker 3 fetches from offset 1 (below the epoch start offset 2, at the HW 1): the old
+/// rule lets it join.
+fn fetch_from_broker_3(broker: &mut Broker, now: SimTime) -> Vec<Effect> {
+    fetch(broker, 3, 1, now)
 }
 
 fn answer(
@@ -194,25 +187,7 @@ fn a_late_answer_to_an_older_proposal_leaves_the_pending_one_alone() {
     );
     assert!(pending(&broker), "the answer was to another proposal");
     // Broker 2 has everything, broker 3 (proposed) only offset 0: the HW stays at 1.
-    let mut out = Vec::new();
-    let fetch = Message::Fetch {
-        correlation: 5,
-        replica: Some(BrokerId(2)),
-        replica_epoch: BrokerEpoch(2),
-        max_wait_ms: 500,
-        partitions: vec![FetchPartition {
-            partition: P,
-            fetch_offset: Offset(2),
-            current_leader_epoch: LeaderEpoch(1),
-            last_fetched_epoch: Some(LeaderEpoch(0)),
-        }],
-    };
-    broker.on_message(
-        SimTime::from_ms(13),
-        NodeId::Broker(BrokerId(2)),
-        fetch,
-        &mut out,
-    );
+    fetch(&mut broker, 2, 2, SimTime::from_ms(13));
     assert_eq!(
         broker.replicas[&P].hw,
         Offset(1),
