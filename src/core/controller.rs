@@ -467,9 +467,9 @@ impl Controller {
         broker: BrokerId,
         broker_epoch: BrokerEpoch,
         p: PartitionId,
-        leader_epoch: LeaderEpoch,
-        partition_epoch: PartitionEpoch,
+        (leader_epoch, partition_epoch): (LeaderEpoch, PartitionEpoch),
         new_isr: Vec<(BrokerId, BrokerEpoch)>,
+        attempt: u64,
         out: &mut Vec<Effect>,
     ) {
         let result = self.validate_alter(
@@ -491,8 +491,7 @@ impl Controller {
             to: NodeId::Broker(broker),
             message: Message::AlterPartitionResponse {
                 partition: p,
-                partition_epoch,
-                new_isr: new_isr.iter().map(|(b, _)| *b).collect(),
+                attempt,
                 result,
             },
         });
@@ -562,13 +561,14 @@ impl StateMachine for Controller {
                 leader_epoch,
                 partition_epoch,
                 new_isr,
+                attempt,
             } => self.on_alter_partition(
                 broker,
                 broker_epoch,
                 partition,
-                leader_epoch,
-                partition_epoch,
+                (leader_epoch, partition_epoch),
                 new_isr,
+                attempt,
                 out,
             ),
             Message::MetadataRequest { correlation } => out.push(Effect::Send {

@@ -174,17 +174,18 @@ pub enum Message {
         partition_epoch: PartitionEpoch,
         /// The proposed ISR with each member's broker epoch as the leader saw it.
         new_isr: Vec<(BrokerId, BrokerEpoch)>,
+        /// Which send this is (unique per broker incarnation): a resent proposal gets a
+        /// new one.
+        attempt: u64,
     },
     /// The controller's answer to AlterPartition.
     AlterPartitionResponse {
         /// Which partition.
         partition: PartitionId,
-        /// The partition epoch the answered proposal was based on, and the ISR it
-        /// proposed: the leader ignores an answer to an older proposal (Kafka's callback
-        /// closes over the proposed state; here the answer carries it).
-        partition_epoch: PartitionEpoch,
-        /// The ISR the answered proposal asked for.
-        new_isr: Vec<BrokerId>,
+        /// The `attempt` answered. Kafka's callback closes over the request it answers
+        /// and one request per partition is in flight; here proposals are resent, so the
+        /// answer names its send and only the latest send's refusal rolls back.
+        attempt: u64,
         /// The committed registration, or why not.
         result: Result<PartitionRegistration, ErrorCode>,
     },

@@ -102,6 +102,15 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             ),
         ));
     }
+    // And an idempotent producer must retry ("Must set retries to non-zero when using the
+    // idempotent producer", ProducerConfig): presets before 2.1 have retries 0.
+    if c.idempotent_producer && c.producer_retries == 0 {
+        return Err(invalid(
+            "config.producer_retries",
+            "must be > 0 with idempotent_producer (as Kafka requires; presets before 2.1 \
+             set 0, so give it with idempotence)",
+        ));
+    }
     // Periods and timeouts: a timer of 0 ms would fire in a loop without time passing.
     let periods = [
         (

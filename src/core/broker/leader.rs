@@ -10,9 +10,7 @@ use crate::core::log::{Log, Record};
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message, ProduceBatch};
 use crate::core::metadata::PartitionRegistration;
 use crate::history::EventKind;
-use crate::types::{
-    BrokerEpoch, BrokerId, NodeId, Offset, PartitionEpoch, PartitionId, Sequence, SimTime,
-};
+use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, Sequence, SimTime};
 
 /// Most records one fetch response carries per partition.
 pub const FETCH_RECORDS_MAX: usize = 1_000;
@@ -461,19 +459,25 @@ impl Broker {
             isr,
             based_on,
             sent_at: now,
+            attempt: 0,
         });
         self.send_alter(partition, out);
         self.alter_retry_at = Some(now.plus_ms(super::ALTER_PARTITION_RETRY_MS));
     }
 
-    fn send_alter(&self, partition: PartitionId, out: &mut Vec<Effect>) {
-        let replica = &self.replicas[&partition];
-        let (Some(state), Some(broker_epoch)) = (replica.leader_state(), self.broker_epoch) else {
+    fn send_alter(&mut self, partition: PartitionId, out: &mut Vec<Effect>) {
+        self.next_correlation += 1;
+        let attempt = self.next_correlation;
+        let replica = self.replicas.get_mut(&partition).expect("hosted");
+        let (Role::Leader(state), Some(broker_epoch)) = (&mut replica.role, self.broker_epoch)
+        else {
             return;
         };
-        let Some(pending) = &state.pending_alter else {
+        let Some(pending) = &mut state.pending_alter else {
             return;
         };
+        pending.attempt = attempt;
+        let pending = &*pending;
         let new_isr = pending
             .isr
             .iter()
@@ -499,6 +503,7 @@ impl Broker {
                 leader_epoch: replica.leader_epoch,
                 partition_epoch: pending.based_on,
                 new_isr,
+                attempt,
             },
         });
     }
@@ -521,7 +526,7 @@ impl Broker {
         &mut self,
         now: SimTime,
         partition: PartitionId,
-        (based_on, proposed): (PartitionEpoch, Vec<BrokerId>),
+        attempt: u64,
         result: Result<PartitionRegistration, ErrorCode>,
         out: &mut Vec<Effect>,
     ) {
@@ -531,33 +536,32 @@ impl Broker {
         let Role::Leader(state) = &mut replica.role else {
             return;
         };
-        // `Partition.handleAlterPartitionUpdate`: an answer to a proposal other than the
-        // pending one is out of date (an older proposal, answered late or twice).
-        let answers_pending = state
+        let latest = state
             .pending_alter
             .as_ref()
-            .is_some_and(|p| p.based_on == based_on && p.isr == proposed);
-        if !answers_pending {
-            return;
-        }
+            .is_some_and(|p| p.attempt == attempt);
         match result {
-            Ok(registration) => {
+            // A newer state of this leader's term, whichever send it answers, is the
+            // controller's truth (as metadata would bring it); a pending proposal, based
+            // on an older state, is settled by it (applied, or bound to be refused).
+            Ok(registration)
                 if registration.leader_epoch == replica.leader_epoch
-                    && registration.partition_epoch > replica.partition_epoch
-                {
-                    replica.partition_epoch = registration.partition_epoch;
-                    replica.isr = registration.isr.clone();
-                }
+                    && registration.partition_epoch > replica.partition_epoch =>
+            {
+                replica.partition_epoch = registration.partition_epoch;
+                replica.isr = registration.isr.clone();
                 state.pending_alter = None;
             }
-            // The controller did not apply it and our partition epoch is current: back to
-            // the committed ISR (`handleAlterPartitionError`).
-            Err(ErrorCode::IneligibleReplica) => state.pending_alter = None,
-            // Otherwise whether it was applied is unknown (INVALID_UPDATE_VERSION: our
-            // state is stale; others are retried): the proposal stays pending, so the HW
-            // keeps waiting for the members it adds, until metadata brings the
-            // partition's new state or a retry is answered.
-            Err(_) => {}
+            Ok(_) if latest => state.pending_alter = None,
+            // Not applied, and our partition epoch is current: back to the committed ISR
+            // (`handleAlterPartitionError`), but only for the latest send: an older one
+            // may be refused while a resend is applied.
+            Err(ErrorCode::IneligibleReplica) if latest => state.pending_alter = None,
+            // Anything else: an older answer, or whether it was applied is unknown
+            // (INVALID_UPDATE_VERSION: our state is stale). The proposal stays pending, so
+            // the HW keeps waiting for the members it adds, until metadata brings the
+            // partition's new state or a resend is answered.
+            _ => return,
         }
         self.after_change(now, out);
     }

@@ -379,13 +379,9 @@ impl StateMachine for Broker {
             Message::MetadataUpdate { metadata } => self.apply_metadata(now, *metadata, out),
             Message::AlterPartitionResponse {
                 partition,
-                partition_epoch,
-                new_isr,
+                attempt,
                 result,
-            } => {
-                let answered = (partition_epoch, new_isr);
-                self.on_alter_partition_response(now, partition, answered, result, out)
-            }
+            } => self.on_alter_partition_response(now, partition, attempt, result, out),
             Message::Produce {
                 correlation,
                 acks,

@@ -39,6 +39,8 @@ pub struct PendingAlter {
     pub based_on: PartitionEpoch,
     /// When it was (last) sent.
     pub sent_at: SimTime,
+    /// The `attempt` of its latest send.
+    pub attempt: u64,
 }
 
 /// Leader-only state.

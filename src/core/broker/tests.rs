@@ -99,17 +99,32 @@ fn fetch_from_broker_3(broker: &mut Broker, now: SimTime) -> Vec<Effect> {
     fetch(broker, 3, 1, now)
 }
 
-fn answer(
-    proposed_on: u32,
-    isr: &[u8],
-    result: Result<PartitionRegistration, ErrorCode>,
-) -> Message {
+fn answer(attempt: u64, result: Result<PartitionRegistration, ErrorCode>) -> Message {
     Message::AlterPartitionResponse {
         partition: P,
-        partition_epoch: PartitionEpoch(proposed_on),
-        new_isr: isr.iter().map(|b| BrokerId(*b)).collect(),
+        attempt,
         result,
     }
+}
+
+/// The `attempt` of the pending proposal's latest send.
+fn latest_attempt(broker: &Broker) -> u64 {
+    broker.replicas[&P]
+        .leader_state()
+        .and_then(|s| s.pending_alter.as_ref())
+        .expect("a proposal is pending")
+        .attempt
+}
+
+fn deliver(broker: &mut Broker, at_ms: u64, message: Message) -> Vec<Effect> {
+    let mut out = Vec::new();
+    broker.on_message(
+        SimTime::from_ms(at_ms),
+        NodeId::Controller,
+        message,
+        &mut out,
+    );
+    out
 }
 
 fn fetch_answered(out: &[Effect]) -> bool {
@@ -148,15 +163,22 @@ fn zookeeper_era_answers_the_joining_follower_only_after_the_isr_is_stored() {
     let out = fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
     assert!(proposed(&out), "broker 3 is proposed for the ISR");
     assert!(!fetch_answered(&out), "held while the ISR write is pending");
+    assert!(
+        broker.next_deadline() > Some(SimTime::from_ms(510)),
+        "no wake-up for the held fetch's own deadline"
+    );
     let mut out = Vec::new();
     broker.on_timeout(SimTime::from_ms(900), &mut out);
     assert!(
         !fetch_answered(&out),
         "the fetch deadline does not release it"
     );
-    let stored = answer(1, &[1, 2, 3], Ok(registration(&[1, 2, 3], 2)));
-    let mut out = Vec::new();
-    broker.on_message(SimTime::from_ms(901), NodeId::Controller, stored, &mut out);
+    let attempt = latest_attempt(&broker);
+    let out = deliver(
+        &mut broker,
+        901,
+        answer(attempt, Ok(registration(&[1, 2, 3], 2))),
+    );
     assert!(fetch_answered(&out), "answered once the ISR is stored");
     assert_eq!(broker.replicas[&P].isr.len(), 3);
 }
@@ -173,49 +195,72 @@ fn alter_partition_answers_the_joining_follower_at_once() {
 }
 
 #[test]
-fn a_late_answer_to_an_older_proposal_leaves_the_pending_one_alone() {
+fn a_refusal_of_an_older_send_leaves_the_pending_proposal_alone() {
     let mut broker = leader(IsrUpdate::AlterPartition);
     fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
-    assert!(pending(&broker));
-    // An earlier shrink to {1}, based on partition epoch 0, answered late.
-    let stale = answer(0, &[1], Err(ErrorCode::InvalidUpdateVersion));
-    broker.on_message(
-        SimTime::from_ms(12),
-        NodeId::Controller,
-        stale,
-        &mut Vec::new(),
+    let first = latest_attempt(&broker);
+    // Unanswered for a second: the proposal is sent again.
+    broker.on_timeout(SimTime::from_ms(1_010), &mut Vec::new());
+    let resent = latest_attempt(&broker);
+    assert_ne!(first, resent, "a resend is a new attempt");
+    // The first send is refused (say broker 3 re-registered meanwhile) ...
+    deliver(
+        &mut broker,
+        1_012,
+        answer(first, Err(ErrorCode::IneligibleReplica)),
     );
-    assert!(pending(&broker), "the answer was to another proposal");
-    // Broker 2 has everything, broker 3 (proposed) only offset 0: the HW stays at 1.
-    fetch(&mut broker, 2, 2, SimTime::from_ms(13));
+    assert!(pending(&broker), "the refusal was of an older send");
+    // ... so broker 2, with everything, cannot move the HW past broker 3's offset 1.
+    fetch(&mut broker, 2, 2, SimTime::from_ms(1_013));
     assert_eq!(
         broker.replicas[&P].hw,
         Offset(1),
         "the proposed member still holds the HW back"
     );
+    // The resend is applied.
+    deliver(
+        &mut broker,
+        1_014,
+        answer(resent, Ok(registration(&[1, 2, 3], 2))),
+    );
+    assert!(!pending(&broker));
+    assert_eq!(broker.replicas[&P].isr.len(), 3);
+}
+
+#[test]
+fn a_newer_state_in_any_answer_is_adopted() {
+    let mut broker = leader(IsrUpdate::AlterPartition);
+    fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
+    let attempt = latest_attempt(&broker);
+    broker.on_timeout(SimTime::from_ms(1_010), &mut Vec::new());
+    // The first send's success arrives after the resend went out.
+    deliver(
+        &mut broker,
+        1_012,
+        answer(attempt, Ok(registration(&[1, 2, 3], 2))),
+    );
+    assert!(!pending(&broker), "settled by the newer state");
+    assert_eq!(broker.replicas[&P].isr.len(), 3);
 }
 
 #[test]
 fn an_invalid_version_keeps_the_proposal_pending_and_an_ineligible_replica_rolls_it_back() {
     let mut broker = leader(IsrUpdate::AlterPartition);
     fetch_from_broker_3(&mut broker, SimTime::from_ms(10));
-    let invalid = answer(1, &[1, 2, 3], Err(ErrorCode::InvalidUpdateVersion));
-    broker.on_message(
-        SimTime::from_ms(12),
-        NodeId::Controller,
-        invalid,
-        &mut Vec::new(),
+    let attempt = latest_attempt(&broker);
+    deliver(
+        &mut broker,
+        12,
+        answer(attempt, Err(ErrorCode::InvalidUpdateVersion)),
     );
     assert!(
         pending(&broker),
         "applied or not is unknown: wait for metadata"
     );
-    let refused = answer(1, &[1, 2, 3], Err(ErrorCode::IneligibleReplica));
-    broker.on_message(
-        SimTime::from_ms(14),
-        NodeId::Controller,
-        refused,
-        &mut Vec::new(),
+    deliver(
+        &mut broker,
+        14,
+        answer(attempt, Err(ErrorCode::IneligibleReplica)),
     );
     assert!(
         !pending(&broker),

@@ -125,9 +125,10 @@ pub(super) fn start(
 }
 
 /// Crashes a running leader whose ISR change the controller has applied but the leader
-/// has not yet heard of (its proposal is pending, the controller's ISR is the proposed
-/// one), one drawn among them, and records it; gives it and the partition, or None when
-/// no leader is in that window.
+/// has not yet heard of (its proposal is pending; the controller, in the same leader
+/// epoch and past the partition epoch the proposal was based on, holds the proposed ISR),
+/// one drawn among them, and records it; gives it and the partition, or None when no
+/// leader is in that window.
 pub(super) fn crash_during_isr_change(
     cluster: &mut Cluster,
     rng: &mut impl Rng,
@@ -142,15 +143,18 @@ pub(super) fn crash_during_isr_change(
         let mut committed = registration.isr.clone();
         committed.sort();
         let applied = cluster.with_broker(leader, |broker| {
-            let pending = broker
-                .replicas
-                .get(&partition)
-                .and_then(|r| r.leader_state())
+            let Some(replica) = broker.replicas.get(&partition) else {
+                return false;
+            };
+            let pending = replica
+                .leader_state()
                 .and_then(|s| s.pending_alter.as_ref());
             pending.is_some_and(|p| {
                 let mut proposed = p.isr.clone();
                 proposed.sort();
-                proposed == committed
+                replica.leader_epoch == registration.leader_epoch
+                    && registration.partition_epoch > p.based_on
+                    && proposed == committed
             })
         });
         if applied == Some(true) && is_up(cluster, NodeId::Broker(leader)) {

@@ -89,6 +89,11 @@ fn serde_errors_name_the_path() {
         "invalid type",
     );
     assert_rejected(
+        &minimal_with(r#""config": { "kafka_version": "2.0", "idempotent_producer": true }"#),
+        "config.producer_retries",
+        "must be > 0 with idempotent_producer",
+    );
+    assert_rejected(
         &minimal_with(r#""network": { "latency_ms": [1, 2, 3] }"#),
         "network.latency_ms",
         "two numbers",
