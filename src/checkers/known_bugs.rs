@@ -91,12 +91,10 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
         let Some((p, found)) = partition.and_then(|p| seen.get(&p).map(|f| (p, f))) else {
             continue;
         };
-        let bugs: Vec<KnownBug> = found.iter().map(|(bug, _)| *bug).collect();
-        let Some(bug) = preferred(v.kind, &bugs) else {
+        let Some((bug, events)) = preferred(v.kind, found) else {
             continue;
         };
         v.known_bug = Some(bug.tag.to_string());
-        let events = &found[bugs.iter().position(|b| b == bug).expect("preferred")].1;
         if let Some(i) = mechanism_event(history, p, *bug, events, v)
             && let Err(at) = v.evidence.binary_search(&i)
         {
@@ -142,20 +140,20 @@ fn mechanism_event(
 /// truncation rule gets wrong (an election bug alone loses records, the truncation rule
 /// makes followers keep what the leader does not have), so for divergence KIP-101 and
 /// KIP-279 come first.
-fn preferred(kind: ViolationKind, bugs: &[KnownBug]) -> Option<&KnownBug> {
-    let truncation = bugs.iter().find(|b| [KIP_101, KIP_279].contains(b));
+fn preferred(kind: ViolationKind, bugs: &[Seen]) -> Option<&Seen> {
+    let truncation = bugs.iter().find(|(b, _)| [KIP_101, KIP_279].contains(b));
     match (kind, truncation) {
         (ViolationKind::Divergence, Some(bug)) => Some(bug),
         _ => bugs.first(),
     }
 }
 
-/// Per partition, the known bugs whose mechanism the history shows, most precise first,
-/// each with the indices of the events that showed it (none for the truncation rules).
-fn mechanisms(
-    history: &History,
-    config: &Config,
-) -> BTreeMap<PartitionId, Vec<(KnownBug, Vec<usize>)>> {
+/// A known bug seen on a partition, with the indices of the events that showed it (none
+/// for the truncation rules).
+type Seen = (KnownBug, Vec<usize>);
+
+/// Per partition, the known bugs whose mechanism the history shows, most precise first.
+fn mechanisms(history: &History, config: &Config) -> BTreeMap<PartitionId, Vec<Seen>> {
     // Each bug found, by its rank in `ALL`, so that the map keeps them in order.
     let mut found: BTreeMap<PartitionId, BTreeMap<usize, Vec<usize>>> = BTreeMap::new();
     let mut mark = |p: PartitionId, bug: KnownBug, event: Option<usize>| {

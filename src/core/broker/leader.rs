@@ -381,8 +381,7 @@ impl Broker {
         fetch.partitions.iter().any(|request| {
             self.replicas
                 .get(&request.partition)
-                .and_then(|r| r.leader_state())
-                .is_some_and(|s| s.pending_alter.is_some())
+                .is_some_and(|r| r.pending_alter().is_some())
         })
     }
 
@@ -458,7 +457,6 @@ impl Broker {
         state.pending_alter = Some(PendingAlter {
             isr,
             based_on,
-            sent_at: now,
             attempt: 0,
         });
         self.send_alter(partition, out);
@@ -512,10 +510,7 @@ impl Broker {
         self.alter_retry_at = None;
         let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
         for p in partitions {
-            if self.replicas[&p]
-                .leader_state()
-                .is_some_and(|s| s.pending_alter.is_some())
-            {
+            if self.replicas[&p].pending_alter().is_some() {
                 self.send_alter(p, out);
                 self.alter_retry_at = Some(now.plus_ms(super::ALTER_PARTITION_RETRY_MS));
             }

@@ -37,8 +37,6 @@ pub struct PendingAlter {
     pub isr: Vec<BrokerId>,
     /// Partition epoch the proposal was based on.
     pub based_on: PartitionEpoch,
-    /// When it was (last) sent.
-    pub sent_at: SimTime,
     /// The `attempt` of its latest send.
     pub attempt: u64,
 }
@@ -147,10 +145,15 @@ impl Replica {
         }
     }
 
+    /// Leader: the ISR change it proposed and the controller has not answered yet.
+    pub fn pending_alter(&self) -> Option<&PendingAlter> {
+        self.leader_state().and_then(|s| s.pending_alter.as_ref())
+    }
+
     /// The ISR that gates the HW: committed ISR plus any in-flight proposal (KIP-497).
     pub fn maximal_isr(&self) -> Vec<BrokerId> {
         let mut isr = self.isr.clone();
-        if let Some(pending) = self.leader_state().and_then(|s| s.pending_alter.as_ref()) {
+        if let Some(pending) = self.pending_alter() {
             for b in &pending.isr {
                 if !isr.contains(b) {
                     isr.push(*b);

@@ -110,8 +110,7 @@ fn answer(attempt: u64, result: Result<PartitionRegistration, ErrorCode>) -> Mes
 /// The `attempt` of the pending proposal's latest send.
 fn latest_attempt(broker: &Broker) -> u64 {
     broker.replicas[&P]
-        .leader_state()
-        .and_then(|s| s.pending_alter.as_ref())
+        .pending_alter()
         .expect("a proposal is pending")
         .attempt
 }
@@ -152,9 +151,7 @@ fn proposed(out: &[Effect]) -> bool {
 }
 
 fn pending(broker: &Broker) -> bool {
-    broker.replicas[&P]
-        .leader_state()
-        .is_some_and(|s| s.pending_alter.is_some())
+    broker.replicas[&P].pending_alter().is_some()
 }
 
 #[test]

@@ -146,10 +146,7 @@ pub(super) fn crash_during_isr_change(
             let Some(replica) = broker.replicas.get(&partition) else {
                 return false;
             };
-            let pending = replica
-                .leader_state()
-                .and_then(|s| s.pending_alter.as_ref());
-            pending.is_some_and(|p| {
+            replica.pending_alter().is_some_and(|p| {
                 let mut proposed = p.isr.clone();
                 proposed.sort();
                 replica.leader_epoch == registration.leader_epoch
