@@ -37,8 +37,7 @@ pub(super) fn start(
     Some(match kind {
         NemesisKind::Crash | NemesisKind::Restart => {
             let broker = target_broker(cluster, profile, rng);
-            record(cluster, format!("crash {broker}"));
-            cluster.crash(broker);
+            crash(cluster, broker);
             Fault::Down(broker)
         }
         NemesisKind::BounceLeader => {
@@ -163,8 +162,7 @@ pub(super) fn crash_during_isr_change(
     }
     let (broker, partition) = changing[rng.gen_range(0..changing.len())];
     let node = NodeId::Broker(broker);
-    record(cluster, format!("crash {node}"));
-    cluster.crash(node);
+    crash(cluster, node);
     Some((node, partition))
 }
 
@@ -191,8 +189,7 @@ pub(super) fn crash_leader(cluster: &mut Cluster, partition: PartitionId) -> Opt
     if !is_up(cluster, node) {
         return None;
     }
-    record(cluster, format!("crash {node}"));
-    cluster.crash(node);
+    crash(cluster, node);
     Some(node)
 }
 
@@ -243,6 +240,12 @@ fn running_broker(cluster: &Cluster, rng: &mut impl Rng) -> NodeId {
         .collect();
     let pool = if up.is_empty() { all } else { up };
     NodeId::Broker(pool[rng.gen_range(0..pool.len())])
+}
+
+/// Crashes `node` and records it.
+fn crash(cluster: &mut Cluster, node: NodeId) {
+    record(cluster, format!("crash {node}"));
+    cluster.crash(node);
 }
 
 fn record(cluster: &Cluster, description: String) {
