@@ -147,6 +147,15 @@ pub struct Config {
     pub replica_high_watermark_checkpoint_interval_ms: u64,
     /// `metadata.max.age.ms` of clients, used as their periodic metadata refresh.
     pub metadata_max_age_ms: u64,
+    /// The idempotent producer's answer to a sequence gap on its next batch
+    /// (`OUT_OF_ORDER_SEQUENCE_NUMBER`): since 2.5 (KIP-360) it bumps its epoch, renumbers
+    /// the partition's batches in flight and retries; before, it failed the batch and
+    /// every batch in flight behind it.
+    pub idempotent_epoch_bump: bool,
+    /// `reconnect.backoff.ms` of clients: the wait before connecting again to a broker
+    /// whose connection was reset or refused (doubling per failure up to
+    /// `reconnect.backoff.max.ms`, 1 s).
+    pub reconnect_backoff_ms: u64,
 }
 
 impl Default for Config {
@@ -177,6 +186,8 @@ impl Default for Config {
             fetch_max_wait_ms: 500,
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             metadata_max_age_ms: 300_000,
+            idempotent_epoch_bump: true,
+            reconnect_backoff_ms: 50,
         }
     }
 }

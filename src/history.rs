@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
 use crate::types::{
-    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, Offset, PartitionEpoch, PartitionId, SimTime,
+    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
+    SimTime,
 };
 
 /// Why a replica's log got shorter.
@@ -198,6 +199,16 @@ pub enum EventKind {
         count: u64,
         hw: Offset,
         leo: Offset,
+    },
+
+    // ---- connections (the shell's; a process crash on a host that stays up) ----
+    /// `node` learnt that its connection to `peer` is gone: reset by `peer`'s host (its
+    /// process crashed), or, with `refused`, a connection attempt to the down process
+    /// was refused.
+    Disconnected {
+        node: NodeId,
+        peer: NodeId,
+        refused: bool,
     },
 
     // ---- faults and run phases ----
@@ -508,6 +519,17 @@ impl History {
                 name(partition),
                 from.plus(*count)
             ),
+            Disconnected {
+                node,
+                peer,
+                refused,
+            } => {
+                if *refused {
+                    format!("{node} connection to {peer} refused ({peer} is down)")
+                } else {
+                    format!("{node} connection to {peer} reset ({peer} crashed)")
+                }
+            }
             Fault { description } => description.clone(),
             Phase { name } => format!("phase {name}"),
             Unavailable { partition, reason } => {

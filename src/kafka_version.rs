@@ -105,6 +105,8 @@ impl KafkaVersion {
         };
         c.idempotent_producer = modern_producer;
         c.hw_requires_min_isr = at_least(KafkaVersion::V3_7);
+        // KIP-360 shipped in 2.5; no preset sits between 2.1 and 3.6.
+        c.idempotent_epoch_bump = at_least(KafkaVersion::V3_6);
         c.eligible_leader_replicas = at_least(KafkaVersion::V4_1);
         c
     }
@@ -129,7 +131,7 @@ mod tests {
             "unbounded"
         };
         format!(
-            "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} | {} |",
             c.truncation.as_str(),
             if c.unclean_leader_election {
                 "on"
@@ -138,6 +140,7 @@ mod tests {
             },
             c.acks.as_str(),
             yes(c.idempotent_producer),
+            yes(c.idempotent_epoch_bump),
             c.isr_update.as_str(),
             yes(c.isr_join_requires_epoch_start),
             yes(c.hw_requires_min_isr),

@@ -139,6 +139,10 @@ impl SimTime {
     pub fn plus_ms(self, ms: u64) -> SimTime {
         SimTime(self.0 + ms * 1000)
     }
+    /// This time plus `us` microseconds.
+    pub fn plus_us(self, us: u64) -> SimTime {
+        SimTime(self.0 + us)
+    }
     /// Milliseconds from `earlier` to `self` (0 if `earlier` is later).
     pub fn ms_since(self, earlier: SimTime) -> u64 {
         self.0.saturating_sub(earlier.0) / 1000

@@ -2,9 +2,13 @@
 //!
 //! Any broker answers with its own image, which may be stale (a zombie leader's view);
 //! the client keeps the newest version it has seen and asks again, round robin over
-//! the bootstrap brokers, when a request fails or goes unanswered.
+//! the bootstrap brokers, when a request fails or goes unanswered. It also keeps the
+//! client's [`ConnectionStates`]: a broker whose connection was reset or refused is not
+//! asked (nor sent anything else) until its reconnect backoff ends, and every disconnect
+//! asks for fresh metadata (`NetworkClient`'s `handleServerDisconnect`).
 
 use crate::core::Effect;
+use crate::core::connection_states::ConnectionStates;
 use crate::core::message::{Message, MetadataImage};
 use crate::types::{BrokerId, LeaderEpoch, NodeId, PartitionId, SimTime};
 
@@ -19,21 +23,49 @@ pub struct ClientMetadata {
     image: MetadataImage,
     bootstrap: Vec<BrokerId>,
     next_broker: usize,
-    in_flight: Option<(u64, SimTime)>,
+    in_flight: Option<(u64, SimTime, BrokerId)>,
     next_correlation: u64,
     refresh_wanted: bool,
     last_sent: Option<SimTime>,
+    connections: ConnectionStates,
 }
 
 impl ClientMetadata {
-    /// A view that knows only the bootstrap brokers.
-    pub fn new(bootstrap: Vec<BrokerId>, first: usize) -> ClientMetadata {
+    /// A view that knows only the bootstrap brokers, reconnecting after
+    /// `reconnect_backoff_ms` (doubling up to a second) when a connection fails.
+    pub fn new(
+        bootstrap: Vec<BrokerId>,
+        first: usize,
+        reconnect_backoff_ms: u64,
+    ) -> ClientMetadata {
         ClientMetadata {
             next_broker: first,
             bootstrap,
             refresh_wanted: true,
+            connections: ConnectionStates::new(reconnect_backoff_ms),
             ..ClientMetadata::default()
         }
+    }
+
+    /// The connection to `broker` ended at `now`: no new connection before its backoff
+    /// ends, a metadata request in flight to it is given up, and metadata is refreshed.
+    pub fn on_disconnect(&mut self, now: SimTime, broker: BrokerId) {
+        self.connections.on_failure(now, broker);
+        if self.in_flight.is_some_and(|(_, _, to)| to == broker) {
+            self.in_flight = None;
+            self.last_sent = None; // ask another broker at once
+        }
+        self.refresh_wanted = true;
+    }
+
+    /// `broker` answered: its connection works.
+    pub fn on_answer(&mut self, broker: BrokerId) {
+        self.connections.on_answer(broker);
+    }
+
+    /// Until when nothing may be sent to `broker` (None: now).
+    pub fn blocked_until(&self, now: SimTime, broker: BrokerId) -> Option<SimTime> {
+        self.connections.blocked_until(now, broker)
     }
 
     /// The leader and leader epoch of `partition`, if known.
@@ -49,7 +81,10 @@ impl ClientMetadata {
 
     /// Sends a metadata request if one is wanted and none is outstanding.
     pub fn poll(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        if self.in_flight.is_some_and(|(_, deadline)| now >= deadline) {
+        if self
+            .in_flight
+            .is_some_and(|(_, deadline, _)| now >= deadline)
+        {
             self.in_flight = None;
             self.refresh_wanted = true;
         }
@@ -62,13 +97,23 @@ impl ClientMetadata {
         {
             return;
         }
+        // The next bootstrap broker in turn that is not in its reconnect backoff (Kafka's
+        // `leastLoadedNode` skips blacked-out nodes); when all are, wait for the first.
+        let n = self.bootstrap.len();
+        let Some(skip) = (0..n).find(|i| {
+            let b = self.bootstrap[(self.next_broker + i) % n];
+            self.connections.blocked_until(now, b).is_none()
+        }) else {
+            return;
+        };
         self.last_sent = Some(now);
-        let broker = self.bootstrap[self.next_broker % self.bootstrap.len()];
-        self.next_broker += 1;
+        let broker = self.bootstrap[(self.next_broker + skip) % n];
+        self.next_broker += skip + 1;
         self.next_correlation += 1;
         self.in_flight = Some((
             self.next_correlation,
             now.plus_ms(METADATA_REQUEST_TIMEOUT_MS),
+            broker,
         ));
         self.refresh_wanted = false;
         out.push(Effect::Send {
@@ -81,7 +126,7 @@ impl ClientMetadata {
 
     /// Applies an answer; returns whether the view changed.
     pub fn on_response(&mut self, correlation: u64, image: MetadataImage) -> bool {
-        if self.in_flight.map(|(c, _)| c) == Some(correlation) {
+        if self.in_flight.map(|(c, _, _)| c) == Some(correlation) {
             self.in_flight = None;
         }
         if image.version <= self.image.version {
@@ -91,12 +136,20 @@ impl ClientMetadata {
         true
     }
 
-    /// When the outstanding request times out.
+    /// When the outstanding request times out, or the next wanted request may go.
     pub fn deadline(&self) -> Option<SimTime> {
         match (self.in_flight, self.last_sent) {
-            (Some((_, at)), _) => Some(at),
-            (None, Some(sent)) if self.refresh_wanted => {
-                Some(sent.plus_ms(METADATA_REFRESH_BACKOFF_MS))
+            (Some((_, at, _)), _) => Some(at),
+            (None, last) if self.refresh_wanted => {
+                let backoff = last.map(|sent| sent.plus_ms(METADATA_REFRESH_BACKOFF_MS));
+                // Every bootstrap broker in a backoff: wait for the first to come out. (A
+                // backoff that already ended makes this a past time, and `poll`, which
+                // runs at every wake-up, then sends: no busy loop.)
+                let unblocked = self.connections.all_blocked_until(&self.bootstrap);
+                match (backoff, unblocked) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                }
             }
             _ => None,
         }

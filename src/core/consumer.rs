@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::core::broker::FETCH_RESPONSE_GRACE_MS;
 use crate::core::client_metadata::ClientMetadata;
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message};
-use crate::core::{Effect, StateMachine};
+use crate::core::{Disconnect, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionId, SimTime};
 
@@ -42,10 +42,11 @@ impl Consumer {
         partitions: Vec<PartitionId>,
         brokers: Vec<BrokerId>,
     ) -> Consumer {
+        let reconnect_backoff_ms = config.reconnect_backoff_ms;
         Consumer {
             id,
             config,
-            metadata: ClientMetadata::new(brokers, usize::from(id) + 1),
+            metadata: ClientMetadata::new(brokers, usize::from(id) + 1, reconnect_backoff_ms),
             positions: partitions
                 .into_iter()
                 .map(|p| (p, Position::default()))
@@ -204,6 +205,9 @@ impl Consumer {
 
 impl StateMachine for Consumer {
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
+        if let NodeId::Broker(broker) = from {
+            self.metadata.on_answer(broker);
+        }
         match (message, from) {
             (
                 Message::FetchResponse {
@@ -223,6 +227,20 @@ impl StateMachine for Consumer {
                 self.metadata.on_response(correlation, *metadata);
             }
             _ => {}
+        }
+        self.send_fetches(now, out);
+    }
+
+    /// The connection to a broker ended: a fetch in flight to it failed (nothing was
+    /// delivered, so positions stay), fetches to it wait for the reconnect backoff, and
+    /// metadata is refreshed, so the consumer finds a new leader as soon as one is known.
+    fn on_disconnect(&mut self, now: SimTime, peer: NodeId, _: Disconnect, out: &mut Vec<Effect>) {
+        if let NodeId::Broker(broker) = peer {
+            self.metadata.on_disconnect(now, broker);
+            self.in_flight.remove(&broker);
+            if let Some(until) = self.metadata.blocked_until(now, broker) {
+                self.backoff_until.insert(broker, until);
+            }
         }
         self.send_fetches(now, out);
     }

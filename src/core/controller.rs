@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::core::message::{ErrorCode, Message, MetadataImage};
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
-use crate::core::{DiskOp, Effect, StateMachine};
+use crate::core::{Disconnect, DiskOp, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::layout::Layout;
 use crate::types::{
@@ -581,6 +581,12 @@ impl StateMachine for Controller {
             _ => {}
         }
     }
+
+    /// Nothing to do: a KRaft controller fences a broker when its heartbeats stop
+    /// (`BrokerHeartbeatManager`), never because a connection ended, and keeps no request
+    /// of its own in flight (metadata pushes are fire and forget; heartbeat answers carry
+    /// what a broker missed).
+    fn on_disconnect(&mut self, _: SimTime, _: NodeId, _: Disconnect, _: &mut Vec<Effect>) {}
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
         if now >= self.session_check_at {

@@ -9,6 +9,7 @@
 
 pub mod broker;
 pub mod client_metadata;
+pub mod connection_states;
 pub mod consumer;
 pub mod controller;
 pub mod log;
@@ -54,10 +55,33 @@ pub enum Effect {
     Trace(EventKind),
 }
 
+/// Why a connection to a peer is gone (the shell models connections; the core only hears
+/// of their end).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Disconnect {
+    /// The peer's host reset the connection: its process crashed while the host stayed
+    /// up. Nothing in flight on it will be answered; a request may or may not have been
+    /// handled before the crash.
+    Reset,
+    /// A connection attempt was refused (the peer's process is down, its host up), so
+    /// `message`, the one that needed it, was never delivered.
+    Refused(Box<Message>),
+}
+
 /// Implemented by every role.
 pub trait StateMachine {
     /// A message arrived from `from`.
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>);
+    /// The connection to `peer` is gone (see [`Disconnect`]). Only a process crash on a
+    /// host that stays up gives this; power loss, pauses and network cuts stay silent and
+    /// are noticed by timeouts alone.
+    fn on_disconnect(
+        &mut self,
+        now: SimTime,
+        peer: NodeId,
+        cause: Disconnect,
+        out: &mut Vec<Effect>,
+    );
     /// The deadline returned by `next_deadline` has passed (may be called early or late).
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>);
     /// When `on_timeout` should next be called.

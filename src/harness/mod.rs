@@ -153,7 +153,12 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
             partitioner,
         },
     };
-    let mut cluster = Cluster::start(&scenario.layout, &scenario.config, &clients);
+    let mut cluster = Cluster::start(
+        &scenario.layout,
+        &scenario.config,
+        &clients,
+        scenario.network.latency_ms,
+    );
     let mut faults: Vec<_> = scenario.faults.iter().collect();
     faults.sort_by_key(|f| f.at_ms); // stable: same at_ms keeps file order
     let mut nemesis = scenario

@@ -74,6 +74,8 @@ pub(super) struct RawConfig {
     pub fetch_max_wait_ms: Option<u64>,
     pub replica_high_watermark_checkpoint_interval_ms: Option<u64>,
     pub metadata_max_age_ms: Option<u64>,
+    pub reconnect_backoff_ms: Option<u64>,
+    pub idempotent_epoch_bump: Option<bool>,
     pub eligible_leader_replicas: Option<bool>,
     pub hw_requires_min_isr: Option<bool>,
     pub isr_join_requires_epoch_start: Option<bool>,

@@ -69,6 +69,7 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             &mut c.eligible_leader_replicas,
         ),
         (raw.hw_requires_min_isr, &mut c.hw_requires_min_isr),
+        (raw.idempotent_epoch_bump, &mut c.idempotent_epoch_bump),
         (
             raw.isr_join_requires_epoch_start,
             &mut c.isr_join_requires_epoch_start,
@@ -157,6 +158,11 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             "metadata_max_age_ms",
             raw.metadata_max_age_ms,
             &mut c.metadata_max_age_ms,
+        ),
+        (
+            "reconnect_backoff_ms",
+            raw.reconnect_backoff_ms,
+            &mut c.reconnect_backoff_ms,
         ),
     ];
     for (name, value, slot) in periods {

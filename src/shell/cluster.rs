@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use futures::channel::mpsc::{UnboundedSender, unbounded};
+use futures::channel::mpsc::unbounded;
 use madsim::net::NetSim;
 use madsim::rand::Rng;
 use madsim::runtime::Handle;
@@ -15,12 +15,13 @@ use crate::core::consumer::Consumer;
 use crate::core::controller::{Controller, ControllerState};
 use crate::core::prng::Prng;
 use crate::core::producer::{Producer, ProducerWorkload};
-use crate::core::{Effect, StateMachine};
+use crate::core::{Disconnect, Effect, StateMachine};
 use crate::history::{EventKind, History};
 use crate::layout::Layout;
 use crate::shell::disk::{PowerLossCut, SimDisk};
-use crate::shell::node::{Shared, Slot, drive};
-use crate::shell::{address, now};
+use crate::shell::links::{Control, Links};
+use crate::shell::node::{Shared, Slot, drive, latency_us};
+use crate::shell::{address, now, sleep_until};
 use crate::types::{BrokerId, NodeId, Offset, PartitionId};
 
 /// The clients of one run.
@@ -42,22 +43,27 @@ pub struct Cluster {
     ids: BTreeMap<NodeId, madsim::task::NodeId>,
     brokers: BTreeMap<BrokerId, Slot<Broker>>,
     controller: Slot<Controller>,
-    producers: BTreeMap<u8, (Slot<Producer>, UnboundedSender<()>)>,
+    producers: BTreeMap<u8, Slot<Producer>>,
     consumers: BTreeMap<u8, Slot<Consumer>>,
     down: BTreeSet<NodeId>,
     paused: BTreeSet<NodeId>,
-    isolated: BTreeSet<NodeId>,
-    clogged: BTreeSet<(NodeId, NodeId)>,
 }
 
 impl Cluster {
-    /// Creates and starts every node. Must run inside the madsim runtime.
-    pub fn start(layout: &Layout, config: &Config, clients: &ClientPlan) -> Cluster {
+    /// Creates and starts every node. Must run inside the madsim runtime. `latency_ms` is
+    /// the network's latency range (the disconnects the shell delivers take as long).
+    pub fn start(
+        layout: &Layout,
+        config: &Config,
+        clients: &ClientPlan,
+        latency_ms: (u64, u64),
+    ) -> Cluster {
         let handle = Handle::current();
         let names = layout.partitions.iter().map(|p| p.name()).collect();
         let shared = Arc::new(Shared {
             history: Mutex::new(History::new(names)),
             disk: Mutex::new(SimDisk::default()),
+            links: Mutex::new(Links::new(latency_ms)),
         });
         let mut cluster = Cluster {
             handle,
@@ -70,8 +76,6 @@ impl Cluster {
             consumers: BTreeMap::new(),
             down: BTreeSet::new(),
             paused: BTreeSet::new(),
-            isolated: BTreeSet::new(),
-            clogged: BTreeSet::new(),
         };
         cluster.start_controller(config);
         for &b in &layout.brokers {
@@ -89,13 +93,9 @@ impl Cluster {
                 now(),
                 prng,
             );
-            let (poke, pokes) = unbounded();
             let slot = Arc::new(Mutex::new(Some(producer)));
-            let pokes = Arc::new(Mutex::new(Some(pokes)));
-            cluster.spawn_node(NodeId::Producer(p), slot.clone(), move || {
-                pokes.lock().expect("pokes").take()
-            });
-            cluster.producers.insert(p, (slot, poke));
+            cluster.spawn_client(NodeId::Producer(p), slot.clone());
+            cluster.producers.insert(p, slot);
         }
         for c in 1..=clients.consumers {
             let consumer = Consumer::new(
@@ -105,7 +105,7 @@ impl Cluster {
                 layout.brokers.clone(),
             );
             let slot = Arc::new(Mutex::new(Some(consumer)));
-            cluster.spawn_node(NodeId::Consumer(c), slot.clone(), || None);
+            cluster.spawn_client(NodeId::Consumer(c), slot.clone());
             cluster.consumers.insert(c, slot);
         }
         cluster
@@ -129,7 +129,8 @@ impl Cluster {
                 let stored = shared.disk.lock().expect("disk").boot_controller();
                 let controller = Controller::recover(config.clone(), &layout, stored, now());
                 *slot.lock().expect("slot") = Some(controller);
-                drive(NodeId::Controller, slot, shared, None, Vec::new())
+                let control = connect(&shared, NodeId::Controller);
+                drive(NodeId::Controller, slot, shared, control, Vec::new())
             });
         self.ids.insert(NodeId::Controller, node.build().id());
     }
@@ -156,17 +157,14 @@ impl Cluster {
                 let mut initial = Vec::new();
                 broker.on_start(now(), &mut initial);
                 *slot.lock().expect("slot") = Some(broker);
-                drive(NodeId::Broker(b), slot, shared, None, initial)
+                let control = connect(&shared, NodeId::Broker(b));
+                drive(NodeId::Broker(b), slot, shared, control, initial)
             });
         self.ids.insert(NodeId::Broker(b), node.build().id());
         self.brokers.insert(b, slot);
     }
 
-    fn spawn_node<M, P>(&mut self, me: NodeId, slot: Slot<M>, pokes: P)
-    where
-        M: StateMachine + Send + 'static,
-        P: Fn() -> Option<futures::channel::mpsc::UnboundedReceiver<()>> + Send + Sync + 'static,
-    {
+    fn spawn_client<M: StateMachine + Send + 'static>(&mut self, me: NodeId, slot: Slot<M>) {
         let shared = self.shared.clone();
         let node = self
             .handle
@@ -178,18 +176,15 @@ impl Cluster {
                 if let Some(machine) = slot.lock().expect("slot").as_mut() {
                     machine.on_timeout(now(), &mut initial);
                 }
-                drive(me, slot.clone(), shared.clone(), pokes(), initial)
+                let control = connect(&shared, me);
+                drive(me, slot.clone(), shared.clone(), control, initial)
             });
         self.ids.insert(me, node.build().id());
     }
 
     /// Records a harness event (fault, phase, final state) at the current time.
     pub fn record(&self, kind: EventKind) {
-        let mut history = self.shared.history.lock().expect("history");
-        if tracing::enabled!(target: "kafkasim::event", tracing::Level::INFO) {
-            tracing::info!(target: "kafkasim::event", "[{}] {}", now(), history.describe(&kind));
-        }
-        history.push(now(), kind);
+        self.shared.record(now(), kind);
     }
 
     /// Reads the history recorded so far.
@@ -212,18 +207,36 @@ impl Cluster {
         self.paused.contains(&node)
     }
 
-    /// Process crash: the page cache survives.
+    /// Process crash: the page cache survives, and the host, which stays up, resets every
+    /// connection the process held (each peer hears of it after one network latency) and
+    /// refuses new ones until the process restarts.
     pub fn crash(&mut self, node: NodeId) {
-        if self.down.insert(node) {
-            self.handle.kill(self.ids[&node]);
-            self.paused.remove(&node);
+        self.kill(node, true);
+    }
+
+    /// Kills `node`'s process; with `host_up`, its peers hear of it.
+    fn kill(&mut self, node: NodeId, host_up: bool) {
+        if !self.down.insert(node) {
+            return;
+        }
+        self.handle.kill(self.ids[&node]);
+        self.paused.remove(&node);
+        let mut links = self.shared.links.lock().expect("links");
+        for (peer, inbox) in links.died(node, host_up) {
+            let at = now().plus_us(latency_us(&links));
+            tracing::trace!(target: "kafkasim::net", "{node} resets its connection to {peer}");
+            madsim::task::spawn(async move {
+                sleep_until(at).await;
+                // A peer that died meanwhile dropped its channel: nothing to tell.
+                let _ = inbox.unbounded_send(Control::Disconnect(node, Disconnect::Reset));
+            });
         }
     }
 
-    /// Power loss: the process dies and each log keeps a random part of its unflushed
-    /// tail (see [`kept_after_power_loss`]).
+    /// Power loss: the process dies silently (the host is down: nobody hears of it) and
+    /// each log keeps a random part of its unflushed tail (see [`kept_after_power_loss`]).
     pub fn power_loss(&mut self, node: NodeId) -> Vec<PowerLossCut> {
-        self.crash(node);
+        self.kill(node, false);
         let NodeId::Broker(b) = node else {
             return Vec::new();
         };
@@ -258,7 +271,7 @@ impl Cluster {
 
     /// Cuts a node off from every other node.
     pub fn isolate(&mut self, node: NodeId) {
-        if self.isolated.insert(node) {
+        if self.shared.links.lock().expect("links").isolate(node) {
             NetSim::current().clog_node(self.ids[&node]);
         }
     }
@@ -266,12 +279,13 @@ impl Cluster {
     /// Cuts every link between nodes of different groups, both ways.
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
         let net = NetSim::current();
+        let mut links = self.shared.links.lock().expect("links");
         for (i, left) in groups.iter().enumerate() {
             for right in groups.iter().skip(i + 1) {
                 for a in left {
                     for b in right.iter().filter(|b| *b != a) {
                         for (from, to) in [(*a, *b), (*b, *a)] {
-                            if self.clogged.insert((from, to)) {
+                            if links.clog(from, to) {
                                 net.clog_link(self.ids[&from], self.ids[&to]);
                             }
                         }
@@ -284,10 +298,11 @@ impl Cluster {
     /// Restores every link.
     pub fn heal(&mut self) {
         let net = NetSim::current();
-        for node in std::mem::take(&mut self.isolated) {
+        let (isolated, clogged) = self.shared.links.lock().expect("links").heal();
+        for node in isolated {
             net.unclog_node(self.ids[&node]);
         }
-        for (from, to) in std::mem::take(&mut self.clogged) {
+        for (from, to) in clogged {
             net.unclog_link(self.ids[&from], self.ids[&to]);
         }
     }
@@ -302,6 +317,11 @@ impl Cluster {
     pub fn set_latency_ms(&mut self, low: u64, high: u64) {
         let range = latency_range(low, high);
         NetSim::current().update_config(|c| c.send_latency = range);
+        self.shared
+            .links
+            .lock()
+            .expect("links")
+            .set_latency_ms(low, high);
     }
 
     /// Every node, controller and brokers first.
@@ -327,16 +347,24 @@ impl Cluster {
     pub fn producers_idle(&self) -> bool {
         self.producers
             .values()
-            .all(|(slot, _)| slot.lock().expect("slot").as_ref().is_none_or(|p| p.idle()))
+            .all(|slot| slot.lock().expect("slot").as_ref().is_none_or(|p| p.idle()))
     }
 
     /// Asks producer `p` to send one message to `partition` now.
     pub fn probe(&self, p: u8, partition: PartitionId) {
-        if let Some((slot, poke)) = self.producers.get(&p) {
+        if let Some(slot) = self.producers.get(&p) {
             if let Some(producer) = slot.lock().expect("slot").as_mut() {
                 producer.request_probe(partition);
             }
-            let _ = poke.unbounded_send(());
+            let inbox = self
+                .shared
+                .links
+                .lock()
+                .expect("links")
+                .inbox(NodeId::Producer(p));
+            if let Some(inbox) = inbox {
+                let _ = inbox.unbounded_send(Control::Poke);
+            }
         }
     }
 
@@ -379,6 +407,13 @@ impl Cluster {
 
         self.shared.history.lock().expect("history").clone()
     }
+}
+
+/// A new incarnation of `node`: its control channel, registered with the links.
+fn connect(shared: &Shared, node: NodeId) -> futures::channel::mpsc::UnboundedReceiver<Control> {
+    let (inbox, control) = unbounded();
+    shared.links.lock().expect("links").started(node, inbox);
+    control
 }
 
 /// madsim's half-open latency range for `[low, high]` milliseconds, both ends included.

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod disk;
+pub mod links;
 mod node;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -5,6 +5,11 @@
 //! madsim send waits at least 1 ms of simulated time, so sends must run concurrently, but
 //! a task per datagram cost more wall time than the datagram itself. A killed node drops
 //! its task and with it every send still waiting, exactly as it would drop spawned tasks.
+//!
+//! Connections live in [`Links`]: a send to a process that is down on a host that is up
+//! is refused, and the node hears of it after a round trip; a peer's crash arrives as a
+//! [`Control::Disconnect`] on the node's control channel. Either way the node records a
+//! `Disconnected` event and steps its state machine's `on_disconnect`.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -15,21 +20,43 @@ use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::stream::FuturesUnordered;
 use madsim::net::Endpoint;
+use madsim::rand::Rng;
 
 use crate::core::message::Message;
-use crate::core::{Effect, StateMachine};
-use crate::history::History;
+use crate::core::{Disconnect, Effect, StateMachine};
+use crate::history::{EventKind, History};
 use crate::shell::disk::SimDisk;
+use crate::shell::links::{Control, Links};
 use crate::shell::{TAG, address, now, sleep_until};
 use crate::types::{NodeId, SimTime};
 
-/// What every node of one run shares: the recorded history and the disks.
+/// What every node of one run shares: the recorded history, the disks and the
+/// connections.
 #[derive(Debug)]
 pub struct Shared {
     /// The run's history.
     pub history: Mutex<History>,
     /// Every node's disk.
     pub disk: Mutex<SimDisk>,
+    /// Who is connected to whom, which processes refuse connections, which links are cut.
+    pub links: Mutex<Links>,
+}
+
+impl Shared {
+    /// Records an event at the current time (and logs it when `-v` asks for events).
+    pub fn record(&self, now: SimTime, kind: EventKind) {
+        let mut history = self.history.lock().expect("history");
+        if tracing::enabled!(target: "kafkasim::event", tracing::Level::INFO) {
+            tracing::info!(target: "kafkasim::event", "[{now}] {}", history.describe(&kind));
+        }
+        history.push(now, kind);
+    }
+}
+
+/// One network latency drawn from the current range, in µs.
+pub fn latency_us(links: &Links) -> u64 {
+    let (low, high) = links.latency_ms();
+    madsim::rand::thread_rng().gen_range(low * 1000..=high * 1000)
 }
 
 /// A node's state machine, readable by the cluster handle between steps.
@@ -44,7 +71,7 @@ struct Envelope {
 enum Wakeup {
     Message(Box<Envelope>),
     Deadline,
-    Poke,
+    Control(Control),
 }
 
 /// Runs one node incarnation until the node is killed.
@@ -52,7 +79,7 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     me: NodeId,
     slot: Slot<M>,
     shared: Arc<Shared>,
-    mut poke: Option<UnboundedReceiver<()>>,
+    mut control: UnboundedReceiver<Control>,
     initial: Vec<Effect>,
 ) {
     let endpoint = Endpoint::bind(address(me))
@@ -74,8 +101,14 @@ pub async fn drive<M: StateMachine + Send + 'static>(
             timer = deadline.map(|at| (at, Box::pin(sleep_until(at)) as Timer));
         }
         let wakeup = poll_fn(|cx| {
-            // Drive sends first: a finished send needs no step of the state machine.
-            while let Poll::Ready(Some(())) = sending.poll_next_unpin(cx) {}
+            // Drive sends first: a delivered send needs no step of the state machine, a
+            // refused one does.
+            while let Poll::Ready(Some(refused)) = sending.poll_next_unpin(cx) {
+                if let Some((peer, message)) = refused {
+                    let cause = Disconnect::Refused(message);
+                    return Poll::Ready(Wakeup::Control(Control::Disconnect(peer, cause)));
+                }
+            }
             if let Poll::Ready(result) = receive.as_mut().poll(cx) {
                 let (payload, _) = result.expect("the network never closes a live node's socket");
                 let envelope = payload
@@ -83,10 +116,8 @@ pub async fn drive<M: StateMachine + Send + 'static>(
                     .expect("only envelopes are sent");
                 return Poll::Ready(Wakeup::Message(envelope));
             }
-            if let Some(receiver) = poke.as_mut()
-                && let Poll::Ready(Some(())) = receiver.poll_next_unpin(cx)
-            {
-                return Poll::Ready(Wakeup::Poke);
+            if let Poll::Ready(Some(input)) = control.poll_next_unpin(cx) {
+                return Poll::Ready(Wakeup::Control(input));
             }
             if let Some((_, sleep)) = timer.as_mut()
                 && sleep.as_mut().poll(cx).is_ready()
@@ -109,7 +140,19 @@ pub async fn drive<M: StateMachine + Send + 'static>(
                 Wakeup::Message(envelope) => {
                     machine.on_message(now, envelope.from, envelope.message, &mut out)
                 }
-                Wakeup::Deadline | Wakeup::Poke => machine.on_timeout(now, &mut out),
+                Wakeup::Deadline | Wakeup::Control(Control::Poke) => {
+                    machine.on_timeout(now, &mut out)
+                }
+                Wakeup::Control(Control::Disconnect(peer, cause)) => {
+                    let refused = matches!(cause, Disconnect::Refused(_));
+                    let kind = EventKind::Disconnected {
+                        node: me,
+                        peer,
+                        refused,
+                    };
+                    shared.record(now, kind);
+                    machine.on_disconnect(now, peer, cause, &mut out)
+                }
             }
         }
         perform(me, &endpoint, &shared, now, out, &mut sending);
@@ -122,11 +165,16 @@ pub async fn drive<M: StateMachine + Send + 'static>(
 /// A pending wake-up at a deadline.
 type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// A send that was refused: the peer and the message it could not take.
+type Refused = Option<(NodeId, Box<Message>)>;
+
 /// Sends in flight, polled by the node's own task.
-type Sending = FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>>;
+type Sending = FuturesUnordered<Pin<Box<dyn Future<Output = Refused> + Send>>>;
 
 /// Performs effects in order: sends join `sending` (each madsim send takes at least 1 ms
 /// of simulated time, so they run side by side), disk writes and traces apply at once.
+/// A send to a process that is down on a host that is up is refused instead: after a
+/// round trip (two drawn latencies) the node hears of it.
 fn perform(
     me: NodeId,
     endpoint: &Endpoint,
@@ -139,20 +187,26 @@ fn perform(
         match effect {
             Effect::Send { to, message } => {
                 tracing::trace!(target: "kafkasim::net", "{me} -> {to}: {message:?}");
+                let refusal = {
+                    let mut links = shared.links.lock().expect("links");
+                    (!links.on_send(me, to)).then(|| latency_us(&links) + latency_us(&links))
+                };
+                if let Some(round_trip_us) = refusal {
+                    sending.push(Box::pin(async move {
+                        sleep_until(now.plus_us(round_trip_us)).await;
+                        Some((to, Box::new(message)))
+                    }));
+                    continue;
+                }
                 let endpoint = endpoint.clone();
                 sending.push(Box::pin(async move {
                     let envelope: Box<Envelope> = Box::new(Envelope { from: me, message });
                     let _ = endpoint.send_to_raw(address(to), TAG, envelope).await; // at most once
+                    None
                 }));
             }
             Effect::Disk(op) => shared.disk.lock().expect("disk").apply(me, op),
-            Effect::Trace(kind) => {
-                let mut history = shared.history.lock().expect("history");
-                if tracing::enabled!(target: "kafkasim::event", tracing::Level::INFO) {
-                    tracing::info!(target: "kafkasim::event", "[{now}] {}", history.describe(&kind));
-                }
-                history.push(now, kind);
-            }
+            Effect::Trace(kind) => shared.record(now, kind),
         }
     }
 }

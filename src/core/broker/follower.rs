@@ -99,6 +99,14 @@ impl Broker {
         }
     }
 
+    /// The connection to `leader` ended: a fetch in flight to it failed, back off.
+    pub(super) fn on_leader_disconnect(&mut self, now: SimTime, leader: BrokerId) {
+        if let Some(fetcher) = self.fetchers.get_mut(&leader) {
+            fetcher.in_flight = None;
+            fetcher.backoff_until = Some(now.plus_ms(self.config.replica_fetch_backoff_ms));
+        }
+    }
+
     /// Forgets fetches that were never answered and ends elapsed back-offs.
     pub(super) fn expire_fetchers(&mut self, now: SimTime) {
         for fetcher in self.fetchers.values_mut() {

@@ -18,7 +18,7 @@ use crate::config::{Config, FlushPolicy};
 use crate::core::log::Record;
 use crate::core::message::{Message, MetadataImage};
 use crate::core::prng::Prng;
-use crate::core::{DiskOp, Effect, StateMachine};
+use crate::core::{Disconnect, DiskOp, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::layout::Layout;
 use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, SimTime};
@@ -422,6 +422,19 @@ impl StateMachine for Broker {
                 },
             }),
             _ => {} // not addressed to brokers
+        }
+    }
+
+    /// A leader this broker fetches from went away: its fetch failed, so the fetcher backs
+    /// off `replica.fetch.backoff.ms` (Kafka's `AbstractFetcherThread` on a fetch error)
+    /// and fetches again, from whichever leader metadata names by then. Other peers need
+    /// nothing: heartbeats and AlterPartition resends to the controller are periodic, and
+    /// requests parked here for a client or follower that crashed complete as usual (their
+    /// answers go nowhere, as Kafka's purgatory completes them regardless).
+    fn on_disconnect(&mut self, now: SimTime, peer: NodeId, _: Disconnect, out: &mut Vec<Effect>) {
+        if let NodeId::Broker(leader) = peer {
+            self.on_leader_disconnect(now, leader);
+            self.send_fetches(now, out);
         }
     }
 

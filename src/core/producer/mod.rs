@@ -10,6 +10,8 @@
 //! definite success; an error returned before append on *every* attempt is a definite
 //! failure; anything else (timeouts, lost replies, errors after append) is indeterminate.
 
+mod recovery;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::{Acks, Config};
@@ -17,7 +19,7 @@ use crate::core::broker::producer_state::NO_PRODUCER_ID;
 use crate::core::client_metadata::ClientMetadata;
 use crate::core::message::{ErrorCode, Message, ProduceBatch};
 use crate::core::prng::Prng;
-use crate::core::{Effect, StateMachine};
+use crate::core::{Disconnect, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::types::{
     BrokerId, MessageId, NodeId, Offset, PartitionId, ProducerEpoch, ProducerId, Sequence, SimTime,
@@ -52,13 +54,20 @@ struct InFlight {
     values: Vec<MessageId>,
     base_sequence: Sequence,
     producer_epoch: ProducerEpoch,
-    /// Set while a request is outstanding.
-    request: Option<(u64, SimTime)>,
+    /// Set while a request is outstanding: its correlation, when it times out, and the
+    /// broker it went to.
+    request: Option<(u64, SimTime, BrokerId)>,
     retry_at: SimTime,
     attempts: u32,
     first_enqueued: SimTime,
     maybe_appended: bool,
     last_error: String,
+    /// Given a new epoch and sequence (KIP-360) while an attempt under the old ones was
+    /// outstanding: a sequence error answering that attempt is retried, not a new gap.
+    reopened: bool,
+    /// The oldest batch, refused with `OUT_OF_ORDER_SEQUENCE_NUMBER`, waiting for the
+    /// batches behind it to be answered before the epoch bump (KIP-360).
+    gap: bool,
 }
 
 impl InFlight {
@@ -112,7 +121,7 @@ impl Producer {
         } else {
             NO_PRODUCER_ID
         };
-        let first = usize::from(id);
+        let metadata = ClientMetadata::new(brokers, usize::from(id), config.reconnect_backoff_ms);
         Producer {
             id,
             config,
@@ -123,7 +132,7 @@ impl Producer {
             workload,
             partitions,
             producer_id,
-            metadata: ClientMetadata::new(brokers, first),
+            metadata,
             next_message_at: start,
             prng,
             next_index: 0,
@@ -211,28 +220,14 @@ impl Producer {
     /// it, every batch retries on its own, which is how retries reorder (known-failures
     /// 13).
     fn drive_partition(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
-        let queue = self.queues.get_mut(&p).expect("known");
-        for flight in &mut queue.in_flight {
-            if let Some((_, deadline)) = flight.request
-                && now >= deadline
-            {
-                flight.request = None; // no answer: it may have been appended
-                flight.maybe_appended = true;
-                flight.last_error = "request timed out (no response)".to_string();
-                flight.attempts += 1;
-                flight.retry_at = now;
-            }
-        }
-        while let Some(i) = (0..self.queues[&p].in_flight.len()).find(|i| {
-            let flight = &self.queues[&p].in_flight[*i];
-            flight.waiting() && !self.retry_allowed(now, flight)
-        }) {
-            self.give_up(p, i, out);
-        }
+        self.expire_requests(now, p);
+        self.expire_queued(now, p, out);
+        self.resolve_gap(now, p, out);
+        self.give_up_exhausted(now, p, out);
         let mut i = 0;
         while i < self.queues[&p].in_flight.len() {
             let flight = &self.queues[&p].in_flight[i];
-            if !self.may_resend(i) {
+            if !self.may_resend(i, flight) {
                 break;
             }
             if flight.waiting() && now >= flight.retry_at && !self.send_batch(now, p, i, out) {
@@ -262,15 +257,29 @@ impl Producer {
             first_enqueued: batch[0].1,
             maybe_appended: false,
             last_error: String::new(),
+            reopened: false,
+            gap: false,
         });
         let last = queue.in_flight.len() - 1;
         self.send_batch(now, p, last, out);
     }
 
+    /// Gives up every batch of `p` that waits for a retry it may not have (out of retries
+    /// or past `delivery.timeout.ms`).
+    fn give_up_exhausted(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
+        while let Some(i) = (0..self.queues[&p].in_flight.len()).find(|i| {
+            let flight = &self.queues[&p].in_flight[*i];
+            flight.waiting() && !flight.gap && !self.retry_allowed(now, flight)
+        }) {
+            self.give_up(p, i, out);
+        }
+    }
+
     /// Whether in-flight batch `i` may be resent now that its retry is due: any batch
-    /// without idempotence, only the oldest with it.
-    fn may_resend(&self, i: usize) -> bool {
-        !self.config.idempotent_producer || i == 0
+    /// without idempotence, only the oldest with it, and not while it waits out a
+    /// sequence gap.
+    fn may_resend(&self, i: usize, flight: &InFlight) -> bool {
+        !self.config.idempotent_producer || (i == 0 && !flight.gap)
     }
 
     /// Whether `queue` may open a new batch: the pipeline has room and, with idempotence,
@@ -296,7 +305,15 @@ impl Producer {
         i: usize,
         out: &mut Vec<Effect>,
     ) -> bool {
-        let Some((leader, _)) = self.metadata.leader(p) else {
+        let leader = self.metadata.leader(p).map(|(leader, _)| leader);
+        if let Some(until) = leader.and_then(|l| self.metadata.blocked_until(now, l)) {
+            // In its reconnect backoff: the batch waits, unsent (no attempt used), and
+            // looks again after `retry.backoff.ms` in case metadata names a new leader.
+            let flight = &mut self.queues.get_mut(&p).expect("known").in_flight[i];
+            flight.retry_at = until.min(now.plus_ms(self.config.retry_backoff_ms));
+            return true;
+        }
+        let Some(leader) = leader else {
             self.metadata.invalidate();
             let flight = &mut self.queues.get_mut(&p).expect("known").in_flight[i];
             flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
@@ -342,7 +359,12 @@ impl Producer {
             }
             return false;
         }
-        flight.request = Some((correlation, now.plus_ms(self.config.request_timeout_ms)));
+        flight.request = Some((
+            correlation,
+            now.plus_ms(self.config.request_timeout_ms),
+            leader,
+        ));
+        flight.reopened = false;
         if flight.attempts > 0 {
             out.push(Effect::Trace(EventKind::SendRetry {
                 producer: self.id,
@@ -378,26 +400,9 @@ impl Producer {
             } else {
                 format!("an earlier batch failed ({cause})")
             };
-            for value in flight.values {
-                let error = error.clone();
-                let kind = if maybe_appended {
-                    EventKind::SendInfo {
-                        producer: self.id,
-                        partition: p,
-                        value,
-                        error,
-                    }
-                } else {
-                    EventKind::SendFail {
-                        producer: self.id,
-                        partition: p,
-                        value,
-                        error,
-                    }
-                };
-                out.push(Effect::Trace(kind));
-            }
+            report_failed(self.id, p, flight.values, &error, maybe_appended, out);
         }
+        let queue = self.queues.get_mut(&p).expect("known");
         if self.config.idempotent_producer {
             queue.producer_epoch = ProducerEpoch(queue.producer_epoch.0 + 1);
             queue.next_sequence = 0;
@@ -418,12 +423,16 @@ impl Producer {
         let Some(i) = queue
             .in_flight
             .iter()
-            .position(|f| f.request.map(|(c, _)| c) == Some(correlation))
+            .position(|f| f.request.map(|(c, _, _)| c) == Some(correlation))
         else {
             return; // a late answer to a request we stopped waiting for
         };
         match result {
             Ok(base) => {
+                if i > 0 && queue.in_flight[0].gap {
+                    self.fail_gap(p, out); // acked ahead of the refused oldest batch
+                    return self.on_produce_response(now, correlation, p, result, out);
+                }
                 let flight = queue.in_flight.remove(i).expect("present");
                 for (n, value) in flight.values.into_iter().enumerate() {
                     let offset = base.plus(n as u64);
@@ -452,9 +461,13 @@ impl Producer {
                 }
                 // A sequence gap behind an earlier batch that has not landed yet is
                 // retriable; for the oldest batch it means the leader lost our state.
-                let fatal = error == ErrorCode::OutOfOrderSequenceNumber && i == 0;
+                let reopened = self.queues[&p].in_flight[i].reopened;
+                if error == ErrorCode::OutOfOrderSequenceNumber && i == 0 && !reopened {
+                    self.on_sequence_gap(now, p, out);
+                    return;
+                }
                 let flight = &self.queues[&p].in_flight[i];
-                if fatal || !self.retry_allowed(now, flight) {
+                if !self.retry_allowed(now, flight) {
                     self.give_up(p, i, out);
                 }
             }
@@ -462,8 +475,42 @@ impl Producer {
     }
 }
 
+/// Reports every value of a batch that ended without success: indeterminate when an
+/// attempt may have been appended, else a definite failure.
+fn report_failed(
+    producer: u8,
+    partition: PartitionId,
+    values: Vec<MessageId>,
+    error: &str,
+    maybe_appended: bool,
+    out: &mut Vec<Effect>,
+) {
+    for value in values {
+        let error = error.to_string();
+        let kind = if maybe_appended {
+            EventKind::SendInfo {
+                producer,
+                partition,
+                value,
+                error,
+            }
+        } else {
+            EventKind::SendFail {
+                producer,
+                partition,
+                value,
+                error,
+            }
+        };
+        out.push(Effect::Trace(kind));
+    }
+}
+
 impl StateMachine for Producer {
-    fn on_message(&mut self, now: SimTime, _from: NodeId, message: Message, out: &mut Vec<Effect>) {
+    fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
+        if let NodeId::Broker(broker) = from {
+            self.metadata.on_answer(broker);
+        }
         match message {
             Message::ProduceResponse {
                 correlation,
@@ -477,6 +524,20 @@ impl StateMachine for Producer {
                 self.metadata.on_response(correlation, *metadata);
             }
             _ => {}
+        }
+        self.drive(now, out);
+    }
+
+    fn on_disconnect(
+        &mut self,
+        now: SimTime,
+        peer: NodeId,
+        cause: Disconnect,
+        out: &mut Vec<Effect>,
+    ) {
+        if let NodeId::Broker(broker) = peer {
+            self.metadata.on_disconnect(now, broker);
+            self.on_broker_disconnect(now, broker, &cause, out);
         }
         self.drive(now, out);
     }
@@ -495,13 +556,18 @@ impl StateMachine for Producer {
         if self.next_message_at < self.workload.stop_at {
             consider(self.next_message_at);
         }
+        for p in &self.partitions {
+            if let Some(at) = self.delivery_deadline(*p) {
+                consider(at);
+            }
+        }
         for queue in self.queues.values() {
             // The same rules as `drive_partition`: a deadline that drive would not act on
             // would wake the producer in a loop at one instant.
             for (i, flight) in queue.in_flight.iter().enumerate() {
                 match flight.request {
-                    Some((_, at)) => consider(at),
-                    None if self.may_resend(i) => consider(flight.retry_at),
+                    Some((_, at, _)) => consider(at),
+                    None if self.may_resend(i, flight) => consider(flight.retry_at),
                     None => {}
                 }
             }
