@@ -68,6 +68,10 @@ struct InFlight {
     /// The oldest batch, refused with `OUT_OF_ORDER_SEQUENCE_NUMBER`, waiting for the
     /// batches behind it to be answered before the epoch bump (KIP-360).
     gap: bool,
+    /// A later batch of the same epoch was acknowledged, so the leader appended this one
+    /// too (it appends sequences in order) though its answer was lost. Kafka's TCP
+    /// connection delivers answers in order; our datagrams can lose one alone.
+    overtaken: bool,
 }
 
 impl InFlight {
@@ -259,6 +263,7 @@ impl Producer {
             last_error: String::new(),
             reopened: false,
             gap: false,
+            overtaken: false,
         });
         let last = queue.in_flight.len() - 1;
         self.send_batch(now, p, last, out);
@@ -434,6 +439,11 @@ impl Producer {
                     return self.on_produce_response(now, correlation, p, result, out);
                 }
                 let flight = queue.in_flight.remove(i).expect("present");
+                // The leader appends one producer epoch's batches in sequence order, so
+                // every earlier batch of this epoch is in its log too.
+                for earlier in queue.in_flight.iter_mut().take(i) {
+                    earlier.overtaken |= earlier.producer_epoch == flight.producer_epoch;
+                }
                 for (n, value) in flight.values.into_iter().enumerate() {
                     let offset = base.plus(n as u64);
                     out.push(Effect::Trace(EventKind::SendOk {
@@ -461,7 +471,12 @@ impl Producer {
                 }
                 // A sequence gap behind an earlier batch that has not landed yet is
                 // retriable; for the oldest batch it means the leader lost our state.
-                let reopened = self.queues[&p].in_flight[i].reopened;
+                let flight = &self.queues[&p].in_flight[i];
+                if error == ErrorCode::OutOfOrderSequenceNumber && flight.overtaken {
+                    self.give_up_overtaken(p, i, out);
+                    return;
+                }
+                let reopened = flight.reopened;
                 if error == ErrorCode::OutOfOrderSequenceNumber && i == 0 && !reopened {
                     self.on_sequence_gap(now, p, out);
                     return;

@@ -152,12 +152,30 @@ impl Producer {
         {
             return;
         }
+        // A batch behind it that may be in the log (its answer never came) got there
+        // ahead of it: renumbering would append it twice. The refused batch fails alone
+        // and the rest keep their numbers (their retries find themselves in the log).
+        if queue.in_flight.iter().skip(1).any(|f| f.maybe_appended) {
+            self.fail_gap(p, out);
+            return;
+        }
         if self.retry_allowed(now, &queue.in_flight[0]) {
             self.queues.get_mut(&p).expect("known").in_flight[0].gap = false;
         } else {
             self.fail_gap(p, out); // out of retries or time: OutOfOrderSequenceException
         }
         self.bump_epoch(p); // the rest (and a retried oldest) start again at sequence 0
+    }
+
+    /// Batch `i` of `p`, known to be in the leader's log (`overtaken`), was refused on a
+    /// retry because its sequence fell out of the leader's five-batch memory: it ends as
+    /// indeterminate on its own (we know neither its offset nor, after a failover,
+    /// whether it survived), and the sequences behind it stay valid: no epoch bump.
+    pub(super) fn give_up_overtaken(&mut self, p: PartitionId, i: usize, out: &mut Vec<Effect>) {
+        let queue = self.queues.get_mut(&p).expect("known");
+        let flight = queue.in_flight.remove(i).expect("present");
+        let error = format!("{} (a later batch was acknowledged)", flight.last_error);
+        report_failed(self.id, p, flight.values, &error, true, out);
     }
 
     /// The refused oldest batch of `p` fails on its own.
