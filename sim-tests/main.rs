@@ -4,6 +4,7 @@
 
 mod coverage;
 mod explore;
+mod failure_detection;
 mod independent;
 mod known;
 mod report;

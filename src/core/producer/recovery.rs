@@ -213,3 +213,182 @@ fn reassign(flight: &mut InFlight, epoch: ProducerEpoch, base: Sequence) {
     flight.base_sequence = base;
     flight.reopened = flight.request.is_some();
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::core::message::{ErrorCode, Message, MetadataImage};
+    use crate::core::metadata::PartitionRegistration;
+    use crate::core::prng::Prng;
+    use crate::core::producer::{Partitioner, Producer, ProducerWorkload};
+    use crate::core::{Disconnect, Effect, StateMachine};
+    use crate::history::EventKind;
+    use crate::types::{
+        BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, ProducerEpoch,
+        Sequence, SimTime,
+    };
+
+    const LEADER: NodeId = NodeId::Broker(BrokerId(1));
+
+    /// A producer that knows broker 1 leads partition 0 and has sent its first batch;
+    /// returns it with that batch's correlation.
+    fn sending(config: Config) -> (Producer, u64) {
+        let workload = ProducerWorkload {
+            produce_interval_ms: 1000,
+            stop_at: SimTime::from_ms(1),
+            partitioner: Partitioner::RoundRobin,
+        };
+        let brokers = vec![BrokerId(1), BrokerId(2)];
+        let mut producer = Producer::new(
+            1,
+            config,
+            workload,
+            vec![PartitionId(0)],
+            brokers,
+            SimTime::ZERO,
+            Prng::new(1),
+        );
+        let mut out = Vec::new();
+        producer.on_timeout(SimTime::ZERO, &mut out);
+        let image = MetadataImage {
+            version: 1,
+            partitions: vec![PartitionRegistration {
+                partition: PartitionId(0),
+                replicas: vec![BrokerId(1), BrokerId(2)],
+                leader: Some(BrokerId(1)),
+                leader_epoch: LeaderEpoch(0),
+                partition_epoch: PartitionEpoch(0),
+                isr: vec![BrokerId(1), BrokerId(2)],
+                elr: vec![],
+                last_known_elr: vec![],
+                recovering: false,
+            }],
+            brokers: vec![],
+        };
+        let correlation = metadata_correlation(&out);
+        let answer = Message::MetadataResponse {
+            correlation,
+            metadata: Box::new(image),
+        };
+        out.clear();
+        producer.on_message(SimTime::from_ms(1), NodeId::Broker(BrokerId(2)), answer, &mut out);
+        producer.on_timeout(SimTime::from_ms(10), &mut out);
+        let (correlation, ..) = produced(&out).expect("the batch goes to the leader");
+        (producer, correlation)
+    }
+
+    fn metadata_correlation(out: &[Effect]) -> u64 {
+        out.iter()
+            .find_map(|e| match e {
+                Effect::Send {
+                    message: Message::MetadataRequest { correlation },
+                    ..
+                } => Some(*correlation),
+                _ => None,
+            })
+            .expect("a metadata request")
+    }
+
+    /// The last produce request in `out`: correlation, epoch, base sequence.
+    fn produced(out: &[Effect]) -> Option<(u64, ProducerEpoch, Sequence)> {
+        out.iter().rev().find_map(|e| match e {
+            Effect::Send {
+                message:
+                    Message::Produce {
+                        correlation, batch, ..
+                    },
+                ..
+            } => Some((*correlation, batch.producer_epoch, batch.base_sequence)),
+            _ => None,
+        })
+    }
+
+    fn outcomes(out: &[Effect]) -> Vec<&'static str> {
+        out.iter()
+            .filter_map(|e| match e {
+                Effect::Trace(EventKind::SendOk { .. }) => Some("ok"),
+                Effect::Trace(EventKind::SendFail { .. }) => Some("fail"),
+                Effect::Trace(EventKind::SendInfo { .. }) => Some("info"),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn refuse(producer: &mut Producer, correlation: u64, now: SimTime) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let answer = Message::ProduceResponse {
+            correlation,
+            partition: PartitionId(0),
+            result: Err(ErrorCode::OutOfOrderSequenceNumber),
+        };
+        producer.on_message(now, LEADER, answer, &mut out);
+        producer.on_timeout(now.plus_ms(200), &mut out);
+        out
+    }
+
+    #[test]
+    fn since_kip_360_a_sequence_gap_bumps_the_epoch_and_the_batch_goes_on() {
+        let (mut producer, correlation) = sending(Config::default());
+        let out = refuse(&mut producer, correlation, SimTime::from_ms(20));
+        assert_eq!(outcomes(&out), Vec::<&str>::new(), "nothing fails");
+        let (resent, epoch, sequence) = produced(&out).expect("resent");
+        assert_eq!((epoch, sequence), (ProducerEpoch(1), Sequence(0)));
+        let mut out = Vec::new();
+        let ok = Message::ProduceResponse {
+            correlation: resent,
+            partition: PartitionId(0),
+            result: Ok(Offset(0)),
+        };
+        producer.on_message(SimTime::from_ms(300), LEADER, ok, &mut out);
+        assert_eq!(outcomes(&out), vec!["ok"]);
+    }
+
+    #[test]
+    fn before_kip_360_a_sequence_gap_fails_the_batch() {
+        let config = crate::kafka_version::KafkaVersion::V2_1.config();
+        let config = Config {
+            idempotent_producer: true,
+            ..config
+        };
+        let (mut producer, correlation) = sending(config);
+        let out = refuse(&mut producer, correlation, SimTime::from_ms(20));
+        assert_eq!(outcomes(&out), vec!["fail"], "rejected before append: definite");
+    }
+
+    #[test]
+    fn a_reset_costs_an_attempt_and_may_have_appended_a_refusal_neither() {
+        let config = Config {
+            producer_retries: 1,
+            ..Config::default()
+        };
+        let (mut producer, correlation) = sending(config);
+        let mut out = Vec::new();
+        let refused = Message::Produce {
+            correlation,
+            acks: crate::config::Acks::All,
+            timeout_ms: 30_000,
+            batch: crate::core::message::ProduceBatch {
+                partition: PartitionId(0),
+                producer_id: crate::types::ProducerId(1),
+                producer_epoch: ProducerEpoch(0),
+                base_sequence: Sequence(0),
+                values: vec![],
+            },
+        };
+        let now = SimTime::from_ms(20);
+        producer.on_disconnect(now, LEADER, Disconnect::Refused(Box::new(refused)), &mut out);
+        producer.on_timeout(now.plus_ms(200), &mut out);
+        assert_eq!(outcomes(&out), Vec::<&str>::new(), "a refusal uses no attempt");
+        let (correlation, ..) = produced(&out).expect("sent again after the backoff");
+        let mut out = Vec::new();
+        let now = SimTime::from_ms(300);
+        producer.on_disconnect(now, LEADER, Disconnect::Reset, &mut out);
+        producer.on_timeout(now.plus_ms(200), &mut out);
+        let (again, ..) = produced(&out).expect("retried: one retry allowed");
+        assert_ne!(again, correlation);
+        let mut out = Vec::new();
+        let now = SimTime::from_ms(600);
+        producer.on_disconnect(now, LEADER, Disconnect::Reset, &mut out);
+        assert_eq!(outcomes(&out), vec!["info"], "out of retries, maybe appended");
+    }
+}
