@@ -185,3 +185,61 @@ fn report_goes_to_reports_by_default_and_a_bad_path_exits_2() {
         "{stderr}"
     );
 }
+
+/// `kafkasim run ARGS` in `dir`; the exit code and stderr.
+fn run_in(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .arg("run")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn report_takes_its_file_after_a_space_or_an_equals_sign() {
+    let dir = scratch().join("report-forms");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let calm = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/calm.json");
+    let calm = calm.to_str().expect("utf-8");
+    // Each form, and the file it must write (relative to `dir`).
+    let forms: [(&[&str], &str); 6] = [
+        (&[calm, "--report"], "reports/calm-1.html"),
+        (&[calm, "--report", "space.html"], "space.html"),
+        (&["--report", "before.html", calm], "before.html"),
+        (&[calm, "--report=equals.html"], "equals.html"),
+        (&["--report", calm, "--seed", "2"], "reports/calm-2.html"),
+        (&[calm, "--report", "folder/"], "folder/calm-1.html"),
+    ];
+    for (args, file) in forms {
+        let (code, stderr) = run_in(&dir, args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(dir.join(file).is_file(), "{args:?} writes {file}: {stderr}");
+        assert!(
+            stderr.contains(&format!("report        {file}")),
+            "{stderr}"
+        );
+    }
+    // `--report` followed by another option: the built-in default scenario, default path.
+    let (code, stderr) = run_in(&dir, &["--report", "--seed", "3"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(dir.join("reports/default-3.html").is_file());
+    // Refused, exit code 2, with what to write instead; nothing written.
+    let refused: [(&[&str], &str); 3] = [
+        (&[calm, "--report", "other.json"], "--report other.json: "),
+        (&["--report", "notes"], "--report notes: "),
+        (&["--report="], "a value is required for '--report"),
+    ];
+    for (args, message) in refused {
+        let (code, stderr) = run_in(&dir, args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(!dir.join("other.json").exists() && !dir.join("notes").exists());
+}

@@ -6,6 +6,7 @@ mod detection;
 mod explore;
 mod merge;
 mod progress;
+mod report_arg;
 mod run;
 mod step;
 
@@ -101,7 +102,8 @@ impl Outcome {
 
 /// Parses the arguments and runs the command. `Err` means bad input (exit code 2).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let code = err.exit_code();
@@ -112,7 +114,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
     };
     init_tracing(cli.verbose);
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(mut run_args) => {
+            run_args.report_form = report_arg::ReportForm::of(&args);
+            run::run(run_args)
+        }
         Command::Explore(args) => explore::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Bench(args) => bench::run(args),

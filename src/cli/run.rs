@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
+use crate::cli::report_arg::{DEFAULT_REPORT, ReportForm, resolve};
 use crate::cli::{DEFAULT_SCENARIO, Outcome, print_stdout};
 use crate::explore::run_seed;
 use crate::explore::summary::reproduce_line;
@@ -17,7 +18,7 @@ use crate::scenario::{Expect, Scenario};
 pub struct RunArgs {
     /// Scenario file (JSON). Without one, the built-in default (scenarios/default.json):
     /// 3 brokers, 2 partitions with RF 3, acks=all, a random nemesis.
-    scenario: Option<PathBuf>,
+    pub(super) scenario: Option<PathBuf>,
     /// Seed for the run; overrides the scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
@@ -28,17 +29,25 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
     /// Write a self-contained HTML report (space-time diagram, every replica's log step
-    /// by step, the verdict) to FILE, or to reports/<scenario>-<seed>.html without one
-    /// (a FILE that is a folder or ends in `/` gets that name inside it). Give FILE as
-    /// `--report=FILE`. Open it in any browser; it needs no network.
+    /// by step, the verdict) to FILE (.html, or a folder for <scenario>-<seed>.html in it),
+    /// or to reports/<scenario>-<seed>.html without one. `--report s.json` runs s.json
+    /// (see --help).
+    ///
+    /// A FILE that is a folder or ends in `/` gets <scenario>-<seed>.html inside it. Open
+    /// the report in any browser; it needs no network. `--report FILE` takes FILE as the report when it ends in .html or .htm or names a
+    /// folder; a word ending in .json there is the scenario (`run --report s.json` is
+    /// `run s.json --report`); any other word is refused. `--report=FILE` always takes
+    /// FILE as the report path, whatever its name.
     #[arg(
         long,
         value_name = "FILE",
         num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "reports/"
+        default_missing_value = DEFAULT_REPORT
     )]
-    report: Option<PathBuf>,
+    pub(super) report: Option<PathBuf>,
+    /// How `--report` was written (set from the raw arguments, not parsed).
+    #[arg(skip)]
+    pub(super) report_form: ReportForm,
 }
 
 /// Loads a scenario file or the built-in default; errors name the file and the field.
@@ -72,7 +81,8 @@ pub fn expect_text(expect: &Expect) -> String {
 
 /// Runs the command.
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let (scenario, path) = load(args.scenario.as_ref())?;
+    let words = resolve(args.scenario, args.report, args.report_form)?;
+    let (scenario, path) = load(words.scenario.as_ref())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let report = run_seed(&scenario, seed);
     let reproduce = reproduce_line(&path, seed);
@@ -81,7 +91,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         std::fs::write(file, lines).with_context(|| format!("cannot write {}", file.display()))?;
     }
     let expect = expect_text(&scenario.expect);
-    let written = match &args.report {
+    let written = match &words.report {
         Some(file) => Some(write_report(file, &scenario, &report, &reproduce, &expect)?),
         None => None,
     };

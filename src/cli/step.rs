@@ -21,7 +21,7 @@ use crate::violation::Violation;
 #[derive(Args, Debug)]
 pub struct StepArgs {
     /// Scenario file (JSON). Without one, the built-in default (scenarios/default.json).
-    scenario: Option<PathBuf>,
+    pub(super) scenario: Option<PathBuf>,
     /// Seed for the run; overrides the scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
