@@ -29,7 +29,15 @@ fn scenario(fault: &str) -> Scenario {
 fn election_and_first_ack(history: &History, after: SimTime) -> (SimTime, SimTime) {
     let later = || history.events.iter().filter(move |e| e.time > after);
     let elected = later()
-        .find(|e| matches!(e.kind, EventKind::LeaderElected { leader: Some(_), .. }))
+        .find(|e| {
+            matches!(
+                e.kind,
+                EventKind::LeaderElected {
+                    leader: Some(_),
+                    ..
+                }
+            )
+        })
         .expect("a new leader is elected")
         .time;
     let acked = later()
@@ -93,7 +101,11 @@ fn after_a_power_loss_the_producer_waits_for_its_request_timeout() {
         acked.ms_since(crash) >= timeout_ms,
         "first ack at {acked}: before the {timeout_ms} ms request timeout"
     );
-    assert_eq!(disconnects(&report.history), vec![], "a powered-off host is silent");
+    assert_eq!(
+        disconnects(&report.history),
+        vec![],
+        "a powered-off host is silent"
+    );
 }
 
 #[test]

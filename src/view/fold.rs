@@ -32,6 +32,16 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
         BrokerFenced { .. } => Some(cluster_step("broker fenced", vec![])),
         BrokerUnfenced { .. } => Some(cluster_step("broker unfenced", vec![])),
         Fault { description } => Some(fault_step(description, before)),
+        Disconnected { node, refused, .. } => Some(Meaning {
+            label: if *refused {
+                "connection refused"
+            } else {
+                "connection reset"
+            },
+            partition: None,
+            node: Some(*node),
+            ops: vec![],
+        }),
         Phase { name } => Some(phase_step(name, before)),
         Unavailable { partition, .. } => Some(Meaning {
             label: "unavailable",

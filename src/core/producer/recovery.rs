@@ -271,7 +271,12 @@ mod tests {
             metadata: Box::new(image),
         };
         out.clear();
-        producer.on_message(SimTime::from_ms(1), NodeId::Broker(BrokerId(2)), answer, &mut out);
+        producer.on_message(
+            SimTime::from_ms(1),
+            NodeId::Broker(BrokerId(2)),
+            answer,
+            &mut out,
+        );
         producer.on_timeout(SimTime::from_ms(10), &mut out);
         let (correlation, ..) = produced(&out).expect("the batch goes to the leader");
         (producer, correlation)
@@ -352,7 +357,11 @@ mod tests {
         };
         let (mut producer, correlation) = sending(config);
         let out = refuse(&mut producer, correlation, SimTime::from_ms(20));
-        assert_eq!(outcomes(&out), vec!["fail"], "rejected before append: definite");
+        assert_eq!(
+            outcomes(&out),
+            vec!["fail"],
+            "rejected before append: definite"
+        );
     }
 
     #[test]
@@ -376,9 +385,18 @@ mod tests {
             },
         };
         let now = SimTime::from_ms(20);
-        producer.on_disconnect(now, LEADER, Disconnect::Refused(Box::new(refused)), &mut out);
+        producer.on_disconnect(
+            now,
+            LEADER,
+            Disconnect::Refused(Box::new(refused)),
+            &mut out,
+        );
         producer.on_timeout(now.plus_ms(200), &mut out);
-        assert_eq!(outcomes(&out), Vec::<&str>::new(), "a refusal uses no attempt");
+        assert_eq!(
+            outcomes(&out),
+            Vec::<&str>::new(),
+            "a refusal uses no attempt"
+        );
         let (correlation, ..) = produced(&out).expect("sent again after the backoff");
         let mut out = Vec::new();
         let now = SimTime::from_ms(300);
@@ -389,6 +407,10 @@ mod tests {
         let mut out = Vec::new();
         let now = SimTime::from_ms(600);
         producer.on_disconnect(now, LEADER, Disconnect::Reset, &mut out);
-        assert_eq!(outcomes(&out), vec!["info"], "out of retries, maybe appended");
+        assert_eq!(
+            outcomes(&out),
+            vec!["info"],
+            "out of retries, maybe appended"
+        );
     }
 }
