@@ -131,7 +131,7 @@ mod tests {
             "unbounded"
         };
         format!(
-            "| {name} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} |",
             c.truncation.as_str(),
             if c.unclean_leader_election {
                 "on"
