@@ -125,6 +125,58 @@ fn bad_scenario_exits_2_naming_file_and_field() {
     assert_eq!(missing.status.code(), Some(2));
 }
 
+/// Every time setting at its limit (2^31 - 1 ms) at once, with faults and a nemesis:
+/// the run ends without a panic (the loader's cap keeps simulated time from
+/// overflowing); one millisecond more is bad input.
+#[test]
+fn time_settings_at_their_limit_run_and_above_it_exit_2() {
+    let dir = std::env::temp_dir().join(format!("kafkasim-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let limit = i32::MAX;
+    let config: Vec<String> = [
+        "request_timeout_ms",
+        "linger_ms",
+        "replica_fetch_wait_max_ms",
+        "fetch_max_wait_ms",
+        "retry_backoff_ms",
+        "delivery_timeout_ms",
+        "metadata_max_age_ms",
+        "replica_high_watermark_checkpoint_interval_ms",
+        "replica_fetch_backoff_ms",
+    ]
+    .iter()
+    .map(|name| format!(r#""{name}": {limit}"#))
+    .collect();
+    let text = |latency: i64| {
+        format!(
+            r#"{{"name":"limits","cluster":{{"brokers":3,"topics":[{{"name":"t","partitions":1,"replication_factor":3}}]}},
+            "config":{{{},"flush":{{"interval_ms":{limit}}}}},
+            "network":{{"latency_ms":[1,{latency}]}},
+            "workload":{{"duration_ms":3000,"producers":1,"produce_interval_ms":{limit},"consumers":1}},
+            "faults":[{{"at_ms":1000,"crash":"leader:t-0"}},{{"at_ms":2000,"restart":[1,2,3]}}],
+            "nemesis":{{"kinds":["crash","bounce_leader","latency","pause"],"interval_ms":{limit}}}}}"#,
+            config.join(",")
+        )
+    };
+    let path = dir.join("limits.json");
+    std::fs::write(&path, text(i64::from(limit))).expect("write");
+    let out = kafkasim(&["run", path.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("panicked"),
+        "{:?}: {stderr}",
+        out.status
+    );
+    std::fs::write(&path, text(i64::from(limit) + 1)).expect("write");
+    let out = kafkasim(&["run", path.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("field `network.latency_ms`: at most 2147483647 ms"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn run_json_has_the_contract_fields_and_replays_bit_for_bit() {
     let first = kafkasim(&["run", "--seed", "7", "--json"]);

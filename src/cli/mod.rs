@@ -16,6 +16,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use run::parse_scenario_file;
+
 /// The scenario `kafkasim run` uses when given none (the same file as
 /// `scenarios/default.json`, embedded so the binary works from any directory).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.json");

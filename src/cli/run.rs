@@ -61,11 +61,18 @@ pub fn load(path: Option<&PathBuf>) -> anyhow::Result<(Scenario, String)> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let scenario =
-                Scenario::from_json(&text).with_context(|| path.display().to_string())?;
+            let scenario = parse_scenario_file(path, &text)?;
             Ok((scenario, path.display().to_string()))
         }
     }
+}
+
+/// Parses `text`, the contents of the scenario file `path`. An error names the file, then
+/// the field (`x.json: field `faults[0].at_ms`: ...`) or, for text that is not JSON, the
+/// line and column. Every command's loading goes through it, and so does the loader's
+/// fuzz test.
+pub fn parse_scenario_file(path: &Path, text: &str) -> anyhow::Result<Scenario> {
+    Scenario::from_json(text).with_context(|| path.display().to_string())
 }
 
 /// `pass` or `violations a, b`.

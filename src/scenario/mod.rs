@@ -8,6 +8,7 @@
 //! Every error is a [`ScenarioError`] naming the field, e.g. `faults[0].at_ms`.
 
 mod raw;
+mod serde_error;
 mod settings;
 mod target;
 mod validate;
@@ -236,4 +237,22 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScenarioError
         field: field.into(),
         reason: reason.into(),
     }
+}
+
+/// The longest time any field may give, in milliseconds: 2^31 - 1 (about 24.8 days), the
+/// limit of Kafka's `int` time settings. Sums of simulated times then stay far from
+/// overflow (a time near `u64::MAX` ms made the simulation panic).
+const MAX_MS: u64 = i32::MAX as u64;
+
+/// `ms` unless it exceeds [`MAX_MS`].
+fn millis(field: &str, ms: u64) -> Result<u64, ScenarioError> {
+    if ms > MAX_MS {
+        return Err(invalid(
+            field,
+            format!(
+                "at most {MAX_MS} ms (about 24.8 days, Kafka's limit for time settings), got {ms}"
+            ),
+        ));
+    }
+    Ok(ms)
 }

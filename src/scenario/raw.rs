@@ -5,14 +5,15 @@
 //! kept as raw JSON values; [`super::target`] resolves them against the layout.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
+use serde::de::value::{MapAccessDeserializer, StrDeserializer};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Unexpected, Visitor};
 use serde_json::Value;
-use serde_json::error::Category;
 
 use super::ScenarioError;
+use super::serde_error::from_serde;
 use crate::config::{Acks, FlushPolicy};
 
 /// The whole file.
@@ -60,8 +61,8 @@ pub(super) struct RawConfig {
     pub broker_session_timeout_ms: Option<u64>,
     pub broker_heartbeat_interval_ms: Option<u64>,
     pub flush: Option<RawFlush>,
-    pub truncation: Option<RawTruncation>,
-    pub consumer_read_limit: Option<RawReadLimit>,
+    pub truncation: Option<Named<RawTruncation>>,
+    pub consumer_read_limit: Option<Named<RawReadLimit>>,
     pub idempotent_producer: Option<bool>,
     pub producer_retries: Option<u32>,
     pub max_in_flight: Option<u64>,
@@ -79,7 +80,7 @@ pub(super) struct RawConfig {
     pub eligible_leader_replicas: Option<bool>,
     pub hw_requires_min_isr: Option<bool>,
     pub isr_join_requires_epoch_start: Option<bool>,
-    pub isr_update: Option<RawIsrUpdate>,
+    pub isr_update: Option<Named<RawIsrUpdate>>,
 }
 
 /// `config.acks`: `"0"`, `"1"` or `"all"` (the integers 0 and 1 are accepted too).
@@ -156,6 +157,41 @@ impl<'de> Deserialize<'de> for RawFlush {
     }
 }
 
+/// A choice given by name (`"leader-epoch"`), for the unit-variant enums below. serde_json
+/// reads an enum from a JSON value that is not a string as a syntax error ("not valid
+/// JSON: expected value"), which blames well-formed text and names no field; read as a
+/// string first, a value of the wrong type is a type error at its field that lists the
+/// names, and an unknown name lists them too.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Named<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor<T>(PhantomData<T>);
+        impl<T: DeserializeOwned> Visitor<'_> for NameVisitor<T> {
+            type Value = Named<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a string: {}", names::<T>())
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Named<T>, E> {
+                T::deserialize(StrDeserializer::<E>::new(v)).map(Named)
+            }
+        }
+        deserializer.deserialize_str(NameVisitor(PhantomData))
+    }
+}
+
+/// The names `T` accepts as serde lists them for an unknown one (`one of `a`, `b``), so
+/// the list cannot drift from the enum's renames.
+fn names<T: DeserializeOwned>() -> String {
+    let probe = T::deserialize(StrDeserializer::<de::value::Error>::new(""));
+    let message = probe.err().map(|e| e.to_string()).unwrap_or_default();
+    message.split_once(", expected ").map_or_else(
+        || "a known name".to_string(),
+        |(_, names)| names.to_string(),
+    )
+}
+
 /// `config.truncation`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -198,11 +234,11 @@ pub(super) struct RawWorkload {
     pub producers: u64,
     pub produce_interval_ms: u64,
     pub consumers: u64,
-    pub partitioner: Option<RawPartitioner>,
+    pub partitioner: Option<Named<RawPartitioner>>,
 }
 
 /// `workload.partitioner`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawPartitioner {
     RoundRobin,
@@ -265,7 +301,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a nemesis object")]
 pub(super) struct RawNemesis {
-    pub kinds: Vec<RawNemesisKind>,
+    pub kinds: Vec<Named<RawNemesisKind>>,
     pub interval_ms: Option<u64>,
     pub max_down: Option<u64>,
     pub buggify: Option<bool>,
@@ -334,61 +370,4 @@ pub(super) fn parse(text: &str) -> Result<RawScenario, ScenarioError> {
         .end()
         .map_err(|e| ScenarioError::Syntax(e.to_string()))?;
     Ok(raw)
-}
-
-/// Turns a serde error into a [`ScenarioError`]. Missing, unknown and duplicate fields are
-/// reported at the field itself (`faults[0].at_ms`), not at the object holding it.
-fn from_serde(err: serde_path_to_error::Error<serde_json::Error>) -> ScenarioError {
-    let path = err.path().to_string();
-    let path = if path == "." { String::new() } else { path };
-    let inner = err.into_inner();
-    if inner.classify() != Category::Data {
-        return ScenarioError::Syntax(inner.to_string());
-    }
-    let full = inner.to_string();
-    let location = format!(" at line {} column {}", inner.line(), inner.column());
-    let message = full.strip_suffix(&location).unwrap_or(&full);
-    let (field, reason) = if let Some(name) = named_field(message, "missing field `") {
-        (join(&path, name), "required field is missing".to_string())
-    } else if let Some(name) = named_field(message, "unknown field `") {
-        let allowed = message.split_once(", ").map_or("", |(_, rest)| rest);
-        let allowed = allowed.replace("there are no fields", "no fields are allowed here");
-        (join(&path, name), format!("unknown field; {allowed}"))
-    } else if let Some(name) = named_field(message, "duplicate field `") {
-        (join(&path, name), "given more than once".to_string())
-    } else {
-        (path, message.to_string())
-    };
-    let field = if field.is_empty() {
-        "(top level)".to_string()
-    } else {
-        field
-    };
-    let reason = if inner.line() == 0 {
-        reason
-    } else {
-        format!(
-            "{reason} (line {}, column {})",
-            inner.line(),
-            inner.column()
-        )
-    };
-    ScenarioError::Invalid { field, reason }
-}
-
-/// The name in a message such as "missing field `at_ms`", if it has that prefix.
-fn named_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
-    message.strip_prefix(prefix)?.split('`').next()
-}
-
-/// `parent.name`, unless `parent` already ends with `name` (serde_path_to_error records the
-/// key of an unknown field itself).
-fn join(parent: &str, name: &str) -> String {
-    if parent.is_empty() || parent == name {
-        name.to_string()
-    } else if parent.ends_with(&format!(".{name}")) {
-        parent.to_string()
-    } else {
-        format!("{parent}.{name}")
-    }
 }

@@ -1,7 +1,7 @@
 //! `config`: the protocol settings, Kafka's defaults for every field the file leaves out.
 
 use super::raw::{RawConfig, RawIsrUpdate, RawReadLimit, RawTruncation};
-use super::{ScenarioError, invalid};
+use super::{ScenarioError, invalid, millis};
 use crate::config::{Config, ConsumerReadLimit, FlushPolicy, IsrUpdate, Truncation};
 use crate::kafka_version::KafkaVersion;
 
@@ -34,29 +34,32 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
         c.min_insync_replicas = min_isr as u8;
     }
     if let Some(flush) = raw.flush {
-        if flush.0 == FlushPolicy::IntervalMs(0) {
-            return Err(invalid(
-                "config.flush.interval_ms",
-                "a period must be > 0, got 0",
-            ));
+        if let FlushPolicy::IntervalMs(ms) = flush.0 {
+            if ms == 0 {
+                return Err(invalid(
+                    "config.flush.interval_ms",
+                    "a period must be > 0, got 0",
+                ));
+            }
+            millis("config.flush.interval_ms", ms)?;
         }
         c.flush = flush.0;
     }
     if let Some(t) = raw.truncation {
-        c.truncation = match t {
+        c.truncation = match t.0 {
             RawTruncation::LeaderEpoch => Truncation::LeaderEpoch,
             RawTruncation::LeaderEpochV0 => Truncation::LeaderEpochV0,
             RawTruncation::HighWatermark => Truncation::HighWatermark,
         };
     }
     if let Some(update) = raw.isr_update {
-        c.isr_update = match update {
+        c.isr_update = match update.0 {
             RawIsrUpdate::AlterPartition => IsrUpdate::AlterPartition,
             RawIsrUpdate::Zookeeper => IsrUpdate::Zookeeper,
         };
     }
     if let Some(limit) = raw.consumer_read_limit {
-        c.consumer_read_limit = match limit {
+        c.consumer_read_limit = match limit.0 {
             RawReadLimit::HighWatermark => ConsumerReadLimit::HighWatermark,
             RawReadLimit::LogEnd => ConsumerReadLimit::LogEnd,
         };
@@ -173,21 +176,26 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
                     "a period must be > 0, got 0",
                 ));
             }
-            *slot = ms;
+            *slot = millis(&format!("config.{name}"), ms)?;
         }
     }
     // Waits bounded by a network round trip: 0 is a valid Kafka setting.
     let waits = [
-        (raw.linger_ms, &mut c.linger_ms),
+        ("linger_ms", raw.linger_ms, &mut c.linger_ms),
         (
+            "replica_fetch_wait_max_ms",
             raw.replica_fetch_wait_max_ms,
             &mut c.replica_fetch_wait_max_ms,
         ),
-        (raw.fetch_max_wait_ms, &mut c.fetch_max_wait_ms),
+        (
+            "fetch_max_wait_ms",
+            raw.fetch_max_wait_ms,
+            &mut c.fetch_max_wait_ms,
+        ),
     ];
-    for (value, slot) in waits {
+    for (name, value, slot) in waits {
         if let Some(ms) = value {
-            *slot = ms;
+            *slot = millis(&format!("config.{name}"), ms)?;
         }
     }
     if c.broker_heartbeat_interval_ms >= c.broker_session_timeout_ms {

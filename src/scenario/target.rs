@@ -168,7 +168,7 @@ impl Resolver<'_> {
             return Ok(Target::Followers(self.partition(rest, field)?));
         }
         if let Some(rest) = text.strip_prefix("replica:") {
-            let Some((name, index)) = rest.rsplit_once(':') else {
+            let Some((name, index_text)) = rest.rsplit_once(':') else {
                 return Err(invalid(
                     field,
                     format!("`{text}` is missing the replica index: write \"replica:TOPIC-P:I\""),
@@ -176,17 +176,23 @@ impl Resolver<'_> {
             };
             let partition = self.partition(name, field)?;
             let replication_factor = self.layout.partition(partition).replicas.len();
-            let index: usize = index.parse().map_err(|_| {
-                invalid(
-                    field,
-                    format!("replica index `{index}` in `{text}` is not a number"),
-                )
-            })?;
+            // More digits than a usize holds name an index that does not exist; they are
+            // a number all the same (a string the loader's fuzz test tries).
+            let index: usize = match index_text.parse() {
+                Ok(i) => i,
+                Err(_) if all_digits(index_text) => usize::MAX,
+                Err(_) => {
+                    return Err(invalid(
+                        field,
+                        format!("replica index `{index_text}` in `{text}` is not a number"),
+                    ));
+                }
+            };
             if index >= replication_factor {
                 return Err(invalid(
                     field,
                     format!(
-                        "replica index {index} does not exist (partition `{name}` has \
+                        "replica index {index_text} does not exist (partition `{name}` has \
                          replication factor {replication_factor}; indexes are 0-based)"
                     ),
                 ));
@@ -213,11 +219,15 @@ impl Resolver<'_> {
                 format!("`{name}` is not a partition name TOPIC-P"),
             ));
         };
-        let Ok(index) = index.parse::<u32>() else {
-            return Err(invalid(
-                field,
-                format!("`{name}` is not a partition name TOPIC-P (`{index}` is not a number)"),
-            ));
+        let index = match index.parse::<u32>() {
+            Ok(i) => Some(i),
+            Err(_) if all_digits(index) => None, // too large: no such partition
+            Err(_) => {
+                return Err(invalid(
+                    field,
+                    format!("`{name}` is not a partition name TOPIC-P (`{index}` is not a number)"),
+                ));
+            }
         };
         let count = self
             .layout
@@ -245,7 +255,7 @@ impl Resolver<'_> {
         self.layout
             .partitions
             .iter()
-            .position(|p| p.topic == topic && p.index == index)
+            .position(|p| p.topic == topic && Some(p.index) == index)
             .map(|i| PartitionId(i as u16))
             .ok_or_else(|| {
                 invalid(
@@ -257,6 +267,11 @@ impl Resolver<'_> {
                 )
             })
     }
+}
+
+/// Only ASCII digits, at least one.
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A rate in 0.0..=1.0 (the `packet_loss` fault).

@@ -10,7 +10,7 @@ use super::settings;
 use super::target::Resolver;
 use super::{
     Expect, NemesisKind, NemesisSpec, Network, Partitioner, Scenario, ScenarioError, Workload,
-    invalid,
+    invalid, millis,
 };
 use crate::layout::Layout;
 use crate::violation::ViolationKind;
@@ -91,7 +91,8 @@ fn cluster(raw: &RawCluster) -> Result<Layout, ScenarioError> {
                 "must be at least 1, got 0",
             ));
         }
-        total_partitions += topic.partitions;
+        // Saturating: a count near u64::MAX must give the error below, not an overflow.
+        total_partitions = total_partitions.saturating_add(topic.partitions);
         if total_partitions > MAX_PARTITIONS {
             return Err(invalid(
                 format!("{field}.partitions"),
@@ -169,6 +170,7 @@ fn network(raw: RawNetwork) -> Result<Network, ScenarioError> {
                 format!("[min, max] needs min <= max, got [{min}, {max}]"),
             ));
         }
+        millis("network.latency_ms", max)?;
         n.latency_ms = (min, max);
     }
     if let Some(loss) = raw.packet_loss {
@@ -194,6 +196,8 @@ fn workload(raw: &RawWorkload) -> Result<Workload, ScenarioError> {
             "must be at least 1, got 0",
         ));
     }
+    millis("workload.duration_ms", raw.duration_ms)?;
+    millis("workload.produce_interval_ms", raw.produce_interval_ms)?;
     for (name, count) in [("producers", raw.producers), ("consumers", raw.consumers)] {
         if count > MAX_CLIENTS {
             return Err(invalid(
@@ -207,7 +211,7 @@ fn workload(raw: &RawWorkload) -> Result<Workload, ScenarioError> {
         producers: raw.producers as u8,
         produce_interval_ms: raw.produce_interval_ms,
         consumers: raw.consumers as u8,
-        partitioner: match raw.partitioner {
+        partitioner: match raw.partitioner.map(|p| p.0) {
             None | Some(RawPartitioner::RoundRobin) => Partitioner::RoundRobin,
             Some(RawPartitioner::KeyHash) => Partitioner::KeyHash,
         },
@@ -231,6 +235,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             "a period must be > 0, got 0",
         ));
     }
+    millis("nemesis.interval_ms", interval_ms)?;
     let max_down = raw.max_down.unwrap_or(DEFAULT_NEMESIS_MAX_DOWN);
     if max_down >= brokers as u64 {
         let default = if raw.max_down.is_none() {
@@ -246,7 +251,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
     let kinds = raw
         .kinds
         .iter()
-        .map(|kind| match kind {
+        .map(|kind| match kind.0 {
             RawNemesisKind::Crash => NemesisKind::Crash,
             RawNemesisKind::PowerLoss => NemesisKind::PowerLoss,
             RawNemesisKind::Restart => NemesisKind::Restart,

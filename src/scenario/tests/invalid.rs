@@ -137,3 +137,108 @@ fn serde_errors_name_the_path() {
         "more than once",
     );
 }
+
+/// Found by the fuzz test: serde_json reads an enum from a value that is not a string as
+/// a syntax error ("not valid JSON: expected value"), naming no field.
+#[test]
+fn a_choice_of_the_wrong_type_is_a_type_error_at_its_field() {
+    assert_rejected(
+        &minimal_with(r#""config": { "truncation": 5 }"#),
+        "config.truncation",
+        "invalid type: integer `5`, expected a string: one of `leader-epoch`, `leader-epoch-v0`, \
+         `high-watermark` (line 2, column",
+    );
+    assert_rejected(
+        &minimal_with(r#""config": { "consumer_read_limit": { "log-end": null } }"#),
+        "config.consumer_read_limit",
+        "invalid type: map, expected a string: `high-watermark` or `log-end`",
+    );
+    assert_rejected(
+        &minimal_with(r#""config": { "isr_update": ["zookeeper"] }"#),
+        "config.isr_update",
+        "invalid type: sequence",
+    );
+    let partitioner = MINIMAL.replace(
+        "\"consumers\": 1",
+        "\"consumers\": 1, \"partitioner\": true",
+    );
+    assert_rejected(
+        &partitioner,
+        "workload.partitioner",
+        "invalid type: boolean `true`",
+    );
+    assert_rejected(
+        &minimal_with(r#""nemesis": { "kinds": ["crash", ["pause"]] }"#),
+        "nemesis.kinds[1]",
+        "invalid type: sequence, expected a string: one of `crash`,",
+    );
+    // Unknown names still list the names, with their position; null is still "not given".
+    assert_rejected(
+        &minimal_with(r#""config": { "truncation": "never" }"#),
+        "config.truncation",
+        "unknown variant `never`, expected one of `leader-epoch`, `leader-epoch-v0`, \
+         `high-watermark` (line 2, column",
+    );
+    parse(&minimal_with(r#""config": { "truncation": null }"#));
+}
+
+/// Found by the fuzz test: a number too large for a float is well-formed JSON, yet was
+/// reported as "not valid JSON: number out of range" without its field.
+#[test]
+fn a_number_out_of_range_is_named_at_its_field() {
+    assert_rejected(
+        &minimal_with(r#""network": { "packet_loss": 1e999 }"#),
+        "network.packet_loss",
+        "number out of range (beyond a 64-bit float) (line 2, column",
+    );
+    assert_rejected(
+        &minimal_with(r#""seed": -1e400"#),
+        "seed",
+        "number out of range",
+    );
+}
+
+/// Nesting deeper than serde_json's limit of 128 is well-formed JSON too (found by
+/// reading serde_json's error list, next to the fuzz test's find above).
+#[test]
+fn nesting_too_deep_is_named_at_its_field() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let message = error(&with_faults(&format!(
+        r#"{{ "at_ms": 1, "crash": {deep} }}"#
+    )));
+    assert!(
+        message.starts_with("field `faults[0].crash[0][0]"),
+        "{message}"
+    );
+    assert!(
+        message.contains("nested more than 128 levels deep"),
+        "{message}"
+    );
+}
+
+/// Found by the fuzz test: the unknown key was cut at its first backquote
+/// (`config.a`b.a`), and a key that is empty or holds `.` could not be told apart from
+/// the path around it.
+#[test]
+fn an_unknown_key_that_is_not_a_plain_name_is_quoted() {
+    assert_rejected(
+        &minimal_with(r#""config": { "a`b": 1 }"#),
+        r#"config."a`b""#,
+        "unknown field; expected one of `kafka_version`, `acks`,",
+    );
+    assert_rejected(
+        &minimal_with(r#""": 1"#),
+        r#""""#,
+        "unknown field; expected one of `name`,",
+    );
+    assert_rejected(
+        &minimal_with(r#""network": { "a.b, c": 1 }"#),
+        r#"network."a.b, c""#,
+        "unknown field; expected `latency_ms` or `packet_loss`",
+    );
+    assert_rejected(
+        &minimal_with(r#""network": { "x\ny": 1 }"#),
+        r#"network."x\ny""#,
+        "unknown field",
+    );
+}

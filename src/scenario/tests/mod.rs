@@ -3,6 +3,7 @@
 //! The contract examples are copied here because the project must not read the shared
 //! contract directory at run time.
 
+mod fuzz;
 mod invalid;
 mod rules;
 mod valid;

@@ -292,3 +292,87 @@ fn nemesis_and_expect_rules() {
     )));
     assert!(matches!(s.expect, Expect::Violations(v) if v.len() == 10));
 }
+
+/// Found by reading while writing the fuzz test (the shipped scenarios have one topic
+/// each, so the fuzzer never grew a second): the partition total overflowed and panicked.
+#[test]
+fn a_huge_partition_count_after_another_topic_is_an_error() {
+    let text = MINIMAL.replace(
+        r#"{ "name": "t", "partitions": 1, "replication_factor": 1 }"#,
+        r#"{ "name": "t", "partitions": 1, "replication_factor": 1 }, { "name": "u", "partitions": 18446744073709551615, "replication_factor": 1 }"#,
+    );
+    assert_rejected(
+        &text,
+        "cluster.topics[1].partitions",
+        "at most 1000 partitions",
+    );
+}
+
+/// Found by running what the fuzzed loader accepted: a time near `u64::MAX` ms loaded
+/// and then overflowed simulated time (a panic in the run). Every time field is capped
+/// at Kafka's `int` limit.
+#[test]
+fn times_above_kafkas_int_limit_are_rejected() {
+    let over = "2147483648";
+    for (section, field) in [
+        (
+            r#""config": { "request_timeout_ms": N }"#,
+            "config.request_timeout_ms",
+        ),
+        (r#""config": { "linger_ms": N }"#, "config.linger_ms"),
+        (
+            r#""config": { "fetch_max_wait_ms": N }"#,
+            "config.fetch_max_wait_ms",
+        ),
+        (
+            r#""config": { "flush": { "interval_ms": N } }"#,
+            "config.flush.interval_ms",
+        ),
+        (
+            r#""network": { "latency_ms": [1, N] }"#,
+            "network.latency_ms",
+        ),
+        (
+            r#""nemesis": { "kinds": ["crash"], "max_down": 0, "interval_ms": N }"#,
+            "nemesis.interval_ms",
+        ),
+    ] {
+        let text = minimal_with(&section.replace('N', over));
+        assert_rejected(&text, field, "at most 2147483647 ms (about 24.8 days");
+        parse(&minimal_with(&section.replace('N', "2147483647")));
+    }
+    let long = MINIMAL.replace("\"duration_ms\": 2000", &format!("\"duration_ms\": {over}"));
+    assert_rejected(&long, "workload.duration_ms", "at most 2147483647 ms");
+    let slow = MINIMAL.replace(
+        "\"produce_interval_ms\": 10",
+        "\"produce_interval_ms\": 18446744073709551615",
+    );
+    assert_rejected(
+        &slow,
+        "workload.produce_interval_ms",
+        "at most 2147483647 ms",
+    );
+}
+
+/// Indexes with more digits than the integer types hold are indexes that do not exist,
+/// not "not a number" (strings the fuzz test tries; its rule only asks for a field, so
+/// this was seen in its output, not flagged).
+#[test]
+fn a_too_large_index_in_a_target_does_not_exist() {
+    assert_rejected(
+        &with_faults(r#"{ "at_ms": 100, "crash": "replica:t-0:18446744073709551616" }"#),
+        "faults[0].crash",
+        "replica index 18446744073709551616 does not exist (partition `t-0` has replication \
+         factor 3",
+    );
+    assert_rejected(
+        &with_faults(r#"{ "at_ms": 100, "crash": "leader:t-4294967296" }"#),
+        "faults[0].crash",
+        "partition `t-4294967296` does not exist (topic `t` has 1 partitions)",
+    );
+    assert_rejected(
+        &with_faults(r#"{ "at_ms": 100, "crash": "replica:t-0:x" }"#),
+        "faults[0].crash",
+        "replica index `x` in `replica:t-0:x` is not a number",
+    );
+}
