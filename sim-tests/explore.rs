@@ -136,6 +136,31 @@ fn per_seed_results_are_the_same_for_any_jobs_and_for_merged_shards() {
     assert_eq!(&merged["summary"]["coverage"], coverage, "merged coverage");
     assert_eq!(merged["summary"]["shard"], "1/2+2/2");
     assert!(merged["summary"]["messages"].as_u64().expect("messages") > 0);
+    for field in [
+        "produce_latency_ms",
+        "outage_count",
+        "seeds_with_outage",
+        "worst_outage",
+        "recovery_ms",
+    ] {
+        let whole = &one["summary"][field];
+        assert!(!whole.is_null(), "summary.{field} missing");
+        assert_eq!(&two["summary"][field], whole, "--jobs 2 summary.{field}");
+        assert_eq!(&merged["summary"][field], whole, "merged summary.{field}");
+    }
+    let latency = &one["summary"]["produce_latency_ms"];
+    let (p50, p99, max) = (&latency["p50"], &latency["p99"], &latency["max"]);
+    assert!(
+        p50.as_f64() > Some(0.0) && p50.as_f64() <= p99.as_f64() && p99.as_f64() <= max.as_f64(),
+        "{latency}"
+    );
+    let recovery = &one["summary"]["recovery_ms"];
+    for kind in ["crash", "power_loss", "pause", "isolate", "partition"] {
+        assert!(
+            recovery[kind]["outages"].is_u64(),
+            "recovery_ms.{kind}: {recovery}"
+        );
+    }
 
     // The same seed one at a time with `run` gives the same trace.
     let (_, _, hash, coverage) = &expected[&5];
@@ -146,6 +171,20 @@ fn per_seed_results_are_the_same_for_any_jobs_and_for_merged_shards() {
         &value["coverage"], coverage,
         "run --json gives explore's coverage"
     );
+    // ... and the same outages: explore's worst one of seed 5 is run's longest.
+    let seed5 = one["seeds"]
+        .as_array()
+        .expect("seeds")
+        .iter()
+        .find(|s| s["seed"] == 5)
+        .expect("seed 5");
+    let longest = value["outages"]
+        .as_array()
+        .expect("run --json has outages")
+        .iter()
+        .map(|o| o["length_ms"].as_u64().expect("length_ms"))
+        .max();
+    assert_eq!(seed5["worst_outage"]["length_ms"].as_u64(), longest);
 }
 
 /// acks=1 under a random nemesis loses acknowledged writes; the scenario claims "pass",
@@ -309,6 +348,7 @@ fn bench_prints_one_json_line_with_the_throughput_figures() {
         "sim_to_wall_total",
         "messages_per_wall_s",
         "peak_rss_mb",
+        "p99_produce_latency_ms",
     ] {
         assert!(
             line[field].as_f64().is_some_and(|x| x > 0.0),
@@ -316,4 +356,9 @@ fn bench_prints_one_json_line_with_the_throughput_figures() {
         );
     }
     assert_eq!(line["seeds"], 4);
+    // The default nemesis stops acknowledgements for longer than the outage minimum.
+    assert!(
+        line["worst_outage_ms"].as_u64().is_some_and(|ms| ms >= 250),
+        "worst_outage_ms: {line}"
+    );
 }

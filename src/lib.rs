@@ -11,6 +11,7 @@ compile_error!(
     "build with --cfg madsim (see .cargo/config.toml); a RUSTFLAGS env var overrides it"
 );
 
+pub mod availability;
 pub mod catalogue;
 pub mod checkers;
 pub mod cli;

@@ -74,6 +74,10 @@ struct BenchLine {
     messages: u64,
     messages_per_wall_s: f64,
     peak_rss_mb: Option<f64>,
+    /// p99 produce latency over every seed (ms; `null` when nothing was acknowledged).
+    p99_produce_latency_ms: Option<f64>,
+    /// The longest outage of any seed (ms; 0 when none).
+    worst_outage_ms: u64,
 }
 
 /// Runs the command. Build in release mode: debug builds are several times slower.
@@ -116,6 +120,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         messages: s.messages,
         messages_per_wall_s: s.messages_per_wall_s.round(),
         peak_rss_mb: rss::peak_rss_mb().map(round),
+        p99_produce_latency_ms: s.availability.produce_latency_ms.p99.map(round),
+        worst_outage_ms: s
+            .availability
+            .worst_outage
+            .as_ref()
+            .map_or(0, |w| w.outage.length_ms),
     };
     let json = serde_json::to_string(&line).expect("plain data serializes");
     print_stdout(&format!("{json}\n"))?;

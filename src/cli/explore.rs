@@ -7,10 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::availability::{FaultKind, MIN_OUTAGE_MS};
 use crate::cli::progress::ProgressDisplay;
 use crate::cli::run::load;
 use crate::cli::{Outcome, print_stdout};
 use crate::coverage::Mark;
+use crate::explore::availability::RECOVERY_KINDS;
 use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
 use crate::explore::summary::{Exploration, Summary, reproduce_line};
 use crate::explore::{self, Plan};
@@ -152,6 +154,7 @@ pub fn summary_text(exploration: &Exploration) -> String {
         "messages        {} delivered, {:.0} per wall second; {:.1} seeds/s\n",
         s.messages, s.messages_per_wall_s, s.seeds_per_s
     ));
+    text.push_str(&availability_text(s));
     text.push_str(&coverage_text(s));
     if !s.failures.is_empty() {
         text.push_str("failing seeds (each line replays one):\n");
@@ -204,6 +207,71 @@ fn coverage_text(s: &Summary) -> String {
         text.push_str(&format!(
             "warning: no seed reached {mark} (possible: {why})\n"
         ));
+    }
+    text
+}
+
+/// `48.1 ms` or `2.97 s`.
+fn duration(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+/// The latency, outage and time-to-recover lines of the summary.
+fn availability_text(s: &Summary) -> String {
+    let a = &s.availability;
+    let l = &a.produce_latency_ms;
+    let mut text = match (l.p50, l.p99, l.max) {
+        (Some(p50), Some(p99), Some(max)) => format!(
+            "latency         produce p50 {}, p99 {}, max {} over {} acknowledged sends\n",
+            duration(p50),
+            duration(p99),
+            duration(max),
+            l.count
+        ),
+        _ => "latency         no send acknowledged\n".to_string(),
+    };
+    match &a.worst_outage {
+        None => text.push_str(&format!(
+            "outages         none (no partition went {MIN_OUTAGE_MS} ms without an acknowledgement)\n"
+        )),
+        Some(w) => {
+            let o = &w.outage;
+            text.push_str(&format!(
+                "outages         {} in {} seeds; worst {}: seed {}, {} {}-{} ms, {} [{}]\n",
+                a.outage_count,
+                a.seeds_with_outage,
+                duration(o.length_ms as f64),
+                w.seed,
+                o.partition,
+                o.from_ms,
+                o.to_ms,
+                o.cause,
+                o.kind
+            ));
+        }
+    }
+    if a.recovery_ms.is_empty() {
+        return text; // a file from before these figures existed
+    }
+    text.push_str(
+        "time to recover (outage length by the fault kind that began it): p50 / max (outages)\n",
+    );
+    let extra = [FaultKind::Network, FaultKind::Other];
+    for kind in RECOVERY_KINDS.iter().chain(extra.iter()) {
+        let Some(r) = a.recovery_ms.get(kind.as_str()) else {
+            continue;
+        };
+        let figures = match (r.p50, r.max) {
+            (Some(p50), Some(max)) => {
+                format!("{} / {} ({})", duration(p50), duration(max), r.outages)
+            }
+            _ => "no outage".to_string(),
+        };
+        text.push_str(&format!("  {:<22}{figures}\n", kind.as_str()));
     }
     text
 }

@@ -10,6 +10,7 @@
 //! Architecture invariant: like the harness, this module prints nothing; progress goes to
 //! a callback the command line supplies.
 
+pub mod availability;
 pub mod rss;
 pub mod seeds;
 pub mod stopwatch;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::availability::{AvailabilityTotals, SeedAvailability};
 use crate::coverage::{Coverage, Mark};
 use crate::harness::RunReport;
 
@@ -29,6 +30,10 @@ pub struct SeedResult {
     /// coverage existed).
     #[serde(default)]
     pub coverage: Coverage,
+    /// Produce latency and outages (`produce_latency`, `worst_outage`, `outage_lengths`;
+    /// empty in files written before they existed).
+    #[serde(flatten)]
+    pub availability: SeedAvailability,
 }
 
 impl SeedResult {
@@ -49,6 +54,7 @@ impl SeedResult {
             sim_ms: report.sim_ms,
             messages: report.messages_delivered,
             coverage: report.coverage,
+            availability: SeedAvailability::of(&report.history, &report.availability),
         }
     }
 
@@ -112,6 +118,11 @@ pub struct Summary {
     /// why the scenario makes it possible (`null`: it cannot be reached).
     #[serde(default)]
     pub coverage: BTreeMap<String, MarkTotal>,
+    /// Produce latency over all seeds, the worst outage and the time to recover per
+    /// fault kind (`produce_latency_ms`, `outage_count`, `seeds_with_outage`,
+    /// `worst_outage`, `recovery_ms`).
+    #[serde(flatten)]
+    pub availability: AvailabilityTotals,
 }
 
 /// One coverage mark summed over seeds.
@@ -214,6 +225,7 @@ impl Exploration {
                 (mark.as_str().to_string(), total)
             })
             .collect();
+        let availability = AvailabilityTotals::of(seeds.iter().map(|s| (s.seed, &s.availability)));
         let per_wall = |x: f64| if wall_s > 0.0 { x / wall_s } else { 0.0 };
         let sim_to_wall_total = per_wall(sim_s);
         let summary = Summary {
@@ -236,6 +248,7 @@ impl Exploration {
             seeds_per_s: per_wall(seeds_run as f64),
             failures,
             coverage,
+            availability,
         };
         Exploration { summary, seeds }
     }
@@ -343,6 +356,7 @@ mod tests {
             sim_ms: 1000,
             messages: 10,
             coverage: Coverage::default(),
+            availability: SeedAvailability::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod finale;
 pub mod nemesis;
 pub mod report;
 
+use crate::availability::Availability;
 use crate::checkers;
 use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
 use crate::coverage::Coverage;
@@ -68,6 +69,8 @@ pub struct RunReport {
     pub stats: Stats,
     /// How often the run reached each coverage mark.
     pub coverage: Coverage,
+    /// Every send's latency and the outages, with their causes.
+    pub availability: Availability,
     /// Simulated milliseconds.
     pub sim_ms: u64,
     /// FNV-1a over the rendered history.
@@ -129,6 +132,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
         seed,
         stats: Stats::of(&history),
         coverage: Coverage::of(&history),
+        availability: Availability::of(&history),
         trace_hash: history.trace_hash(),
         history,
         violations,

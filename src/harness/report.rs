@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::availability::{Availability, Outage, Percentiles};
 use crate::coverage::Coverage;
 use crate::harness::{RunReport, Stats};
 use crate::history::History;
@@ -29,6 +30,30 @@ struct StatsJson {
     consumed: u64,
     leader_changes: u64,
     isr_changes: u64,
+    produce_latency_ms: LatencyJson,
+}
+
+/// Produce latency of acknowledged sends, in ms (`null` when none was acknowledged).
+#[derive(Serialize)]
+struct LatencyJson {
+    p50: Option<f64>,
+    p99: Option<f64>,
+    max: Option<f64>,
+}
+
+/// One outage (contract fields `partition`, `from_ms`, `to_ms`, `cause`; the rest added).
+#[derive(Serialize)]
+struct OutageJson<'a> {
+    partition: &'a str,
+    from_ms: u64,
+    to_ms: u64,
+    length_ms: u64,
+    /// Still unacknowledged when the workload ended (`to_ms` is its end).
+    open: bool,
+    cause: &'a str,
+    /// When the cause happened (simulated ms), if it is a history event.
+    cause_ms: Option<u64>,
+    kind: &'static str,
 }
 
 /// The result object (field names fixed by scenario-format.md).
@@ -41,19 +66,50 @@ struct ResultJson<'a> {
     trace_hash: String,
     sim_ms: u64,
     stats: StatsJson,
+    outages: Vec<OutageJson<'a>>,
     reproduce: &'a str,
     messages_delivered: u64,
     coverage: Coverage,
 }
 
-fn stats_json(stats: &Stats) -> StatsJson {
+fn stats_json(stats: &Stats, availability: &Availability) -> StatsJson {
+    let latency = &availability.produce_latency;
     StatsJson {
         produced: stats.produced,
         acked: stats.acked,
         consumed: stats.consumed,
         leader_changes: stats.leader_changes,
         isr_changes: stats.isr_changes,
+        produce_latency_ms: LatencyJson {
+            p50: latency.p50_us.map(us_to_ms),
+            p99: latency.p99_us.map(us_to_ms),
+            max: latency.max_us.map(us_to_ms),
+        },
     }
+}
+
+/// Microseconds as milliseconds (three decimals, exact).
+pub fn us_to_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn outages_json<'a>(history: &'a History, outages: &'a [Outage]) -> Vec<OutageJson<'a>> {
+    outages
+        .iter()
+        .map(|o| OutageJson {
+            partition: history.partition_name(o.partition),
+            from_ms: o.from.as_ms(),
+            to_ms: o.to.as_ms(),
+            length_ms: o.length_ms(),
+            open: o.open,
+            cause: &o.cause,
+            cause_ms: o
+                .cause_event
+                .and_then(|i| history.events.get(i))
+                .map(|e| e.time.as_ms()),
+            kind: o.kind.as_str(),
+        })
+        .collect()
 }
 
 /// The rendered evidence events of a violation.
@@ -90,7 +146,8 @@ pub fn to_json(name: &str, report: &RunReport, reproduce: &str) -> String {
         violations,
         trace_hash: format!("{:016x}", report.trace_hash),
         sim_ms: report.sim_ms,
-        stats: stats_json(&report.stats),
+        stats: stats_json(&report.stats, &report.availability),
+        outages: outages_json(&report.history, &report.availability.outages),
         reproduce,
         messages_delivered: report.messages_delivered,
         coverage: report.coverage,
@@ -113,6 +170,11 @@ pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) ->
         s.isr_changes,
         report.messages_delivered
     );
+    text.push_str(&format!(
+        "latency       {}\n",
+        latency_line(&report.availability.produce_latency)
+    ));
+    text.push_str(&outages_text(&report.history, &report.availability));
     text.push_str(&format!(
         "coverage      {}\n",
         coverage_line(&report.coverage)
@@ -163,4 +225,55 @@ pub fn coverage_line(coverage: &Coverage) -> String {
     } else {
         reached.join(", ")
     }
+}
+
+/// `produce p50 12.3 ms, p99 450.1 ms, max 1502.0 ms (1800 acknowledged sends)`.
+pub fn latency_line(latency: &Percentiles) -> String {
+    match (latency.p50_us, latency.p99_us, latency.max_us) {
+        (Some(p50), Some(p99), Some(max)) => format!(
+            "produce p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} acknowledged sends)",
+            us_to_ms(p50),
+            us_to_ms(p99),
+            us_to_ms(max),
+            latency.count
+        ),
+        _ => "produce: no send acknowledged".to_string(),
+    }
+}
+
+/// The `outages` line and one line per outage: partition, from-to, length, cause.
+fn outages_text(history: &History, availability: &Availability) -> String {
+    let outages = &availability.outages;
+    if outages.is_empty() {
+        return format!(
+            "outages       none (no partition went {} ms without an acknowledgement)\n",
+            crate::availability::MIN_OUTAGE_MS
+        );
+    }
+    let mut text = format!(
+        "outages       {} (>= {} ms without an acknowledgement while writes were outstanding)\n",
+        outages.len(),
+        crate::availability::MIN_OUTAGE_MS
+    );
+    for o in outages {
+        let since = o
+            .cause_event
+            .and_then(|i| history.events.get(i))
+            .map(|e| format!(" at {} ms", e.time.as_ms()))
+            .unwrap_or_default();
+        let open = if o.open {
+            ", open at the workload's end"
+        } else {
+            ""
+        };
+        let span = format!("{}-{} ms", o.from.as_ms(), o.to.as_ms());
+        text.push_str(&format!(
+            "  {:<10} {span:>17} {:>8.3} s  {}{since} [{}{open}]\n",
+            history.partition_name(o.partition),
+            o.length_us() as f64 / 1e6,
+            o.cause,
+            o.kind
+        ));
+    }
+    text
 }
