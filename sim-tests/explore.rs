@@ -189,7 +189,7 @@ fn per_seed_results_are_the_same_for_any_jobs_and_for_merged_shards() {
 
 /// acks=1 under a random nemesis loses acknowledged writes; the scenario claims "pass",
 /// so explore must exit 1 and list seeds whose replay gives the same violations.
-const UNSAFE: &str = r#"{
+pub const UNSAFE: &str = r#"{
   "name": "acks1-nemesis",
   "description": "acks=1 with a random nemesis: leader failover loses acknowledged writes.",
   "cluster": { "brokers": 3, "topics": [ { "name": "events", "partitions": 2, "replication_factor": 3 } ] },

@@ -5,6 +5,7 @@
 mod availability;
 mod coverage;
 mod explore;
+mod explore_report;
 mod failure_detection;
 mod independent;
 mod known;

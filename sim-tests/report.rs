@@ -1,7 +1,9 @@
 //! `kafkasim run --report` end to end: the page opens in a real browser (headless
-//! Chromium) without a JavaScript error, shows the diagram and the verdict, stepping
-//! changes the displayed HW, a 20-second 3-broker run stays under 5 MB and initialises in
-//! under 2 s; screenshots are saved under `target/tmp/browser/`.
+//! Chromium) without a JavaScript error, shows the diagram, the verdict and the latency
+//! and throughput plots (their dots, bars, fault bands and outages), stepping changes the
+//! displayed HW, a click on a plot goes to that moment, a 20-second 3-broker run stays
+//! under 5 MB and initialises in under 2 s; screenshots are saved under
+//! `target/tmp/browser/`. `explore_report.rs` opens the exploration page the same way.
 //!
 //! The page runs its own checks when opened with `#selftest` and writes the outcome into
 //! `<pre id="selftest-result">`, which `chromium --dump-dom` prints; no browser-driving
@@ -33,7 +35,7 @@ fn chromium() -> Option<PathBuf> {
     })
 }
 
-fn scratch() -> PathBuf {
+pub fn scratch() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
@@ -72,7 +74,7 @@ fn selftest_line(dom: &str) -> Option<String> {
     Some(dom[start..end].to_string())
 }
 
-fn field(line: &str, name: &str) -> f64 {
+pub fn field(line: &str, name: &str) -> f64 {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(&format!("{name}=")))
         .and_then(|v| v.parse().ok())
@@ -82,8 +84,7 @@ fn field(line: &str, name: &str) -> f64 {
 /// Writes the report of `args`, opens it, checks the self-test; returns the self-test
 /// line and the report's size.
 fn open_report(chromium: &Path, name: &str, args: &[&str]) -> (String, u64) {
-    let dir = scratch();
-    let file = dir.join(format!("{name}.html"));
+    let file = scratch().join(format!("{name}.html"));
     let mut run = vec!["run"];
     run.extend_from_slice(args);
     let report_arg = format!("--report={}", file.display());
@@ -95,11 +96,21 @@ fn open_report(chromium: &Path, name: &str, args: &[&str]) -> (String, u64) {
         "{run:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let bytes = std::fs::metadata(&file).expect("report written").len();
+    open_page(chromium, name, &file)
+}
+
+/// Opens the page `file` with `#selftest`, checks the self-test passed without a
+/// JavaScript error, saves a screenshot `<name>.png` beside it; returns the self-test
+/// line and the page's size.
+pub fn open_page(chromium: &Path, name: &str, file: &Path) -> (String, u64) {
+    let dir = scratch();
+    // A profile per page: tests run side by side, and Chromium locks its profile.
+    let profile = dir.join(format!("profile-{name}"));
+    let bytes = std::fs::metadata(file).expect("page written").len();
     let url = format!("file://{}#selftest", file.display());
     #[allow(clippy::disallowed_methods, reason = "wall time of a real browser")]
     let started = std::time::Instant::now();
-    let dom = headless(chromium, &dir.join("profile"), &["--dump-dom"], &url);
+    let dom = headless(chromium, &profile, &["--dump-dom"], &url);
     let wall = started.elapsed();
     let stdout = String::from_utf8_lossy(&dom.stdout);
     let stderr = String::from_utf8_lossy(&dom.stderr);
@@ -113,9 +124,9 @@ fn open_report(chromium: &Path, name: &str, args: &[&str]) -> (String, u64) {
     let png = dir.join(format!("{name}.png"));
     let shot = headless(
         chromium,
-        &dir.join("profile"),
+        &profile,
         &[
-            "--window-size=1400,1300",
+            "--window-size=1400,2600",
             &format!("--screenshot={}", png.display()),
         ],
         &url,
@@ -138,9 +149,11 @@ fn open_report(chromium: &Path, name: &str, args: &[&str]) -> (String, u64) {
     (line, bytes)
 }
 
-#[test]
-fn report_opens_in_chromium_steps_and_shows_diagram_and_verdict() {
-    let Some(chromium) = chromium() else {
+/// Chromium, or `None` (with a notice) where the browser tests may be skipped; panics
+/// in CI, which requires it.
+pub fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
         let required = std::env::var_os("CI").is_some()
             || std::env::var_os("KAFKASIM_REQUIRE_BROWSER").is_some();
         assert!(
@@ -148,21 +161,37 @@ fn report_opens_in_chromium_steps_and_shows_diagram_and_verdict() {
             "chromium not found: install Debian's `chromium` (.ci/run does) or set CHROMIUM"
         );
         eprintln!("NOTICE: chromium not found; the browser test did not run (CI requires it)");
+    }
+    found
+}
+
+#[test]
+fn report_opens_in_chromium_steps_and_shows_diagram_and_verdict() {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     // The default scenario: a 20-second run of 3 brokers, the size and time budget.
+    // Its plots: a dot per send (3991), bars, the nemesis' faults and the outages.
     let (line, bytes) = open_report(&chromium, "default", &[]);
     assert!(bytes < REPORT_BYTES_MAX, "default report is {bytes} bytes");
     assert!(field(&line, "init_ms") < INIT_MS_MAX, "{line}");
     assert!(field(&line, "arrows") > 1000.0, "{line}");
     assert!(field(&line, "hw_changed_at") > 0.0, "{line}");
-    // A run with violations: the panel lists them with links.
+    assert!(field(&line, "dots") > 3000.0, "{line}");
+    assert!(field(&line, "bars") > 10.0, "{line}");
+    assert!(field(&line, "plot_faults") > 5.0, "{line}");
+    assert!(field(&line, "plot_outages") > 5.0, "{line}");
+    // A run with violations and thousands of indeterminate sends (KIP-279's fast leader
+    // changes): the panel lists the violations with links; the latency plot keeps every
+    // unacknowledged send and thins the acknowledged ones to stay within 5000 dots.
     let (line, _) = open_report(
         &chromium,
-        "unclean-election",
-        &["scenarios/unclean-election-lost-write.json"],
+        "indeterminate",
+        &["scenarios/known/06-kip-279-fast-leader-changes.json"],
     );
     assert!(field(&line, "violations_shown") > 0.0, "{line}");
+    assert!(field(&line, "dots_not_ok") > 3000.0, "{line}");
+    assert!(field(&line, "dots") <= 5000.0, "{line}");
 }
 
 #[test]

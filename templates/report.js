@@ -99,6 +99,7 @@
       if (t < view.t0 || t > view.t1) { const w = view.t1 - view.t0; view.t0 = t - w / 2; view.t1 = t + w / 2; clampView(); }
     }
     renderDiagram();
+    markPlots();
     if (location.hash.indexOf("selftest") < 0 && location.hash.indexOf("violation") < 0) history.replaceState(null, "", "#step=" + cur);
   }
 
@@ -274,6 +275,28 @@
   $("zoom-step").onclick = () => { const t = steps[cur][0]; view.t0 = t - 25000; view.t1 = t + 25000; clampView(); renderDiagram(); };
   window.addEventListener("resize", renderDiagram);
 
+  // ---- availability plots (static SVG drawn by src/html/plots.rs) ----
+  const plots = Array.from(document.querySelectorAll("svg.plot"));
+  const plotAttr = (p, name) => Number(p.getAttribute("data-" + name));
+  function markPlots() {
+    if (N === 0) return;
+    for (const p of plots) {
+      const x0 = plotAttr(p, "x0"), x1 = plotAttr(p, "x1");
+      const x = x0 + steps[cur][0] / Math.max(1, plotAttr(p, "t1")) * (x1 - x0);
+      const line = p.querySelector("line.plot-now");
+      if (line) { line.setAttribute("x1", String(x)); line.setAttribute("x2", String(x)); }
+    }
+  }
+  // A click on a plot goes to the step nearest that moment.
+  for (const p of plots) {
+    p.addEventListener("click", (e) => {
+      const box = p.getBoundingClientRect();
+      const x = (e.clientX - box.left) * plotAttr(p, "width") / box.width;
+      const x0 = plotAttr(p, "x0"), x1 = plotAttr(p, "x1");
+      if (N > 0 && x >= x0 && x <= x1) go(nearestStep((x - x0) / (x1 - x0) * plotAttr(p, "t1")));
+    });
+  }
+
   // ---- controls ----
   $("first").onclick = () => go(0);
   $("prev").onclick = () => move(cur - 1, -1);
@@ -317,6 +340,31 @@
   const initMs = performance.now();
   document.body.setAttribute("data-init-ms", initMs.toFixed(1));
 
+  // The plots exist, hold what the server says it drew, and a click in the middle of
+  // the latency plot goes to a step near the middle of the run and moves the markers.
+  function checkPlots(problems) {
+    const lat = $("latency-plot"), thr = $("throughput-plot");
+    if (!lat || !thr) { problems.push("the availability plots are missing"); return ""; }
+    const count = (p, selector) => p.querySelectorAll(selector).length;
+    // The dots are one path per outcome, a segment ("M x y") per send.
+    const segments = (selector) => Array.from(lat.querySelectorAll(selector))
+      .reduce((n, p) => n + ((p.getAttribute("d").match(/M/g) || []).length), 0);
+    const dots = segments("path.dots"), bars = count(thr, "rect.bar");
+    const faults = count(lat, "rect.fault-bar"), outages = count(lat, "rect.outage");
+    if (dots === 0 || dots !== plotAttr(lat, "dots")) problems.push("latency plot: " + dots + " dots of " + plotAttr(lat, "dots"));
+    if (bars === 0 || bars !== plotAttr(thr, "bars")) problems.push("throughput plot: " + bars + " bars of " + plotAttr(thr, "bars"));
+    if (faults !== plotAttr(lat, "faults") || count(thr, "rect.fault-bar") !== faults) problems.push("the plots do not band every fault");
+    if (outages !== plotAttr(lat, "outages") || count(thr, "rect.outage") !== outages) problems.push("the plots do not shade every outage");
+    const box = lat.getBoundingClientRect();
+    const middle = (plotAttr(lat, "x0") + plotAttr(lat, "x1")) / 2;
+    lat.dispatchEvent(new MouseEvent("click", {bubbles: true, clientX: box.left + middle * box.width / plotAttr(lat, "width"), clientY: box.top + 100}));
+    const clicked = N > 0 ? steps[cur][0] / Math.max(1, plotAttr(lat, "t1")) : 0.5;
+    if (N > 0 && Math.abs(clicked - 0.5) > 0.05) problems.push("a click in the latency plot's middle went to " + (clicked * 100).toFixed(1) + "% of the run");
+    const now = Number(thr.querySelector("line.plot-now").getAttribute("x1"));
+    if (N > 0 && Math.abs(now - middle) > 0.05 * (plotAttr(thr, "x1") - plotAttr(thr, "x0"))) problems.push("the plots' step marker did not follow the click");
+    return " dots=" + dots + " dots_not_ok=" + segments("path.dots:not(.ok)") + " bars=" + bars + " plot_faults=" + faults + " plot_outages=" + outages + " plot_click=" + clicked.toFixed(3);
+  }
+
   // ---- self-test (browser test): open with #selftest ----
   if (location.hash.indexOf("selftest") >= 0) {
     const problems = [];
@@ -330,6 +378,7 @@
     for (let k = 1; k < N && changedAt < 0; k++) { $("next").click(); if (hwText() !== before) changedAt = cur; }
     if (changedAt < 0) problems.push("stepping never changed the displayed HW");
     else { $("prev").click(); if (hwText() !== before) problems.push("stepping back did not restore the HW"); }
+    const plotFacts = checkPlots(problems);
     const violations = document.querySelectorAll("#violations .violation").length;
     if (violations !== D.violations.length) problems.push("the violation panel does not list every violation it has");
     // Leave the page at an instructive step for the screenshot: the first violation, or the middle.
@@ -340,7 +389,7 @@
     pre.id = "selftest-result";
     pre.textContent = (problems.length || errors.length ? "SELFTEST FAIL " : "SELFTEST PASS ") +
       "init_ms=" + initMs.toFixed(1) + " steps=" + N + " arrows=" + D.arrows.length + " hw_changed_at=" + changedAt +
-      " violations_shown=" + violations + " errors=" + errors.length +
+      " violations_shown=" + violations + plotFacts + " errors=" + errors.length +
       (problems.length ? " problems: " + problems.join("; ") : "") + (errors.length ? " js: " + errors.join(" | ") : "");
     document.body.appendChild(pre);
   }

@@ -9,7 +9,7 @@ use crate::view::fault::FaultMark;
 
 /// The faults in effect while replaying the fault events in order.
 #[derive(Default)]
-pub(super) struct Active {
+pub struct Active {
     /// Indices (into the fault records) of the starts still in effect, oldest first.
     pub starts: Vec<usize>,
     /// The nodes each start in `starts` still holds down, frozen or cut (same order).

@@ -16,7 +16,7 @@
 //! acknowledged: the latency figures are empty (`null` in JSON) and no outage is
 //! reported. [`Histogram`] keeps the same figures small enough to sum over many seeds.
 
-mod active;
+pub mod active;
 pub mod cause;
 pub mod histogram;
 pub mod outages;

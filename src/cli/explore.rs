@@ -1,7 +1,7 @@
 //! `kafkasim explore`: many seeds of one scenario, on every core, optionally one shard
 //! of a range split across machines.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::availability::{FaultKind, MIN_OUTAGE_MS};
 use crate::cli::progress::ProgressDisplay;
+use crate::cli::report_arg::{DEFAULT_REPORT, ReportForm, page_path, resolve};
 use crate::cli::run::load;
 use crate::cli::{Outcome, print_stdout};
 use crate::coverage::Mark;
@@ -16,6 +17,7 @@ use crate::explore::availability::RECOVERY_KINDS;
 use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
 use crate::explore::summary::{Exploration, Summary, reproduce_line};
 use crate::explore::{self, Plan};
+use crate::html;
 use crate::scenario::Scenario;
 
 /// Arguments of `kafkasim explore`.
@@ -23,7 +25,7 @@ use crate::scenario::Scenario;
 pub struct ExploreArgs {
     /// Scenario file (JSON). Without one, the built-in default (the scenario `kafkasim
     /// run` uses).
-    scenario: Option<PathBuf>,
+    pub(super) scenario: Option<PathBuf>,
     /// Seeds to run, inclusive: `1..2000` is 2000 seeds. A single number runs one seed.
     #[arg(long, default_value = "1..100", value_name = "A..B")]
     seeds: SeedRange,
@@ -48,6 +50,24 @@ pub struct ExploreArgs {
     /// No progress display on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Write a one-page self-contained HTML summary (violations by kind, latency and
+    /// outage-length histograms, time to recover, coverage, failing seeds) to FILE
+    /// (.html, or a folder for <scenario>-explore.html in it), or to
+    /// reports/<scenario>-explore.html without one.
+    ///
+    /// As for `run --report`: `--report WORD` takes WORD as the page when it ends in
+    /// .html or .htm or names a folder, a WORD ending in .json is the scenario, any other
+    /// word is refused; `--report=FILE` always takes FILE.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_REPORT
+    )]
+    pub(super) report: Option<PathBuf>,
+    /// How `--report` was written (set from the raw arguments, not parsed).
+    #[arg(skip)]
+    pub(super) report_form: ReportForm,
 }
 
 /// The number of cores, the default for `--jobs`.
@@ -57,7 +77,12 @@ pub fn default_jobs() -> usize {
 
 /// Runs the command.
 pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
-    let (scenario, file) = load(args.scenario.as_ref())?;
+    let words = resolve("explore", args.scenario, args.report, args.report_form)?;
+    let (scenario, file) = load(words.scenario.as_ref())?;
+    let report = match &words.report {
+        Some(report) => Some(report_path(report, &scenario.name)?),
+        None => None,
+    };
     let time_limit = match args.time_limit_s {
         Some(s) if !(s.is_finite() && s > 0.0) => {
             anyhow::bail!("--time-limit-s: {s} is not a positive number of seconds")
@@ -84,7 +109,28 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.json {
         write_json(path, &exploration)?;
     }
+    if let Some(path) = &report {
+        let text = html::explore::render(&exploration).context("cannot render the report")?;
+        std::fs::write(path, text)
+            .with_context(|| format!("--report: cannot write {}", path.display()))?;
+        eprintln!("report          {} (open it in a browser)", path.display());
+    }
     Ok(outcome(&exploration))
+}
+
+/// Where `--report` puts the page (`<scenario>-explore.html` in a folder), checked
+/// before any seed runs: its folder must exist.
+fn report_path(report: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
+    let path = page_path(report, &format!("{scenario}-explore.html"))?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        anyhow::bail!(
+            "--report: cannot write {}: there is no folder {}",
+            path.display(),
+            folder.display()
+        );
+    }
+    Ok(path)
 }
 
 /// Runs `plan` with a progress display on stderr (none when `quiet`) for `total` seeds.

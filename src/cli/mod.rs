@@ -120,7 +120,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
             run_args.report_form = report_arg::ReportForm::of(&args);
             run::run(run_args)
         }
-        Command::Explore(args) => explore::run(args),
+        Command::Explore(mut explore_args) => {
+            explore_args.report_form = report_arg::ReportForm::of(&args);
+            explore::run(explore_args)
+        }
         Command::Merge(args) => merge::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),

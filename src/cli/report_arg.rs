@@ -1,6 +1,7 @@
-//! `run [SCENARIO] --report [FILE]`: which word is the scenario and which the report.
+//! `run [SCENARIO] --report [FILE]` and `explore [SCENARIO] --report [FILE]`: which word
+//! is the scenario and which the report, and where the page goes.
 //!
-//! `--report` takes an optional value, and `run` an optional scenario, so in
+//! `--report` takes an optional value, and both commands an optional scenario, so in
 //! `run --report x` the parser hands `x` to `--report` whatever it is. The rule users
 //! expect, applied here after parsing:
 //! - `--report=FILE` is always the report path, exactly as given;
@@ -12,6 +13,8 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 /// The report path `--report` without a value stands for: a folder, so the file is
 /// `reports/<scenario>-<seed>.html`.
@@ -54,9 +57,10 @@ pub struct Resolved {
     pub report: Option<PathBuf>,
 }
 
-/// Applies the rule to the parsed `[SCENARIO]` and `--report` value. `Err` is a usage
-/// error (exit code 2) saying what to write instead.
+/// Applies the rule to the parsed `[SCENARIO]` and `--report` value of `command` (`run`,
+/// `explore`). `Err` is a usage error (exit code 2) saying what to write instead.
 pub fn resolve(
+    command: &str,
     scenario: Option<PathBuf>,
     report: Option<PathBuf>,
     form: ReportForm,
@@ -88,8 +92,28 @@ pub fn resolve(
     Err(anyhow::anyhow!(
         "--report {shown}: a report path ends in .html or names a folder (ends in /), and a \
          scenario ends in .json; write --report={shown} to write the report there, or \
-         `run {shown} --report` to run {shown} as the scenario"
+         `{command} {shown} --report` to run {shown} as the scenario"
     ))
+}
+
+/// Where a page for `--report` FILE goes: FILE itself, or `name` inside it when FILE is
+/// a folder (existing, or named with a trailing `/`, then created).
+pub fn page_path(file: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let folder = file.is_dir() || file.as_os_str().to_string_lossy().ends_with('/');
+    if !folder {
+        return Ok(file.to_path_buf());
+    }
+    std::fs::create_dir_all(file)
+        .with_context(|| format!("--report: cannot create {}", file.display()))?;
+    Ok(file.join(name))
+}
+
+/// Writes `text` where [`page_path`] says; returns the path written.
+pub fn write_page(file: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let path = page_path(file, name)?;
+    std::fs::write(&path, text)
+        .with_context(|| format!("--report: cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 /// Ends in `.html`/`.htm`, ends in `/`, or is an existing directory.
@@ -120,7 +144,7 @@ mod tests {
         let Command::Run(run) = cli.command else {
             panic!("parsed as another command")
         };
-        resolve(run.scenario, run.report, ReportForm::of(&argv))
+        resolve("run", run.scenario, run.report, ReportForm::of(&argv))
     }
 
     fn resolved(scenario: Option<&str>, report: Option<&str>) -> Resolved {
@@ -252,6 +276,59 @@ mod tests {
             ReportForm::of(&argv(&["kafkasim", "run", "--", "--report=x"])),
             ReportForm::Separate
         );
+    }
+
+    /// `kafkasim explore ARGS...` parsed and resolved as the binary does it.
+    fn explore_args(args: &[&str]) -> anyhow::Result<Resolved> {
+        let mut argv: Vec<OsString> = vec!["kafkasim".into(), "explore".into()];
+        argv.extend(args.iter().map(OsString::from));
+        let cli = Cli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("clap: {e}"))?;
+        let Command::Explore(explore) = cli.command else {
+            panic!("parsed as another command")
+        };
+        resolve(
+            "explore",
+            explore.scenario,
+            explore.report,
+            ReportForm::of(&argv),
+        )
+    }
+
+    #[test]
+    fn explore_reads_report_by_the_same_rule() {
+        assert_eq!(
+            explore_args(&["--seeds", "1..9", "--report"]).unwrap(),
+            resolved(None, Some("reports/"))
+        );
+        assert_eq!(
+            explore_args(&["s.json", "--report", "e.html", "--seeds", "1..9"]).unwrap(),
+            resolved(Some("s.json"), Some("e.html"))
+        );
+        assert_eq!(
+            explore_args(&["--report=e", "s.json"]).unwrap(),
+            resolved(Some("s.json"), Some("e"))
+        );
+        assert_eq!(
+            explore_args(&["--report", "s.json", "--seeds", "1..9"]).unwrap(),
+            resolved(Some("s.json"), Some("reports/"))
+        );
+        let err = explore_args(&["--report", "notes"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`explore notes --report`"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_gets_the_default_name_and_a_file_is_kept() {
+        let dir = std::env::temp_dir().join(format!("kafkasim-page-path-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let folder = PathBuf::from(format!("{}/", dir.display()));
+        assert_eq!(page_path(&folder, "x.html").unwrap(), dir.join("x.html"));
+        assert!(dir.is_dir(), "a folder named with a trailing / is created");
+        assert_eq!(page_path(&dir, "y.html").unwrap(), dir.join("y.html"));
+        let file = dir.join("z.html");
+        assert_eq!(page_path(&file, "x.html").unwrap(), file);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

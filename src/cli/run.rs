@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::report_arg::{DEFAULT_REPORT, ReportForm, resolve};
+use crate::cli::report_arg::{DEFAULT_REPORT, ReportForm, resolve, write_page};
 use crate::cli::{DEFAULT_SCENARIO, Outcome, print_stdout};
 use crate::explore::run_seed;
 use crate::explore::summary::reproduce_line;
@@ -88,7 +88,7 @@ pub fn expect_text(expect: &Expect) -> String {
 
 /// Runs the command.
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let words = resolve(args.scenario, args.report, args.report_form)?;
+    let words = resolve("run", args.scenario, args.report, args.report_form)?;
     let (scenario, path) = load(words.scenario.as_ref())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let report = run_seed(&scenario, seed);
@@ -127,14 +127,6 @@ fn write_report(
     reproduce: &str,
     expect: &str,
 ) -> anyhow::Result<PathBuf> {
-    let folder = file.is_dir() || file.as_os_str().to_string_lossy().ends_with('/');
-    let path = if folder {
-        std::fs::create_dir_all(file)
-            .with_context(|| format!("--report: cannot create {}", file.display()))?;
-        file.join(format!("{}-{}.html", scenario.name, report.seed))
-    } else {
-        file.to_path_buf()
-    };
     let page = html::Page {
         scenario,
         report,
@@ -142,7 +134,6 @@ fn write_report(
         expect,
     };
     let text = html::render(&page).context("cannot render the report")?;
-    std::fs::write(&path, text)
-        .with_context(|| format!("--report: cannot write {}", path.display()))?;
-    Ok(path)
+    let name = format!("{}-{}.html", scenario.name, report.seed);
+    write_page(file, &name, &text)
 }

@@ -1,29 +1,60 @@
-//! The self-contained HTML report of one run (`kafkasim run --report`): a space-time
-//! diagram, every replica's log as it evolves, and the verdict, in one file that needs
-//! no network (inline CSS, script and SVG).
+//! The self-contained HTML pages: the report of one run (`kafkasim run --report`: the
+//! verdict, produce latency and throughput plots, a space-time diagram, every replica's
+//! log as it evolves) and the summary of an exploration ([`explore`]), each one file
+//! that needs no network (inline CSS, script and SVG).
 //!
-//! The page is `templates/report.html` with `report.css` and `report.js` inlined,
-//! compiled into the binary (`include_str!`) so it works from any directory, rendered
-//! with minijinja; the run's data goes in as
-//! one JSON document ([`data::build`]) that the page's script reads.
+//! The run page is `templates/report.html` with `report.css`, `report.js` and the plots'
+//! `report-plots.html`/`.css` inlined, compiled into the binary (`include_str!`) so it
+//! works from any directory, rendered with minijinja; the run's data goes in as one JSON
+//! document ([`data::build`]) that the page's script reads, and the plots as static SVG
+//! ([`plots`], from a [`timeline::Timeline`]; [`svg`] has the drawing helpers).
 //!
 //! Architecture invariant: like [`crate::view`], this reads a finished run and writes
 //! nothing; `cli` writes the file.
 
 pub mod data;
+pub mod explore;
+pub mod histograms;
+pub mod plots;
+pub mod svg;
+pub mod timeline;
 
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 
 use crate::harness::RunReport;
 use crate::scenario::Scenario;
+use timeline::Timeline;
 
-/// The page's templates: the markup, and the style and script it includes inline.
-const TEMPLATES: [(&str, &str); 3] = [
+/// The pages' templates: the markup, and the style and script they include inline.
+const TEMPLATES: [(&str, &str); 6] = [
     ("report.html", include_str!("../../templates/report.html")),
     ("report.css", include_str!("../../templates/report.css")),
     ("report.js", include_str!("../../templates/report.js")),
+    (
+        "report-plots.html",
+        include_str!("../../templates/report-plots.html"),
+    ),
+    (
+        "report-plots.css",
+        include_str!("../../templates/report-plots.css"),
+    ),
+    ("explore.html", include_str!("../../templates/explore.html")),
 ];
+
+/// An environment with every template of the pages.
+pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
+/// SVG markup for a template, not escaped again.
+pub fn markup(svg: String) -> Value {
+    Value::from_safe_string(svg)
+}
 
 /// Everything a report shows.
 pub struct Page<'a> {
@@ -39,10 +70,7 @@ pub struct Page<'a> {
 
 /// The HTML text of the report.
 pub fn render(page: &Page) -> Result<String, minijinja::Error> {
-    let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source)?;
-    }
+    let env = environment()?;
     let workload = &page.scenario.workload;
     let data = data::build(
         page.report,
@@ -52,6 +80,8 @@ pub fn render(page: &Page) -> Result<String, minijinja::Error> {
     );
     let report = page.report;
     let stats = &report.stats;
+    let timeline = Timeline::of(&report.history, &report.availability);
+    let drawn = plots::plots(&timeline);
     env.get_template("report.html")?.render(context! {
         scenario => &page.scenario.name,
         description => &page.scenario.description,
@@ -70,5 +100,27 @@ pub fn render(page: &Page) -> Result<String, minijinja::Error> {
         violations => Value::from(Serde(&data["violations"])),
         violation_counts => Value::from(Serde(&data["violation_counts"])),
         data => Value::from(Serde(&data)),
+        latency_plot => markup(drawn.latency),
+        throughput_plot => markup(drawn.throughput),
+        plot => plot_facts(&timeline),
     })
+}
+
+/// The figures the plots' legends state: sends per outcome and how many are drawn,
+/// the throughput bucket, faults and outages.
+fn plot_facts(t: &Timeline) -> Value {
+    let [ok, fail, info, pending] = t.dots.totals;
+    context! {
+        ok => ok,
+        fail => fail,
+        info => info,
+        pending => pending,
+        ok_shown => t.dots.ok_shown,
+        not_ok_shown => t.dots.not_ok_shown,
+        not_ok => fail + info + pending,
+        dots_max => timeline::DOTS_MAX,
+        bucket => svg::duration(t.throughput.bucket_ms as f64 * 1000.0),
+        faults => t.faults.len(),
+        outages => t.outages.len(),
+    }
 }
