@@ -246,7 +246,12 @@ impl StateMachine for Consumer {
     }
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        // An unanswered fetch: its leader may be gone silently, so ask where it is now.
+        let before = self.in_flight.len();
         self.in_flight.retain(|_, (_, deadline)| now < *deadline);
+        if self.in_flight.len() < before {
+            self.metadata.invalidate();
+        }
         self.send_fetches(now, out);
     }
 

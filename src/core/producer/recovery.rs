@@ -61,11 +61,36 @@ impl Producer {
                 }
                 flight.maybe_appended = true;
                 flight.last_error =
-                    format!("NETWORK_EXCEPTION (connection to broker-{broker} reset)");
+                    format!("NETWORK_EXCEPTION (connection to broker-{broker} lost)");
                 flight.attempts += 1;
                 flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
             }
             self.give_up_exhausted(now, p, out);
+        }
+    }
+
+    /// A request unanswered for `request.timeout.ms` closes its connection, as Kafka's
+    /// `NetworkClient` does (`processTimeoutDisconnection`): it fails (maybe appended),
+    /// every other request in flight to that broker fails as retriable, the broker is in
+    /// its reconnect backoff and metadata is refreshed. This is how a silent failure
+    /// (power loss, pause, a cut) is noticed: later than a crash.
+    pub(super) fn expire_connections(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        let timed_out: std::collections::BTreeSet<BrokerId> = self
+            .queues
+            .values()
+            .flat_map(|q| q.in_flight.iter())
+            .filter_map(|f| f.request.filter(|(_, deadline, _)| now >= *deadline))
+            .map(|(_, _, broker)| broker)
+            .collect();
+        if timed_out.is_empty() {
+            return;
+        }
+        for p in self.partitions.clone() {
+            self.expire_requests(now, p);
+        }
+        for broker in timed_out {
+            self.metadata.on_disconnect(now, broker);
+            self.on_broker_disconnect(now, broker, &Disconnect::Reset, out);
         }
     }
 
