@@ -2,6 +2,7 @@
 //! verdict, runs are deterministic, bad input exits with code 2, and output into a closed
 //! pipe ends quietly.
 
+mod checkers;
 mod coverage;
 mod explore;
 mod independent;

@@ -93,6 +93,20 @@ pub enum ConsumerReadLimit {
     LogEnd,
 }
 
+/// Deliberate bugs that exist only to prove that a checker catches them: every one is off
+/// by default, and a scenario file cannot set them (the loader has no field for them; a
+/// test sets them on a loaded `Scenario`'s `config`). Never turn one on outside a test.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TestHooks {
+    /// The controller never fences a broker whose session expired (its periodic session
+    /// check fences nobody), so a crashed leader keeps its leadership: `slow-failover`
+    /// must catch it.
+    pub controller_never_fences: bool,
+    /// A consumer keeps the first metadata answer that named a leader and ignores every
+    /// later one, so it stops following leader changes: `unseen` must catch it.
+    pub consumer_ignores_leader_changes: bool,
+}
+
 /// Every protocol setting of one run, with Kafka's 4.x defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -147,6 +161,8 @@ pub struct Config {
     pub replica_high_watermark_checkpoint_interval_ms: u64,
     /// `metadata.max.age.ms` of clients, used as their periodic metadata refresh.
     pub metadata_max_age_ms: u64,
+    /// Deliberate bugs for checker tests; all off (see [`TestHooks`]).
+    pub hooks: TestHooks,
 }
 
 impl Default for Config {
@@ -177,6 +193,7 @@ impl Default for Config {
             fetch_max_wait_ms: 500,
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             metadata_max_age_ms: 300_000,
+            hooks: TestHooks::default(),
         }
     }
 }

@@ -56,7 +56,7 @@ pub struct Controller {
 }
 
 /// How often sessions are checked and leaderless partitions retried.
-const SESSION_CHECK_INTERVAL_MS: u64 = 100;
+pub const SESSION_CHECK_INTERVAL_MS: u64 = 100;
 
 impl Controller {
     /// A controller booting from its disk (`None`: a new cluster, partitions created with
@@ -443,7 +443,9 @@ impl Controller {
                 .brokers
                 .iter()
                 .filter(|(b, info)| {
-                    !info.fenced
+                    // Test hook: a controller that never fences (slow-failover's test).
+                    !self.config.hooks.controller_never_fences
+                        && !info.fenced
                         && self.last_heartbeat.get(b).is_some_and(|t| {
                             now.ms_since(*t) > self.config.broker_session_timeout_ms
                         })
