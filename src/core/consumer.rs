@@ -224,7 +224,15 @@ impl StateMachine for Consumer {
                 },
                 _,
             ) => {
-                self.metadata.on_response(correlation, *metadata);
+                // Test hook: a consumer that stops following leader changes (unseen's test).
+                let frozen = self.config.hooks.consumer_ignores_leader_changes
+                    && self
+                        .positions
+                        .keys()
+                        .any(|p| self.metadata.leader(*p).is_some());
+                if !frozen {
+                    self.metadata.on_response(correlation, *metadata);
+                }
             }
             _ => {}
         }

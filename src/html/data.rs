@@ -5,12 +5,12 @@
 
 use serde_json::{Value, json};
 
+use crate::fault_mark::{FaultMark, parse};
 use crate::harness::RunReport;
 use crate::history::{EventKind, History};
 use crate::layout::Layout;
 use crate::types::NodeId;
 use crate::view::arrows::{Arrow, arrows};
-use crate::view::fault::{FaultMark, parse};
 use crate::view::state::{Op, Role};
 use crate::view::violations::place;
 use crate::view::{Step, steps};
@@ -191,7 +191,9 @@ fn faults_json(
                 close(&mut open, t);
                 continue;
             }
-            Some(FaultMark::Network(_)) | None => ("network", vec![NodeId::Controller]),
+            Some(FaultMark::PacketLoss(_) | FaultMark::Latency(..)) | None => {
+                ("network", vec![NodeId::Controller])
+            }
         };
         for lane in lanes_of(&nodes) {
             marks.push(json!([lane, t, kind, step, description]));
