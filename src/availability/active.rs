@@ -4,8 +4,8 @@
 //! spell until the next `latency` event (the nemesis alternates them; the fault list has
 //! no latency action).
 
-use crate::types::NodeId;
 use crate::fault_mark::FaultMark;
+use crate::types::NodeId;
 
 /// The faults in effect while replaying the fault events in order.
 #[derive(Default)]
