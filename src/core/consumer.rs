@@ -281,25 +281,13 @@ impl StateMachine for Consumer {
 mod tests {
     use super::*;
     use crate::core::message::MetadataImage;
-    use crate::core::metadata::PartitionRegistration;
-    use crate::types::{LeaderEpoch, PartitionEpoch};
 
     fn image(leader: u8) -> Box<MetadataImage> {
-        Box::new(MetadataImage {
-            version: u64::from(leader), // a newer image for each new leader
-            partitions: vec![PartitionRegistration {
-                partition: PartitionId(0),
-                replicas: vec![BrokerId(1), BrokerId(2)],
-                leader: Some(BrokerId(leader)),
-                leader_epoch: LeaderEpoch(0),
-                partition_epoch: PartitionEpoch(0),
-                isr: vec![BrokerId(1), BrokerId(2)],
-                elr: vec![],
-                last_known_elr: vec![],
-                recovering: false,
-            }],
-            brokers: vec![],
-        })
+        // a newer image for each new leader
+        Box::new(crate::core::client_metadata::test_image(
+            u64::from(leader),
+            leader,
+        ))
     }
 
     /// Where the consumer sent its metadata requests, with their correlations.

@@ -242,16 +242,12 @@ fn reassign(flight: &mut InFlight, epoch: ProducerEpoch, base: Sequence) {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::core::message::{ErrorCode, Message, MetadataImage};
-    use crate::core::metadata::PartitionRegistration;
+    use crate::core::message::{ErrorCode, Message};
     use crate::core::prng::Prng;
     use crate::core::producer::{Partitioner, Producer, ProducerWorkload};
     use crate::core::{Disconnect, Effect, StateMachine};
     use crate::history::EventKind;
-    use crate::types::{
-        BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, ProducerEpoch,
-        Sequence, SimTime,
-    };
+    use crate::types::{BrokerId, NodeId, Offset, PartitionId, ProducerEpoch, Sequence, SimTime};
 
     const LEADER: NodeId = NodeId::Broker(BrokerId(1));
 
@@ -275,21 +271,7 @@ mod tests {
         );
         let mut out = Vec::new();
         producer.on_timeout(SimTime::ZERO, &mut out);
-        let image = MetadataImage {
-            version: 1,
-            partitions: vec![PartitionRegistration {
-                partition: PartitionId(0),
-                replicas: vec![BrokerId(1), BrokerId(2)],
-                leader: Some(BrokerId(1)),
-                leader_epoch: LeaderEpoch(0),
-                partition_epoch: PartitionEpoch(0),
-                isr: vec![BrokerId(1), BrokerId(2)],
-                elr: vec![],
-                last_known_elr: vec![],
-                recovering: false,
-            }],
-            brokers: vec![],
-        };
+        let image = crate::core::client_metadata::test_image(1, 1);
         let correlation = metadata_correlation(&out);
         let answer = Message::MetadataResponse {
             correlation,
