@@ -2,6 +2,8 @@
 //! clients move to the new leader right after the election; a power loss, a pause or a
 //! network cut is silent, so they wait for their timeouts.
 
+use kafkasim::availability::FaultKind;
+use kafkasim::harness::RunReport;
 use kafkasim::history::{EventKind, History};
 use kafkasim::scenario::Scenario;
 use kafkasim::types::{NodeId, SimTime};
@@ -47,6 +49,18 @@ fn election_and_first_ack(history: &History, after: SimTime) -> (SimTime, SimTim
     (elected, acked)
 }
 
+/// The outage of events-0 that the fault at 3 s began: its length in ms.
+fn outage_ms(report: &RunReport, kind: FaultKind) -> u64 {
+    let outage = report
+        .availability
+        .outages
+        .iter()
+        .find(|o| o.from >= SimTime::from_ms(2900) && o.kind == kind)
+        .unwrap_or_else(|| panic!("a {kind} outage: {:?}", report.availability.outages));
+    assert!(outage.cause.contains("broker-"), "{}", outage.cause);
+    outage.length_ms()
+}
+
 fn disconnects(history: &History) -> Vec<(NodeId, NodeId, bool)> {
     history
         .events
@@ -84,6 +98,8 @@ fn after_a_process_crash_the_producer_acks_within_two_seconds_of_the_election() 
         "a connection attempt to the down process is refused: {seen:?}"
     );
     assert!(report.violations.is_empty(), "{:?}", report.violations);
+    let length = outage_ms(&report, FaultKind::Crash);
+    assert!(length < 3000, "the crash outage lasts {length} ms");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! pipe ends quietly.
 
 mod availability;
+mod checkers;
 mod coverage;
 mod explore;
 mod explore_report;

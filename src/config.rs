@@ -93,6 +93,20 @@ pub enum ConsumerReadLimit {
     LogEnd,
 }
 
+/// Deliberate bugs that exist only to prove that a checker catches them: every one is off
+/// by default, and a scenario file cannot set them (the loader has no field for them; a
+/// test sets them on a loaded `Scenario`'s `config`). Never turn one on outside a test.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TestHooks {
+    /// The controller never fences a broker whose session expired (its periodic session
+    /// check fences nobody), so a crashed leader keeps its leadership: `slow-failover`
+    /// must catch it.
+    pub controller_never_fences: bool,
+    /// A consumer keeps the first metadata answer that named a leader and ignores every
+    /// later one, so it stops following leader changes: `unseen` must catch it.
+    pub consumer_ignores_leader_changes: bool,
+}
+
 /// Every protocol setting of one run, with Kafka's 4.x defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -156,6 +170,8 @@ pub struct Config {
     /// whose connection was reset or refused (doubling per failure up to
     /// `reconnect.backoff.max.ms`, 1 s).
     pub reconnect_backoff_ms: u64,
+    /// Deliberate bugs for checker tests; all off (see [`TestHooks`]).
+    pub hooks: TestHooks,
 }
 
 impl Default for Config {
@@ -188,6 +204,7 @@ impl Default for Config {
             metadata_max_age_ms: 300_000,
             idempotent_epoch_bump: true,
             reconnect_backoff_ms: 50,
+            hooks: TestHooks::default(),
         }
     }
 }

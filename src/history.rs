@@ -222,6 +222,18 @@ pub enum EventKind {
         partition: PartitionId,
         reason: String,
     },
+    /// The finale's drain gave up on a consumer: when its window ran out, `consumer` had
+    /// read `partition` only up to `position`, below `end` (the partition leader's HW).
+    DrainGaveUp {
+        consumer: u8,
+        partition: PartitionId,
+        position: Offset,
+        end: Offset,
+    },
+    /// The finale's drain ended after `waited_ms`: every consumer had read every
+    /// partition that has a leader up to that leader's HW (`complete`), or its window ran
+    /// out (then a `DrainGaveUp` names each consumer and partition still behind).
+    Drained { waited_ms: u64, complete: bool },
 
     // ---- final state, after convergence ----
     /// One replica's final log (epoch and value per offset), LEO and HW.
@@ -249,11 +261,34 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// The network every link had when the run started (the scenario's `network`). Later
+/// changes are `Fault` events (`packet_loss 0.2`, `latency [4, 120]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StartNetwork {
+    /// Per-message latency range in milliseconds.
+    pub latency_ms: (u64, u64),
+    /// Share of datagrams lost on every link.
+    pub packet_loss: f64,
+}
+
+impl Default for StartNetwork {
+    /// The scenario format's default: `[1, 10]` ms, no loss.
+    fn default() -> Self {
+        StartNetwork {
+            latency_ms: (1, 10),
+            packet_loss: 0.0,
+        }
+    }
+}
+
 /// The whole recorded run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// `topic-index` for every `PartitionId`, for rendering.
     pub partition_names: Vec<String>,
+    /// The network at the start (an input of the run, like the partition names; not part
+    /// of the trace hash, which covers what happened).
+    pub network: StartNetwork,
     /// Events in the order they happened (simulated time is non-decreasing).
     pub events: Vec<Event>,
 }
@@ -263,6 +298,7 @@ impl History {
     pub fn new(partition_names: Vec<String>) -> History {
         History {
             partition_names,
+            network: StartNetwork::default(),
             events: Vec::new(),
         }
     }
@@ -534,6 +570,26 @@ impl History {
             Phase { name } => format!("phase {name}"),
             Unavailable { partition, reason } => {
                 format!("{} unavailable: {reason}", name(partition))
+            }
+            DrainGaveUp {
+                consumer,
+                partition,
+                position,
+                end,
+            } => format!(
+                "drain gave up on consumer-{consumer}: {} read to {position}, end {end}",
+                name(partition)
+            ),
+            Drained {
+                waited_ms,
+                complete,
+            } => {
+                let how = if *complete {
+                    "every consumer reached the end"
+                } else {
+                    "gave up"
+                };
+                format!("drain ended after {waited_ms} ms: {how}")
             }
             FinalReplica {
                 broker,

@@ -20,6 +20,7 @@ pub mod core;
 pub mod coverage;
 pub mod explore;
 pub mod export;
+pub mod fault_mark;
 pub mod harness;
 pub mod history;
 pub mod html;

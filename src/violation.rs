@@ -25,6 +25,14 @@ pub enum ViolationKind {
     NonmonotonicSend,
     /// After the final heal a partition did not accept and deliver writes in time.
     Unavailable,
+    /// A record of the final committed log that a consumer never received, although the
+    /// finale let it drain to the end.
+    Unseen,
+    /// A broker served a consumer a record at or above its own HW (white box).
+    ReadAboveHw,
+    /// A partition had no running leader for longer than the failover bound while the
+    /// controller could have elected one (liveness, white box).
+    SlowFailover,
     /// A white-box invariant of our own model broke (protocol.md section 10): a simulator
     /// bug, never an allowed outcome.
     ModelInvariant,
@@ -32,7 +40,7 @@ pub enum ViolationKind {
 
 impl ViolationKind {
     /// Every kind, in report order.
-    pub const ALL: [ViolationKind; 11] = [
+    pub const ALL: [ViolationKind; 14] = [
         ViolationKind::LostWrite,
         ViolationKind::UncommittedRead,
         ViolationKind::Divergence,
@@ -43,6 +51,9 @@ impl ViolationKind {
         ViolationKind::AbortedRead,
         ViolationKind::NonmonotonicSend,
         ViolationKind::Unavailable,
+        ViolationKind::Unseen,
+        ViolationKind::ReadAboveHw,
+        ViolationKind::SlowFailover,
         ViolationKind::ModelInvariant,
     ];
 
@@ -59,6 +70,9 @@ impl ViolationKind {
             ViolationKind::AbortedRead => "aborted-read",
             ViolationKind::NonmonotonicSend => "nonmonotonic-send",
             ViolationKind::Unavailable => "unavailable",
+            ViolationKind::Unseen => "unseen",
+            ViolationKind::ReadAboveHw => "read-above-hw",
+            ViolationKind::SlowFailover => "slow-failover",
             ViolationKind::ModelInvariant => "model-invariant",
         }
     }

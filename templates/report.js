@@ -173,7 +173,8 @@
   const KEY_STEPS = {"leader elected": "#1f5fbf", "UNCLEAN leader election": "#c62828", "ISR shrink": "#e65100",
                      "ISR expand": "#1a7f37", "ISR change": "#777", "broker fenced": "#c62828"};
   const MARK = {"crash": ["✕", "#c62828"], "power loss": ["⚡", "#c62828"], "restart": ["▲", "#1a7f37"],
-                "pause": ["❚❚", "#b26a00"], "resume": ["▶", "#b26a00"], "network": ["~", "#555"]};
+                "pause": ["❚❚", "#b26a00"], "resume": ["▶", "#b26a00"], "network": ["~", "#555"],
+                "connection reset": ["↯", "#6a1b9a"], "connection refused": ["⊘", "#6a1b9a"]};
   function renderDiagram() {
     const W = width();
     const parts = [];

@@ -4,8 +4,8 @@
 //! spell until the next `latency` event (the nemesis alternates them; the fault list has
 //! no latency action).
 
+use crate::fault_mark::FaultMark;
 use crate::types::NodeId;
-use crate::view::fault::FaultMark;
 
 /// The faults in effect while replaying the fault events in order.
 #[derive(Default)]
@@ -34,7 +34,7 @@ impl Active {
             FaultMark::Heal => {
                 self.retain(|m| !matches!(m, FaultMark::Isolate(_) | FaultMark::Partition(_)))
             }
-            FaultMark::Network(text) => self.network(i, mark, text),
+            FaultMark::PacketLoss(_) | FaultMark::Latency(..) => self.network(i, mark),
         }
     }
 
@@ -82,18 +82,18 @@ impl Active {
     /// `packet_loss R` replaces the loss in effect (0 ends it); `latency [a, b]` starts a
     /// spell, or ends the one in effect (the nemesis alternates them; the fault list has
     /// no latency action).
-    fn network(&mut self, i: usize, mark: &FaultMark, text: &str) -> bool {
-        let loss = text.starts_with("packet_loss");
-        let same = |m: &FaultMark| matches!(m, FaultMark::Network(t) if t.starts_with("packet_loss") == loss);
+    fn network(&mut self, i: usize, mark: &FaultMark) -> bool {
+        let loss = matches!(mark, FaultMark::PacketLoss(_));
+        let same = |m: &FaultMark| match m {
+            FaultMark::PacketLoss(_) => loss,
+            FaultMark::Latency(..) => !loss,
+            _ => false,
+        };
         let had = self.marks.iter().any(same);
         self.retain(|m| !same(m));
-        let starts = if loss {
-            text.split_whitespace()
-                .nth(1)
-                .and_then(|r| r.parse::<f64>().ok())
-                .is_some_and(|r| r > 0.0)
-        } else {
-            !had
+        let starts = match mark {
+            FaultMark::PacketLoss(rate) => *rate > 0.0,
+            _ => !had,
         };
         starts && self.push(i, mark, Vec::new())
     }
@@ -102,7 +102,7 @@ impl Active {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::fault::parse;
+    use crate::fault_mark::parse;
 
     /// Replays the descriptions; the indices of the starts still in effect.
     fn replay(descriptions: &[&str]) -> Vec<usize> {

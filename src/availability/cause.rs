@@ -26,9 +26,9 @@ use std::collections::BTreeSet;
 
 use crate::availability::MIN_OUTAGE_MS;
 use crate::availability::active::Active;
+use crate::fault_mark::{FaultMark, parse};
 use crate::history::{EventKind, History};
 use crate::types::{BrokerId, NodeId, PartitionId, SimTime};
-use crate::view::fault::{FaultMark, parse};
 
 /// How long before an outage's last acknowledgement a fault may have begun it: the
 /// acknowledgements already under way when a fault hits still arrive for about one round
@@ -89,7 +89,7 @@ impl FaultKind {
             FaultMark::Pause(_) => FaultKind::Pause,
             FaultMark::Isolate(_) => FaultKind::Isolation,
             FaultMark::Partition(_) => FaultKind::Partition,
-            FaultMark::Network(_) => FaultKind::Network,
+            FaultMark::PacketLoss(_) | FaultMark::Latency(..) => FaultKind::Network,
             FaultMark::Restart(_) | FaultMark::Resume(_) | FaultMark::Heal => FaultKind::Other,
         }
     }

@@ -6,6 +6,7 @@
 //! completion, no final events, an unknown partition id) gives fewer findings, not a crash.
 
 pub mod aborted_read;
+pub mod cluster_state;
 pub mod divergence;
 pub mod duplicate;
 pub mod facts;
@@ -14,9 +15,12 @@ pub mod known_bugs;
 pub mod lost_write;
 pub mod nonmonotonic_read;
 pub mod nonmonotonic_send;
+pub mod read_above_hw;
+pub mod slow_failover;
 pub mod split_brain;
 pub mod unavailable;
 pub mod uncommitted_read;
+pub mod unseen;
 
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -37,7 +41,7 @@ pub const EVIDENCE_MAX: usize = 8;
 pub type Checker = fn(&History, &Config) -> Vec<Violation>;
 
 /// Every checker, in report order.
-pub const ALL: [(&str, Checker); 10] = [
+pub const ALL: [(&str, Checker); 13] = [
     ("lost-write", lost_write::check),
     ("uncommitted-read", uncommitted_read::check),
     ("divergence", divergence::check),
@@ -48,6 +52,9 @@ pub const ALL: [(&str, Checker); 10] = [
     ("aborted-read", aborted_read::check),
     ("nonmonotonic-send", nonmonotonic_send::check),
     ("unavailable", unavailable::check),
+    ("unseen", unseen::check),
+    ("read-above-hw", read_above_hw::check),
+    ("slow-failover", slow_failover::check),
 ];
 
 /// Runs every checker and returns their findings sorted by kind, then partition (in the

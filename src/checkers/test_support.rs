@@ -73,6 +73,11 @@ impl Builder {
         self.history.events.len() - 1
     }
 
+    /// Lets `ms` milliseconds pass before the next event.
+    pub fn wait_ms(&mut self, ms: u64) {
+        self.now_ms += ms;
+    }
+
     /// Producer `p` starts sending its `n`-th message to `t-0`.
     pub fn invoke(&mut self, p: u8, n: u32) -> usize {
         self.push(EventKind::SendInvoke {

@@ -155,3 +155,26 @@ impl ClientMetadata {
         }
     }
 }
+
+/// A metadata image of one partition (id 0) on brokers 1 and 2, led by `leader`, with
+/// `version`: for the clients' tests.
+#[cfg(test)]
+pub(crate) fn test_image(version: u64, leader: u8) -> MetadataImage {
+    use crate::core::metadata::PartitionRegistration;
+    use crate::types::PartitionEpoch;
+    MetadataImage {
+        version,
+        partitions: vec![PartitionRegistration {
+            partition: PartitionId(0),
+            replicas: vec![BrokerId(1), BrokerId(2)],
+            leader: Some(BrokerId(leader)),
+            leader_epoch: LeaderEpoch(0),
+            partition_epoch: PartitionEpoch(0),
+            isr: vec![BrokerId(1), BrokerId(2)],
+            elr: vec![],
+            last_known_elr: vec![],
+            recovering: false,
+        }],
+        brokers: vec![],
+    }
+}

@@ -224,7 +224,15 @@ impl StateMachine for Consumer {
                 },
                 _,
             ) => {
-                self.metadata.on_response(correlation, *metadata);
+                // Test hook: a consumer that stops following leader changes (unseen's test).
+                let frozen = self.config.hooks.consumer_ignores_leader_changes
+                    && self
+                        .positions
+                        .keys()
+                        .any(|p| self.metadata.leader(*p).is_some());
+                if !frozen {
+                    self.metadata.on_response(correlation, *metadata);
+                }
             }
             _ => {}
         }
@@ -246,7 +254,12 @@ impl StateMachine for Consumer {
     }
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        // An unanswered fetch: its leader may be gone silently, so ask where it is now.
+        let before = self.in_flight.len();
         self.in_flight.retain(|_, (_, deadline)| now < *deadline);
+        if self.in_flight.len() < before {
+            self.metadata.invalidate();
+        }
         self.send_fetches(now, out);
     }
 
@@ -268,25 +281,13 @@ impl StateMachine for Consumer {
 mod tests {
     use super::*;
     use crate::core::message::MetadataImage;
-    use crate::core::metadata::PartitionRegistration;
-    use crate::types::{LeaderEpoch, PartitionEpoch};
 
     fn image(leader: u8) -> Box<MetadataImage> {
-        Box::new(MetadataImage {
-            version: u64::from(leader), // a newer image for each new leader
-            partitions: vec![PartitionRegistration {
-                partition: PartitionId(0),
-                replicas: vec![BrokerId(1), BrokerId(2)],
-                leader: Some(BrokerId(leader)),
-                leader_epoch: LeaderEpoch(0),
-                partition_epoch: PartitionEpoch(0),
-                isr: vec![BrokerId(1), BrokerId(2)],
-                elr: vec![],
-                last_known_elr: vec![],
-                recovering: false,
-            }],
-            brokers: vec![],
-        })
+        // a newer image for each new leader
+        Box::new(crate::core::client_metadata::test_image(
+            u64::from(leader),
+            leader,
+        ))
     }
 
     /// Where the consumer sent its metadata requests, with their correlations.

@@ -56,7 +56,7 @@ pub struct Controller {
 }
 
 /// How often sessions are checked and leaderless partitions retried.
-const SESSION_CHECK_INTERVAL_MS: u64 = 100;
+pub const SESSION_CHECK_INTERVAL_MS: u64 = 100;
 
 impl Controller {
     /// A controller booting from its disk (`None`: a new cluster, partitions created with
@@ -134,6 +134,16 @@ impl Controller {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether `broker` leads a partition. Only a fenced broker can be an initial leader
+    /// (`replicas[0]`, before its first heartbeat unfenced it); one whose session
+    /// expires is fenced again, which moves its leadership like any other.
+    fn leads_any(&self, broker: BrokerId) -> bool {
+        self.state
+            .partitions
+            .iter()
+            .any(|p| p.leader == Some(broker))
     }
 
     fn acceptable_leader(&self, broker: BrokerId) -> bool {
@@ -315,11 +325,12 @@ impl Controller {
         } else if info.broker_epoch.0 > 0 && session_valid {
             Err(ErrorCode::DuplicateBrokerRegistration)
         } else {
-            if !info.fenced {
+            if !info.fenced || (info.broker_epoch.0 > 0 && self.leads_any(broker)) {
                 // The old incarnation's session expired before the periodic check noticed:
                 // the new registration fences it, which takes it out of every ISR and
                 // leadership in the same change, so no new process resumes an old
-                // leadership in the same leader epoch.
+                // leadership in the same leader epoch. (A fenced leader is an initial
+                // leader that died before its first unfencing heartbeat.)
                 self.fence(broker, out);
                 self.elect_leaderless(out);
             }
@@ -443,7 +454,9 @@ impl Controller {
                 .brokers
                 .iter()
                 .filter(|(b, info)| {
-                    !info.fenced
+                    // Test hook: a controller that never fences (slow-failover's test).
+                    !self.config.hooks.controller_never_fences
+                        && (!info.fenced || self.leads_any(**b))
                         && self.last_heartbeat.get(b).is_some_and(|t| {
                             now.ms_since(*t) > self.config.broker_session_timeout_ms
                         })
@@ -627,6 +640,48 @@ mod tests {
             message,
             &mut Vec::new(),
         );
+    }
+
+    fn session_check(c: &mut Controller, now: SimTime) {
+        c.on_timeout(now, &mut Vec::new());
+    }
+
+    #[test]
+    fn an_initial_leader_that_dies_before_it_was_unfenced_loses_its_leadership() {
+        let layout = Layout::new(3, &[("t".to_string(), 1, 3)]);
+        let config = Config {
+            broker_session_timeout_ms: 1000,
+            ..Config::default()
+        };
+        let t0 = SimTime::ZERO;
+        let fresh = || Controller::recover(config.clone(), &layout, None, t0);
+        // Broker 1, the initial leader, registers and crashes before any heartbeat
+        // unfenced it; brokers 2 and 3 heartbeat on.
+        let mut c = fresh();
+        register(&mut c, t0, 1, 11);
+        for b in [2, 3] {
+            register(&mut c, t0, b, 20 + u64::from(b));
+        }
+        for ms in (100..=1200).step_by(100) {
+            heartbeat(&mut c, t0.plus_ms(ms), 2);
+            heartbeat(&mut c, t0.plus_ms(ms), 3);
+            session_check(&mut c, t0.plus_ms(ms));
+        }
+        assert!(c.state.brokers[&BrokerId(1)].fenced);
+        assert_eq!(
+            c.state.partitions[0].leader,
+            Some(BrokerId(2)),
+            "the session check moved it"
+        );
+        // Back before its session expired, it must not resume leading in the same epoch.
+        let mut c = fresh();
+        register(&mut c, t0, 1, 11);
+        register(&mut c, t0, 2, 22);
+        heartbeat(&mut c, t0.plus_ms(50), 2);
+        register(&mut c, t0.plus_ms(300), 1, 12);
+        let after = &c.state.partitions[0];
+        assert_eq!(after.leader, Some(BrokerId(2)), "the registration moved it");
+        assert!(after.leader_epoch > LeaderEpoch(0));
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The end of a run: heal every fault, restart every node, wait for the cluster to
 //! converge, probe that every partition accepts writes, drain the consumers, and record
 //! the final state of every replica.
+//!
+//! The drain has a window of its own ([`window_ms`] from its start, whatever the
+//! convergence used up), so every consumer gets the same chance to read to the end. It
+//! records how long it waited (`Drained`) and, when the window runs out, one
+//! `DrainGaveUp` per consumer and partition still behind: never silently.
 
 use std::collections::BTreeSet;
 
@@ -48,11 +53,32 @@ pub async fn run(cluster: &mut Cluster, config: &Config, producers: u8) {
             });
         }
     }
+    drain(cluster, config).await;
+    record_final(cluster);
+}
+
+/// Waits until every consumer has read every partition to its leader's HW, or its own
+/// window ran out, and records which.
+async fn drain(cluster: &mut Cluster, config: &Config) {
     cluster.record(EventKind::Phase {
         name: "drain".into(),
     });
-    wait(deadline, || drained(cluster)).await;
-    record_final(cluster);
+    let start = now();
+    let deadline = start.plus_ms(window_ms(config));
+    wait(deadline, || lagging(cluster).is_some_and(|l| l.is_empty())).await;
+    let behind = lagging(cluster);
+    for lag in behind.iter().flatten() {
+        cluster.record(EventKind::DrainGaveUp {
+            consumer: lag.consumer,
+            partition: lag.partition,
+            position: lag.position,
+            end: lag.end,
+        });
+    }
+    cluster.record(EventKind::Drained {
+        waited_ms: now().ms_since(start),
+        complete: behind.is_some_and(|l| l.is_empty()),
+    });
 }
 
 /// Sends one probe write per partition, and sends it again while it fails (a producer
@@ -132,24 +158,42 @@ fn converged(cluster: &Cluster) -> bool {
     true
 }
 
-/// Every consumer has read every partition up to its leader's HW.
-fn drained(cluster: &Cluster) -> bool {
-    let Some(state) = cluster.controller_state() else {
-        return true;
-    };
-    state.partitions.iter().all(|registration| {
+/// A consumer that has not yet read a partition to its end.
+struct Lag {
+    consumer: u8,
+    partition: PartitionId,
+    position: Offset,
+    end: Offset,
+}
+
+/// Every (consumer, partition) whose position is below the HW of the partition's leader,
+/// for the partitions that have one (a partition without a leader has no end to reach;
+/// the finale reports it `Unavailable`). `None` while the controller is down: then the
+/// ends are unknown.
+fn lagging(cluster: &Cluster) -> Option<Vec<Lag>> {
+    let state = cluster.controller_state()?;
+    let mut behind = Vec::new();
+    for registration in &state.partitions {
         let p = registration.partition;
         let leader_hw = registration
             .leader
             .and_then(|l| cluster.with_broker(l, |b| b.replicas[&p].hw));
-        let Some(hw) = leader_hw else {
-            return true;
+        let Some(end) = leader_hw else {
+            continue;
         };
-        cluster
-            .consumer_ids()
-            .iter()
-            .all(|c| cluster.consumer_position(*c, registration.partition) >= hw)
-    })
+        for consumer in cluster.consumer_ids() {
+            let position = cluster.consumer_position(consumer, p);
+            if position < end {
+                behind.push(Lag {
+                    consumer,
+                    partition: p,
+                    position,
+                    end,
+                });
+            }
+        }
+    }
+    Some(behind)
 }
 
 fn record_final(cluster: &Cluster) {

@@ -14,7 +14,7 @@ use crate::availability::Availability;
 use crate::checkers;
 use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
 use crate::coverage::Coverage;
-use crate::history::{EventKind, History};
+use crate::history::{EventKind, History, StartNetwork};
 use crate::scenario::{Expect, Partitioner, Scenario};
 use crate::shell::cluster::{ClientPlan, Cluster, latency_range};
 use crate::shell::{now, sleep_until};
@@ -200,6 +200,10 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
     finale::run(&mut cluster, &scenario.config, scenario.workload.producers).await;
     let sim_ms = now().as_ms();
     let messages = cluster.messages_delivered();
-    let history = cluster.shutdown().await;
+    let mut history = cluster.shutdown().await;
+    history.network = StartNetwork {
+        latency_ms: scenario.network.latency_ms,
+        packet_loss: scenario.network.packet_loss,
+    };
     (history, sim_ms, messages)
 }

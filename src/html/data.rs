@@ -5,12 +5,12 @@
 
 use serde_json::{Value, json};
 
+use crate::fault_mark::{FaultMark, parse};
 use crate::harness::RunReport;
 use crate::history::{EventKind, History};
 use crate::layout::Layout;
 use crate::types::NodeId;
 use crate::view::arrows::{Arrow, arrows};
-use crate::view::fault::{FaultMark, parse};
 use crate::view::state::{Op, Role};
 use crate::view::violations::place;
 use crate::view::{Step, steps};
@@ -158,6 +158,16 @@ fn faults_json(
         };
         let description = match &event.kind {
             EventKind::Fault { description } => description,
+            EventKind::Disconnected { node, refused, .. } => {
+                let kind = if *refused {
+                    "connection refused"
+                } else {
+                    "connection reset"
+                };
+                let text = history.describe(&event.kind);
+                marks.push(json!([lane_of(lanes, Some(*node)), t, kind, step, text]));
+                continue;
+            }
             EventKind::Phase { name } => {
                 if name == "heal" {
                     close(&mut open, t);
@@ -191,7 +201,9 @@ fn faults_json(
                 close(&mut open, t);
                 continue;
             }
-            Some(FaultMark::Network(_)) | None => ("network", vec![NodeId::Controller]),
+            Some(FaultMark::PacketLoss(_) | FaultMark::Latency(..)) | None => {
+                ("network", vec![NodeId::Controller])
+            }
         };
         for lane in lanes_of(&nodes) {
             marks.push(json!([lane, t, kind, step, description]));
@@ -328,6 +340,36 @@ mod tests {
                 [[1], [2, 0]],
                 0
             ])]
+        );
+    }
+
+    #[test]
+    fn a_disconnect_is_a_mark_on_the_lane_of_the_node_that_heard_it() {
+        let layout = Layout::new(2, &[("t".to_string(), 1, 2)]);
+        let mut history = History::new(vec!["t-0".into()]);
+        let (node, peer) = (
+            NodeId::Producer(1),
+            NodeId::Broker(crate::types::BrokerId(2)),
+        );
+        for (t, refused) in [(10, false), (20, true)] {
+            let kind = EventKind::Disconnected {
+                node,
+                peer,
+                refused,
+            };
+            history.push(SimTime(t), kind);
+        }
+        let lanes = lanes(&layout, 1, 1);
+        let steps = steps(&history, &layout);
+        let (marks, _, _) = faults_json(&history, &lanes, &steps, 40);
+        let lane = lane_of(&lanes, Some(node));
+        let kinds: Vec<(i64, &str)> = marks
+            .iter()
+            .map(|m| (m[0].as_i64().expect("lane"), m[2].as_str().expect("kind")))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![(lane, "connection reset"), (lane, "connection refused")]
         );
     }
 }

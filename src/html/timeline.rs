@@ -5,9 +5,9 @@
 
 use crate::availability::active::Active;
 use crate::availability::{Availability, FaultKind, Outage, SendOutcome, SendTiming};
+use crate::fault_mark::parse;
 use crate::history::{EventKind, History};
 use crate::types::SimTime;
-use crate::view::fault::parse;
 
 /// Most dots in the latency plot.
 pub const DOTS_MAX: usize = 5000;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::core::DiskOp;
 use crate::core::broker::RecoveredPartition;
+use crate::core::broker::producer_state::NO_PRODUCER_ID;
 use crate::core::controller::ControllerState;
 use crate::core::log::Record;
 use crate::types::{BrokerId, NodeId, Offset, PartitionId};
@@ -77,7 +78,11 @@ impl SimDisk {
             if unflushed == 0 {
                 continue;
             }
-            let kept = files.durable_len + pick(unflushed);
+            let kept = batch_start(
+                &files.records,
+                files.durable_len,
+                files.durable_len + pick(unflushed),
+            );
             let from = Offset(files.records.len() as u64);
             files.records.truncate(kept);
             files.durable_len = kept;
@@ -116,5 +121,64 @@ impl SimDisk {
             .and_then(|d| d.get(&partition))
             .map(|f| f.records.len() - f.durable_len)
             .unwrap_or(0)
+    }
+}
+
+/// Where the record batch holding offset `at` begins: a power loss cuts a log at a batch
+/// boundary, as Kafka's log recovery drops a torn batch whole (its CRC fails). Batches
+/// are told apart by the idempotent producer's (id, epoch, base sequence) and the leader
+/// epoch; records without a producer id are taken one by one. Never below `durable`.
+fn batch_start(records: &[Record], durable: usize, mut at: usize) -> usize {
+    let same_batch = |a: &Record, b: &Record| {
+        a.producer_id != NO_PRODUCER_ID
+            && a.producer_id == b.producer_id
+            && a.producer_epoch == b.producer_epoch
+            && a.batch_base_sequence == b.batch_base_sequence
+            && a.leader_epoch == b.leader_epoch
+    };
+    while at > durable && at < records.len() && same_batch(&records[at - 1], &records[at]) {
+        at -= 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use crate::types::{LeaderEpoch, MessageId, ProducerEpoch, ProducerId, Sequence};
+
+    fn record(producer: ProducerId, base: u32, seq: u32) -> Record {
+        Record {
+            leader_epoch: LeaderEpoch(0),
+            producer_id: producer,
+            producer_epoch: ProducerEpoch(0),
+            sequence: Sequence(seq),
+            batch_base_sequence: Sequence(base),
+            value: MessageId {
+                producer: 1,
+                index: seq,
+            },
+        }
+    }
+
+    #[test]
+    fn a_power_loss_cut_falls_on_a_batch_boundary() {
+        let p = ProducerId(1);
+        let log = vec![
+            record(p, 0, 0),
+            record(p, 0, 1),
+            record(p, 2, 2),
+            record(p, 2, 3),
+        ];
+        assert_eq!(batch_start(&log, 0, 3), 2, "inside the second batch");
+        assert_eq!(batch_start(&log, 0, 1), 0, "inside the first");
+        assert_eq!(batch_start(&log, 0, 2), 2, "already on a boundary");
+        assert_eq!(batch_start(&log, 1, 1), 1, "never below the durable prefix");
+        let plain = vec![record(NO_PRODUCER_ID, 0, 0); 3];
+        assert_eq!(
+            batch_start(&plain, 0, 2),
+            2,
+            "records without a producer id"
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! partition and node it concerns, and the [`Op`]s it applies. A pure function of the
 //! event and the state before it.
 
+use crate::fault_mark::{self as fault, FaultMark};
 use crate::history::EventKind;
 use crate::types::{NodeId, Offset, PartitionId};
-use crate::view::fault::{self, FaultMark};
 use crate::view::state::{ClusterView, NodeStatus, Op, Role};
 
 /// One event as a step of the replay.
@@ -46,6 +46,22 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
         Unavailable { partition, .. } => Some(Meaning {
             label: "unavailable",
             partition: Some(*partition),
+            node: None,
+            ops: vec![],
+        }),
+        DrainGaveUp {
+            consumer,
+            partition,
+            ..
+        } => Some(step(
+            "drain gave up",
+            partition,
+            NodeId::Consumer(*consumer),
+            vec![],
+        )),
+        Drained { .. } => Some(Meaning {
+            label: "drained",
+            partition: None,
             node: None,
             ops: vec![],
         }),
@@ -442,7 +458,7 @@ fn fault_step(description: &str, before: &ClusterView) -> Meaning {
         Some(FaultMark::Isolate(_)) => ("isolate", cut(description)),
         Some(FaultMark::Partition(_)) => ("partition", cut(description)),
         Some(FaultMark::Heal) => ("heal", cut("")),
-        Some(FaultMark::Network(_)) => ("network", vec![]),
+        Some(FaultMark::PacketLoss(_) | FaultMark::Latency(..)) => ("network", vec![]),
         None => ("fault", vec![]),
     };
     Meaning {

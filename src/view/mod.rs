@@ -6,7 +6,6 @@
 //! it never runs or changes a simulation, and it prints and writes nothing (`cli` does).
 
 pub mod arrows;
-pub mod fault;
 pub mod fold;
 pub mod state;
 pub mod table;

@@ -207,6 +207,7 @@ impl Producer {
 
     /// Moves every partition's batches along: timeouts, give-ups, sends.
     fn drive(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        self.expire_connections(now, out);
         let partitions = self.partitions.clone();
         for p in partitions {
             self.drive_partition(now, p, out);

@@ -61,11 +61,36 @@ impl Producer {
                 }
                 flight.maybe_appended = true;
                 flight.last_error =
-                    format!("NETWORK_EXCEPTION (connection to broker-{broker} reset)");
+                    format!("NETWORK_EXCEPTION (connection to broker-{broker} lost)");
                 flight.attempts += 1;
                 flight.retry_at = now.plus_ms(self.config.retry_backoff_ms);
             }
             self.give_up_exhausted(now, p, out);
+        }
+    }
+
+    /// A request unanswered for `request.timeout.ms` closes its connection, as Kafka's
+    /// `NetworkClient` does (`processTimeoutDisconnection`): it fails (maybe appended),
+    /// every other request in flight to that broker fails as retriable, the broker is in
+    /// its reconnect backoff and metadata is refreshed. This is how a silent failure
+    /// (power loss, pause, a cut) is noticed: later than a crash.
+    pub(super) fn expire_connections(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        let timed_out: std::collections::BTreeSet<BrokerId> = self
+            .queues
+            .values()
+            .flat_map(|q| q.in_flight.iter())
+            .filter_map(|f| f.request.filter(|(_, deadline, _)| now >= *deadline))
+            .map(|(_, _, broker)| broker)
+            .collect();
+        if timed_out.is_empty() {
+            return;
+        }
+        for p in self.partitions.clone() {
+            self.expire_requests(now, p);
+        }
+        for broker in timed_out {
+            self.metadata.on_disconnect(now, broker);
+            self.on_broker_disconnect(now, broker, &Disconnect::Reset, out);
         }
     }
 
@@ -217,16 +242,12 @@ fn reassign(flight: &mut InFlight, epoch: ProducerEpoch, base: Sequence) {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::core::message::{ErrorCode, Message, MetadataImage};
-    use crate::core::metadata::PartitionRegistration;
+    use crate::core::message::{ErrorCode, Message};
     use crate::core::prng::Prng;
     use crate::core::producer::{Partitioner, Producer, ProducerWorkload};
     use crate::core::{Disconnect, Effect, StateMachine};
     use crate::history::EventKind;
-    use crate::types::{
-        BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, ProducerEpoch,
-        Sequence, SimTime,
-    };
+    use crate::types::{BrokerId, NodeId, Offset, PartitionId, ProducerEpoch, Sequence, SimTime};
 
     const LEADER: NodeId = NodeId::Broker(BrokerId(1));
 
@@ -250,21 +271,7 @@ mod tests {
         );
         let mut out = Vec::new();
         producer.on_timeout(SimTime::ZERO, &mut out);
-        let image = MetadataImage {
-            version: 1,
-            partitions: vec![PartitionRegistration {
-                partition: PartitionId(0),
-                replicas: vec![BrokerId(1), BrokerId(2)],
-                leader: Some(BrokerId(1)),
-                leader_epoch: LeaderEpoch(0),
-                partition_epoch: PartitionEpoch(0),
-                isr: vec![BrokerId(1), BrokerId(2)],
-                elr: vec![],
-                last_known_elr: vec![],
-                recovering: false,
-            }],
-            brokers: vec![],
-        };
+        let image = crate::core::client_metadata::test_image(1, 1);
         let correlation = metadata_correlation(&out);
         let answer = Message::MetadataResponse {
             correlation,

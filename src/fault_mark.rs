@@ -1,15 +1,17 @@
-//! Reads the `Fault` events' descriptions back into structure.
+//! Reads the `Fault` events' descriptions back into structure, for the views and the
+//! checkers that replay process and network state (`slow-failover`).
 //!
 //! The harness records each fault as one line (`crash broker-2`,
-//! `partition [broker-1] | [broker-2, controller]`, `heal`); the lines are the history's
-//! contract with people and tools. This module parses exactly the shapes that
-//! `harness::faults` and `harness::nemesis` write; the tests below use those writers, so
-//! a change in wording breaks a test here rather than the views silently.
+//! `partition [broker-1] | [broker-2, controller]`, `heal`, `packet_loss 0.2`,
+//! `latency [4, 120]`); the lines are the history's contract with people and tools. This
+//! module parses exactly the shapes that `harness::faults` and `harness::nemesis` write;
+//! the tests below use those writers, so a change in wording breaks a test here rather
+//! than the readers silently. Like `history`, it depends only on `types`.
 
 use crate::types::{BrokerId, NodeId};
 
 /// A fault, structured.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum FaultMark {
     /// A process crash.
     Crash(Vec<NodeId>),
@@ -27,8 +29,10 @@ pub enum FaultMark {
     Partition(Vec<Vec<NodeId>>),
     /// Every link restored.
     Heal,
-    /// A change of packet loss or latency (no node is named).
-    Network(String),
+    /// Every link loses this share of datagrams from now on (0.0..=1.0).
+    PacketLoss(f64),
+    /// Every message sent from now on takes `[low, high]` milliseconds.
+    Latency(u64, u64),
 }
 
 /// Parses one `Fault` description; `None` for a shape this module does not know.
@@ -48,7 +52,12 @@ pub fn parse(description: &str) -> Option<FaultMark> {
                 .collect::<Option<Vec<_>>>()?,
         ),
         "heal" => FaultMark::Heal,
-        "packet_loss" | "latency" => FaultMark::Network(description.to_string()),
+        "packet_loss" => FaultMark::PacketLoss(rest.trim().parse().ok()?),
+        "latency" => {
+            let range = rest.trim().strip_prefix('[')?.strip_suffix(']')?;
+            let (low, high) = range.split_once(',')?;
+            FaultMark::Latency(low.trim().parse().ok()?, high.trim().parse().ok()?)
+        }
         _ => return None,
     })
 }
@@ -108,10 +117,10 @@ mod tests {
             Some(FaultMark::Partition(groups))
         );
         assert_eq!(parse("heal"), Some(FaultMark::Heal));
-        assert!(matches!(
-            parse("latency [4, 120]"),
-            Some(FaultMark::Network(_))
-        ));
+        assert_eq!(parse("latency [4, 120]"), Some(FaultMark::Latency(4, 120)));
+        assert_eq!(parse("packet_loss 0.25"), Some(FaultMark::PacketLoss(0.25)));
+        assert_eq!(parse("packet_loss 0"), Some(FaultMark::PacketLoss(0.0)));
+        assert_eq!(parse("latency [4]"), None);
         assert_eq!(parse("explode broker-1"), None);
         assert_eq!(parse("crash toaster-1"), None);
     }
