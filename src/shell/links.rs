@@ -107,10 +107,7 @@ impl Links {
         if self.refusing.contains(&to) {
             return !(self.reachable(from, to) && self.reachable(to, from));
         }
-        let key = pair(from, to);
-        if !self.open.contains(&key) {
-            self.open.insert(key);
-        }
+        self.open.insert(pair(from, to));
         true
     }
 

@@ -10,6 +10,7 @@
 //! definite success; an error returned before append on *every* attempt is a definite
 //! failure; anything else (timeouts, lost replies, errors after append) is indeterminate.
 
+mod outcome;
 mod recovery;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -270,17 +271,6 @@ impl Producer {
         self.send_batch(now, p, last, out);
     }
 
-    /// Gives up every batch of `p` that waits for a retry it may not have (out of retries
-    /// or past `delivery.timeout.ms`).
-    fn give_up_exhausted(&mut self, now: SimTime, p: PartitionId, out: &mut Vec<Effect>) {
-        while let Some(i) = (0..self.queues[&p].in_flight.len()).find(|i| {
-            let flight = &self.queues[&p].in_flight[*i];
-            flight.waiting() && !flight.gap && !self.retry_allowed(now, flight)
-        }) {
-            self.give_up(p, i, out);
-        }
-    }
-
     /// Whether in-flight batch `i` may be resent now that its retry is due: any batch
     /// without idempotence, only the oldest with it, and not while it waits out a
     /// sequence gap.
@@ -383,38 +373,6 @@ impl Producer {
         true
     }
 
-    /// Ends batch `i` without success: fail if no attempt can have been appended. With
-    /// the idempotent producer every later batch ends too, and the producer epoch is
-    /// bumped so that sequences start again at 0 (KIP-360): the later batches' sequences
-    /// followed the abandoned one and could never be accepted.
-    fn give_up(&mut self, p: PartitionId, i: usize, out: &mut Vec<Effect>) {
-        let queue = self.queues.get_mut(&p).expect("known");
-        let ended: Vec<InFlight> = if self.config.idempotent_producer {
-            queue.in_flight.drain(i..).collect()
-        } else {
-            queue.in_flight.remove(i).into_iter().collect()
-        };
-        let cause = ended
-            .first()
-            .map(|f| f.last_error.clone())
-            .unwrap_or_default();
-        for (n, flight) in ended.into_iter().enumerate() {
-            // A later batch still waiting for its answer may have been appended.
-            let maybe_appended = flight.maybe_appended || (n > 0 && flight.request.is_some());
-            let error = if n == 0 {
-                flight.last_error.clone()
-            } else {
-                format!("an earlier batch failed ({cause})")
-            };
-            report_failed(self.id, p, flight.values, &error, maybe_appended, out);
-        }
-        let queue = self.queues.get_mut(&p).expect("known");
-        if self.config.idempotent_producer {
-            queue.producer_epoch = ProducerEpoch(queue.producer_epoch.0 + 1);
-            queue.next_sequence = 0;
-        }
-    }
-
     fn on_produce_response(
         &mut self,
         now: SimTime,
@@ -488,37 +446,6 @@ impl Producer {
                 }
             }
         }
-    }
-}
-
-/// Reports every value of a batch that ended without success: indeterminate when an
-/// attempt may have been appended, else a definite failure.
-fn report_failed(
-    producer: u8,
-    partition: PartitionId,
-    values: Vec<MessageId>,
-    error: &str,
-    maybe_appended: bool,
-    out: &mut Vec<Effect>,
-) {
-    for value in values {
-        let error = error.to_string();
-        let kind = if maybe_appended {
-            EventKind::SendInfo {
-                producer,
-                partition,
-                value,
-                error,
-            }
-        } else {
-            EventKind::SendFail {
-                producer,
-                partition,
-                value,
-                error,
-            }
-        };
-        out.push(Effect::Trace(kind));
     }
 }
 
@@ -598,68 +525,4 @@ impl StateMachine for Producer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The times at which a producer with `interval_ms` invokes its first `count` sends.
-    fn send_times(interval_ms: u64, seed: u64, count: usize) -> Vec<SimTime> {
-        let workload = ProducerWorkload {
-            produce_interval_ms: interval_ms,
-            stop_at: SimTime::from_ms(u64::MAX / 4000),
-            partitioner: Partitioner::RoundRobin,
-        };
-        let mut producer = Producer::new(
-            1,
-            Config::default(),
-            workload,
-            vec![PartitionId(0), PartitionId(1)],
-            vec![BrokerId(1)],
-            SimTime::ZERO,
-            Prng::new(seed),
-        );
-        let mut times = Vec::new();
-        while times.len() < count {
-            let at = producer.next_message_at;
-            let mut out = Vec::new();
-            producer.on_timeout(at, &mut out);
-            let invoked = out
-                .iter()
-                .filter(|e| matches!(e, Effect::Trace(EventKind::SendInvoke { .. })))
-                .count();
-            assert_eq!(invoked, 1, "one message per due time");
-            times.push(at);
-        }
-        times
-    }
-
-    #[test]
-    fn send_gaps_vary_and_average_the_interval() {
-        let times = send_times(5, 42, 4001);
-        let gaps: Vec<u64> = times.windows(2).map(|w| w[1].0 - w[0].0).collect();
-        assert!(
-            gaps.iter().all(|g| (2500..=7500).contains(g)),
-            "every gap in [interval/2, 3*interval/2]"
-        );
-        let distinct: std::collections::BTreeSet<u64> = gaps.iter().copied().collect();
-        assert!(
-            distinct.len() > 1000,
-            "gaps vary: {} distinct",
-            distinct.len()
-        );
-        let mean = gaps.iter().sum::<u64>() as f64 / gaps.len() as f64;
-        assert!(
-            (mean - 5000.0).abs() < 100.0,
-            "mean gap {mean} µs, expected ~5000"
-        );
-    }
-
-    #[test]
-    fn send_times_are_a_function_of_the_seed() {
-        assert_eq!(send_times(5, 7, 100), send_times(5, 7, 100));
-        assert_ne!(send_times(5, 7, 100), send_times(5, 8, 100));
-        // A 1 ms interval still averages 1 ms (gaps in µs, not whole ms).
-        let times = send_times(1, 3, 2001);
-        let mean = (times[2000].0 - times[0].0) as f64 / 2000.0;
-        assert!((mean - 1000.0).abs() < 40.0, "mean gap {mean} µs");
-    }
-}
+mod tests;

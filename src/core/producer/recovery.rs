@@ -15,7 +15,8 @@
 //!   in flight under the old id failed as well; later sends went on.
 
 use crate::core::message::Message;
-use crate::core::producer::{InFlight, Producer, report_failed};
+use crate::core::producer::outcome::report_failed;
+use crate::core::producer::{InFlight, Producer};
 use crate::core::{Disconnect, Effect};
 use crate::types::{BrokerId, PartitionId, ProducerEpoch, Sequence, SimTime};
 
