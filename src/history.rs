@@ -616,32 +616,14 @@ impl History {
         }
     }
 
-    /// FNV-1a over every event (time and every field): changes whenever anything in the
+    /// A hash of every event (time and every field): changes whenever anything in the
     /// execution changes. It hashes the events' derived `Hash` output, so it is the same
     /// for the same binary on any machine of one architecture, which is what replay and
     /// shard merging compare; a different compiler may give different hashes.
     pub fn trace_hash(&self) -> u64 {
-        let mut hasher = Fnv1a(FNV_OFFSET);
+        let mut hasher = crate::trace_hasher::TraceHasher::default();
         self.events.hash(&mut hasher);
         hasher.finish()
-    }
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x100_0000_01b3;
-
-/// The 64-bit FNV-1a hash as a `Hasher`: simple, fast, and without per-process keys.
-struct Fnv1a(u64);
-
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

@@ -73,7 +73,7 @@ pub struct RunReport {
     pub availability: Availability,
     /// Simulated milliseconds.
     pub sim_ms: u64,
-    /// FNV-1a over the rendered history.
+    /// A hash over every event of the history ([`History::trace_hash`]).
     pub trace_hash: u64,
     /// Datagrams the simulated network delivered.
     pub messages_delivered: u64,

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod disk;
 pub mod links;
 mod node;
+mod wake;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -19,17 +20,39 @@ pub const PORT: u16 = 9092;
 /// The datagram tag of every protocol message.
 pub const TAG: u64 = 1;
 
+/// madsim's clock, looked up once: finding the current runtime's clock costs a
+/// thread-local lookup and a reference count each time.
+#[derive(Clone)]
+pub struct Clock(madsim::time::TimeHandle);
+
+impl Clock {
+    /// The clock of the runtime this task runs in.
+    pub fn current() -> Clock {
+        Clock(madsim::time::TimeHandle::current())
+    }
+
+    /// Simulated time since the runtime started.
+    pub fn now(&self) -> SimTime {
+        let elapsed = self.0.elapsed();
+        SimTime(u64::try_from(elapsed.as_micros()).expect("simulated time fits in u64"))
+    }
+
+    /// A timer for simulated time `at` (at least 1 ms away: madsim's sleep floor), to
+    /// poll by hand.
+    pub fn timer(&self, at: SimTime) -> madsim::time::Sleep {
+        let wait = at.0.saturating_sub(self.now().0);
+        self.0.sleep(std::time::Duration::from_micros(wait))
+    }
+}
+
 /// Simulated time since the runtime started.
 pub fn now() -> SimTime {
-    let elapsed = madsim::time::TimeHandle::current().elapsed();
-    SimTime(u64::try_from(elapsed.as_micros()).expect("simulated time fits in u64"))
+    Clock::current().now()
 }
 
 /// Sleeps until simulated time `at` (at least 1 ms: madsim's sleep floor).
 pub async fn sleep_until(at: SimTime) {
-    let handle = madsim::time::TimeHandle::current();
-    let wait = at.0.saturating_sub(now().0);
-    handle.sleep(std::time::Duration::from_micros(wait)).await;
+    Clock::current().timer(at).await;
 }
 
 /// The simulated IP address of a node.

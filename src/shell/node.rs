@@ -14,20 +14,22 @@
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::stream::FuturesUnordered;
 use madsim::net::Endpoint;
 use madsim::rand::Rng;
+use madsim::time::Sleep;
 
 use crate::core::message::Message;
 use crate::core::{Disconnect, Effect, StateMachine};
 use crate::history::{EventKind, History};
 use crate::shell::disk::SimDisk;
 use crate::shell::links::{Control, Links};
-use crate::shell::{TAG, address, now, sleep_until};
+use crate::shell::wake::{Source, TaskWaker};
+use crate::shell::{Clock, TAG, address, sleep_until};
 use crate::types::{NodeId, SimTime};
 
 /// What every node of one run shares: the recorded history, the disks and the
@@ -85,49 +87,53 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     let endpoint = Endpoint::bind(address(me))
         .await
         .expect("a killed node's address is free after restart");
-    let mut sending = FuturesUnordered::new();
-    perform(me, &endpoint, &shared, now(), initial, &mut sending);
+    let clock = Clock::current();
+    let task = Arc::new(TaskWaker::default());
+    let mut seen_waker = None;
+    let mut sending = Outbox::new(&task);
+    perform(me, &endpoint, &shared, clock.now(), initial, &mut sending);
     let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
-    // The armed timer and the deadline it is for: re-armed only when the deadline moves,
-    // since most steps leave it where it was and each new timer costs a heap entry.
-    let mut timer: Option<(SimTime, Timer)> = None;
+    let receiving = Source::new(&task);
+    let controlled = Source::new(&task);
+    // The armed timer: re-armed only when the deadline moves, since most steps leave it
+    // where it was and each new timer costs a heap entry.
+    let mut timer: Option<Timer> = None;
     loop {
         let deadline = slot
             .lock()
             .expect("slot")
             .as_ref()
             .and_then(|m| m.next_deadline());
-        if timer.as_ref().map(|(at, _)| *at) != deadline {
-            timer = deadline.map(|at| (at, Box::pin(sleep_until(at)) as Timer));
+        if timer.as_ref().map(|t| t.at) != deadline {
+            timer = deadline.map(|at| Timer::new(&clock, at));
         }
         let wakeup = poll_fn(|cx| {
+            task.update(&mut seen_waker, cx);
             // Drive sends first: a delivered send needs no step of the state machine, a
             // refused one does.
-            while let Poll::Ready(Some(refused)) = sending.poll_next_unpin(cx) {
+            while let Poll::Ready(Some(refused)) = sending.poll_next() {
                 if let Some((peer, message)) = refused {
                     let cause = Disconnect::Refused(message);
                     return Poll::Ready(Wakeup::Control(Control::Disconnect(peer, cause)));
                 }
             }
-            if let Poll::Ready(result) = receive.as_mut().poll(cx) {
+            if let Poll::Ready(result) = receiving.poll(|cx| receive.as_mut().poll(cx)) {
                 let (payload, _) = result.expect("the network never closes a live node's socket");
                 let envelope = payload
                     .downcast::<Envelope>()
                     .expect("only envelopes are sent");
                 return Poll::Ready(Wakeup::Message(envelope));
             }
-            if let Poll::Ready(Some(input)) = control.poll_next_unpin(cx) {
+            if let Poll::Ready(Some(input)) = controlled.poll(|cx| control.poll_next_unpin(cx)) {
                 return Poll::Ready(Wakeup::Control(input));
             }
-            if let Some((_, sleep)) = timer.as_mut()
-                && sleep.as_mut().poll(cx).is_ready()
-            {
+            if timer.as_mut().is_some_and(|t| t.fired(cx)) {
                 return Poll::Ready(Wakeup::Deadline);
             }
             Poll::Pending
         })
         .await;
-        let now = now();
+        let now = clock.now();
         let mut out = Vec::new();
         let received = matches!(wakeup, Wakeup::Message(_));
         if matches!(wakeup, Wakeup::Deadline) {
@@ -158,18 +164,72 @@ pub async fn drive<M: StateMachine + Send + 'static>(
         perform(me, &endpoint, &shared, now, out, &mut sending);
         if received {
             receive = Box::pin(endpoint.recv_from_raw(TAG));
+            receiving.mark();
         }
     }
 }
 
-/// A pending wake-up at a deadline.
-type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A pending wake-up at a deadline. A madsim `Sleep` adds a timer entry each time it is
+/// polled while pending, so it is polled once, to register, and afterwards only asked
+/// whether its time has come.
+struct Timer {
+    at: SimTime,
+    sleep: Sleep,
+    registered: bool,
+}
+
+impl Timer {
+    fn new(clock: &Clock, at: SimTime) -> Timer {
+        Timer {
+            at,
+            sleep: clock.timer(at),
+            registered: false,
+        }
+    }
+
+    /// Whether the deadline passed; registers the wake-up on the first call.
+    fn fired(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.sleep.is_elapsed() {
+            return true;
+        }
+        if !self.registered {
+            self.registered = true;
+            return Pin::new(&mut self.sleep).poll(cx).is_ready();
+        }
+        false
+    }
+}
 
 /// A send that was refused: the peer and the message it could not take.
 type Refused = Option<(NodeId, Box<Message>)>;
 
-/// Sends in flight, polled by the node's own task.
-type Sending = FuturesUnordered<Pin<Box<dyn Future<Output = Refused> + Send>>>;
+/// Sends in flight, polled by the node's own task when one of them woke.
+struct Outbox {
+    futures: FuturesUnordered<Pin<Box<dyn Future<Output = Refused> + Send>>>,
+    source: Source,
+}
+
+impl Outbox {
+    fn new(task: &Arc<TaskWaker>) -> Outbox {
+        Outbox {
+            futures: FuturesUnordered::new(),
+            source: Source::new(task),
+        }
+    }
+
+    fn push(&mut self, send: impl Future<Output = Refused> + Send + 'static) {
+        self.futures.push(Box::pin(send));
+        self.source.mark();
+    }
+
+    fn poll_next(&mut self) -> Poll<Option<Refused>> {
+        if self.futures.is_empty() {
+            return Poll::Ready(None);
+        }
+        let futures = &mut self.futures;
+        self.source.poll(|cx| futures.poll_next_unpin(cx))
+    }
+}
 
 /// Performs effects in order: sends join `sending` (each madsim send takes at least 1 ms
 /// of simulated time, so they run side by side), disk writes and traces apply at once.
@@ -181,7 +241,7 @@ fn perform(
     shared: &Shared,
     now: SimTime,
     out: Vec<Effect>,
-    sending: &mut Sending,
+    sending: &mut Outbox,
 ) {
     for effect in out {
         match effect {
@@ -192,18 +252,18 @@ fn perform(
                     (!links.on_send(me, to)).then(|| latency_us(&links) + latency_us(&links))
                 };
                 if let Some(round_trip_us) = refusal {
-                    sending.push(Box::pin(async move {
+                    sending.push(async move {
                         sleep_until(now.plus_us(round_trip_us)).await;
                         Some((to, Box::new(message)))
-                    }));
+                    });
                     continue;
                 }
                 let endpoint = endpoint.clone();
-                sending.push(Box::pin(async move {
+                sending.push(async move {
                     let envelope: Box<Envelope> = Box::new(Envelope { from: me, message });
                     let _ = endpoint.send_to_raw(address(to), TAG, envelope).await; // at most once
                     None
-                }));
+                });
             }
             Effect::Disk(op) => shared.disk.lock().expect("disk").apply(me, op),
             Effect::Trace(kind) => shared.record(now, kind),

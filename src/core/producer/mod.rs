@@ -209,8 +209,12 @@ impl Producer {
     /// Moves every partition's batches along: timeouts, give-ups, sends.
     fn drive(&mut self, now: SimTime, out: &mut Vec<Effect>) {
         self.expire_connections(now, out);
-        let partitions = self.partitions.clone();
-        for p in partitions {
+        for i in 0..self.partitions.len() {
+            let p = self.partitions[i];
+            let queue = &self.queues[&p];
+            if queue.in_flight.is_empty() && queue.queued.is_empty() {
+                continue; // nothing to expire, resend or open
+            }
             self.drive_partition(now, p, out);
         }
         self.metadata.poll(now, out);
