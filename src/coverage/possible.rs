@@ -71,7 +71,10 @@ impl Reach {
                     reach.packet_loss |= *rate > 0.0;
                     continue;
                 }
-                FaultAction::Restart(_) | FaultAction::Resume(_) | FaultAction::Heal => continue,
+                FaultAction::Restart(_)
+                | FaultAction::Resume(_)
+                | FaultAction::Heal
+                | FaultAction::Latency(..) => continue,
             };
             if matches!(kind, "crash" | "power_loss") {
                 reach.crashes += stops;

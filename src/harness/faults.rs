@@ -108,6 +108,10 @@ pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
             cluster.set_packet_loss(*rate);
             format!("packet_loss {rate}")
         }
+        FaultAction::Latency(low, high) => {
+            cluster.set_latency_ms(*low, *high);
+            format!("latency [{low}, {high}]")
+        }
     };
     cluster.record(EventKind::Fault { description });
 }

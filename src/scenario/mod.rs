@@ -12,6 +12,7 @@ mod serde_error;
 mod settings;
 mod target;
 mod validate;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
@@ -149,6 +150,9 @@ pub enum FaultAction {
     Heal,
     /// Drop this fraction (0.0..=1.0) of messages on all links from now on.
     PacketLoss(f64),
+    /// Every message from now on takes `[min, max]` ms (a latency spell, or its end):
+    /// JSON `"latency": [min, max]`, under the rules of `network.latency_ms`.
+    Latency(u64, u64),
 }
 
 /// A fault and the simulated time it fires at.

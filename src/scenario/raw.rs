@@ -270,6 +270,8 @@ pub(super) struct RawFault {
     pub heal: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     pub packet_loss: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub latency: Option<Value>,
 }
 
 impl RawFault {
@@ -285,6 +287,7 @@ impl RawFault {
             ("partition", &self.partition),
             ("heal", &self.heal),
             ("packet_loss", &self.packet_loss),
+            ("latency", &self.latency),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))

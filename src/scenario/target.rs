@@ -43,7 +43,7 @@ impl Resolver<'_> {
                 return Err(invalid(
                     field,
                     "a fault needs exactly one action: crash, power_loss, restart, pause, \
-                     resume, isolate, partition, heal or packet_loss (found none)",
+                     resume, isolate, partition, heal, packet_loss or latency (found none)",
                 ));
             }
             many => {
@@ -78,6 +78,10 @@ impl Resolver<'_> {
                 }
             },
             "packet_loss" => FaultAction::PacketLoss(rate(value, &action_field)?),
+            "latency" => {
+                let (low, high) = latency(value, &action_field)?;
+                FaultAction::Latency(low, high)
+            }
             other => unreachable!("RawFault::actions returned unknown key {other}"),
         };
         Ok(TimedFault {
@@ -275,6 +279,21 @@ fn all_digits(text: &str) -> bool {
 }
 
 /// A rate in 0.0..=1.0 (the `packet_loss` fault).
+/// A `latency` fault's `[min, max]` in ms, under the rules of `network.latency_ms`.
+fn latency(value: &Value, field: &str) -> Result<(u64, u64), ScenarioError> {
+    let numbers: Option<Vec<u64>> = value
+        .as_array()
+        .map(|items| items.iter().map(Value::as_u64).collect())
+        .unwrap_or(None);
+    let Some(numbers) = numbers else {
+        return Err(invalid(
+            field,
+            format!("expected [min, max] in ms (two whole numbers), got {value}"),
+        ));
+    };
+    super::validate::latency_range(&numbers, field)
+}
+
 fn rate(value: &Value, field: &str) -> Result<f64, ScenarioError> {
     match value.as_f64() {
         Some(r) if (0.0..=1.0).contains(&r) => Ok(r),

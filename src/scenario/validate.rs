@@ -141,37 +141,42 @@ fn topic_name(name: &str, field: &str) -> Result<(), ScenarioError> {
     Ok(())
 }
 
+/// A latency range `[min, max]` in ms: two numbers, 1 <= min <= max.
+pub(super) fn latency_range(range: &[u64], field: &str) -> Result<(u64, u64), ScenarioError> {
+    let [min, max] = range[..] else {
+        return Err(invalid(
+            field,
+            format!(
+                "expected [min, max] (two numbers), got {} numbers",
+                range.len()
+            ),
+        ));
+    };
+    if min < 1 {
+        return Err(invalid(
+            field,
+            format!(
+                "min must be at least 1 ms, got [{min}, {max}] (the simulated network needs \
+                 a non-empty latency range, and zero-latency messages would let a reply \
+                 arrive at the instant of its request)"
+            ),
+        ));
+    }
+    if min > max {
+        return Err(invalid(
+            field,
+            format!("[min, max] needs min <= max, got [{min}, {max}]"),
+        ));
+    }
+    millis(field, max)?;
+    Ok((min, max))
+}
+
 /// `network`: latency range and packet loss.
 fn network(raw: RawNetwork) -> Result<Network, ScenarioError> {
     let mut n = Network::default();
     if let Some(range) = raw.latency_ms {
-        let [min, max] = range[..] else {
-            return Err(invalid(
-                "network.latency_ms",
-                format!(
-                    "expected [min, max] (two numbers), got {} numbers",
-                    range.len()
-                ),
-            ));
-        };
-        if min < 1 {
-            return Err(invalid(
-                "network.latency_ms",
-                format!(
-                    "min must be at least 1 ms, got [{min}, {max}] (the simulated network needs \
-                     a non-empty latency range, and zero-latency messages would let a reply \
-                     arrive at the instant of its request)"
-                ),
-            ));
-        }
-        if min > max {
-            return Err(invalid(
-                "network.latency_ms",
-                format!("[min, max] needs min <= max, got [{min}, {max}]"),
-            ));
-        }
-        millis("network.latency_ms", max)?;
-        n.latency_ms = (min, max);
+        n.latency_ms = latency_range(&range, "network.latency_ms")?;
     }
     if let Some(loss) = raw.packet_loss {
         if !(0.0..=1.0).contains(&loss) {
