@@ -28,6 +28,7 @@ pub mod kafka_version;
 pub mod layout;
 pub mod scenario;
 pub mod shell;
+pub mod shrink;
 pub mod trace_hasher;
 pub mod types;
 pub mod view;
