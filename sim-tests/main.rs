@@ -11,6 +11,7 @@ mod failure_detection;
 mod independent;
 mod known;
 mod report;
+mod shrink;
 mod step;
 
 use std::path::{Path, PathBuf};

@@ -8,6 +8,8 @@ mod merge;
 mod progress;
 mod report_arg;
 mod run;
+mod shrink;
+mod shrink_output;
 mod step;
 
 use std::ffi::OsString;
@@ -81,6 +83,17 @@ enum Command {
     /// where they become visible, with the earlier events that caused them. Exit codes
     /// as for `run`.
     Step(step::StepArgs),
+    /// Shrink a failing seed into a minimal scenario file that fails the same way.
+    ///
+    /// The failure is the run's violation kind and partition (the first violation whose
+    /// kind the scenario expects, else the first). A nemesis is first unrolled into the
+    /// explicit faults it drew; then fault pairs are removed (ddmin), weakened (power
+    /// loss -> crash -> pause), shortened and moved earlier, and the cluster and workload
+    /// made smaller, while the run at the same seed still fails the same way. Writes the
+    /// shrunk scenario (seed pinned, no nemesis, expect listing the kinds it keeps) and
+    /// checks it: exit code 0 when it reproduces, 1 when the seed does not fail, 2 for
+    /// bad input.
+    Shrink(shrink::ShrinkArgs),
 }
 
 /// How the process ends.
@@ -128,6 +141,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<Outcome> 
         Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),
         Command::Step(args) => step::run(args),
+        Command::Shrink(args) => shrink::run(args),
     }
 }
 
