@@ -59,7 +59,13 @@ fn shrink_writes_a_smaller_scenario_that_run_reproduces() {
     let dir = scratch("reproduces");
     let input = noisy(&dir);
     let out = dir.join("out.json");
-    let shrunk = kafkasim(&["shrink", path_str(&input), "--out", path_str(&out), "--json"]);
+    let shrunk = kafkasim(&[
+        "shrink",
+        path_str(&input),
+        "--out",
+        path_str(&out),
+        "--json",
+    ]);
     let stderr = String::from_utf8_lossy(&shrunk.stderr);
     assert_eq!(shrunk.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&shrunk.stdout).expect("one object");
@@ -74,18 +80,28 @@ fn shrink_writes_a_smaller_scenario_that_run_reproduces() {
     let scenario = Scenario::from_json(&text).expect("the shrunk file loads");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert!(doc.get("nemesis").is_none(), "{text}");
-    assert!(scenario.faults.len() < 12, "{} faults", scenario.faults.len());
+    assert!(
+        scenario.faults.len() < 12,
+        "{} faults",
+        scenario.faults.len()
+    );
     assert_eq!(report["faults_after"], scenario.faults.len());
     assert_eq!(scenario.seed, 5, "the seed is pinned");
     assert_eq!(scenario.name, "acks1-noisy-shrunk");
     assert!(
-        scenario.description.contains("noisy.json seed 5: 12 faults -> "),
+        scenario
+            .description
+            .contains("noisy.json seed 5: 12 faults -> "),
         "{}",
         scenario.description
     );
 
     let run = kafkasim(&["run", path_str(&out), "--json"]);
-    assert_eq!(run.status.code(), Some(0), "the shrunk file matches its expect");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "the shrunk file matches its expect"
+    );
     let result: serde_json::Value = serde_json::from_slice(&run.stdout).expect("one object");
     let lost_on_events_0 = result["violations"]
         .as_array()
@@ -142,15 +158,27 @@ fn bad_input_exits_2_and_says_what_is_wrong() {
     let input = noisy(&dir);
     let input = path_str(&input);
     let invalid = dir.join("invalid.json");
-    std::fs::write(&invalid, NOISY.replace(r#""at_ms": 3000"#, r#""at_ms": 9000"#))
-        .expect("write");
+    std::fs::write(
+        &invalid,
+        NOISY.replace(r#""at_ms": 3000"#, r#""at_ms": 9000"#),
+    )
+    .expect("write");
     let cases: [(&[&str], &str); 6] = [
-        (&["shrink", "scenarios/calm.json"], "neither `faults` nor `nemesis`"),
+        (
+            &["shrink", "scenarios/calm.json"],
+            "neither `faults` nor `nemesis`",
+        ),
         (&["shrink", input, "--max-runs", "0"], "--max-runs"),
         (&["shrink", input, "--max-runs", "many"], "--max-runs"),
         (&["shrink", input, "--jobs", "0"], "--jobs"),
-        (&["shrink", path_str(&invalid)], "invalid.json: field `faults[7].at_ms`"),
-        (&["shrink", "/nonexistent/scenario.json"], "/nonexistent/scenario.json"),
+        (
+            &["shrink", path_str(&invalid)],
+            "invalid.json: field `faults[7].at_ms`",
+        ),
+        (
+            &["shrink", "/nonexistent/scenario.json"],
+            "/nonexistent/scenario.json",
+        ),
     ];
     for (args, says) in cases {
         let out = kafkasim(args);

@@ -195,8 +195,11 @@ impl ShrinkReport {
             self.scenario, self.scenario_file, self.seed
         );
         t += &format!(
-            "faults        {} ({} atoms) -> {} ({} atoms)\n",
-            self.faults_before, self.atoms_before, self.faults_after, self.atoms_after
+            "faults        {} ({}) -> {} ({})\n",
+            self.faults_before,
+            plural(self.atoms_before, "atom"),
+            self.faults_after,
+            plural(self.atoms_after, "atom")
         );
         if !self.changes.is_empty() {
             t += &format!("sizes         {}\n", self.changes.join("; "));
@@ -206,10 +209,11 @@ impl ShrinkReport {
         } else {
             ""
         };
+        let rounds = plural(self.rounds, "round");
         t += &format!(
-            "runs          {} ({} rounds of passes{spent}; {} candidates skipped as invalid), \
+            "runs          {} ({rounds} of passes{spent}; {} candidates skipped as invalid), \
              {} jobs, {:.1} wall s\n",
-            self.runs, self.rounds, self.skipped, self.jobs, self.wall_s
+            self.runs, self.skipped, self.jobs, self.wall_s
         );
         t += &format!(
             "wrote         {} (expect: {})\n",
@@ -249,6 +253,15 @@ impl ShrinkReport {
             }
         }
         t
+    }
+}
+
+/// `1 atom`, `3 atoms`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 
