@@ -12,6 +12,7 @@ mod independent;
 mod known;
 mod report;
 mod step;
+mod unroll;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
