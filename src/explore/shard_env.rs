@@ -188,7 +188,10 @@ fn shard(
     if index >= count {
         return Err(wrong(
             from,
-            format!("gives index {index} (0-based), not below the count {count} ({count_from})"),
+            format!(
+                "gives index {index} (0-based), which is not below the shard count \
+                 {count} (from {count_from})"
+            ),
         ));
     }
     Ok(AutoShard {
