@@ -300,6 +300,10 @@ mod tests {
         assert_eq!(blames(&[(K8S_INDEX, "4")], Some(4)), K8S_INDEX);
         assert_eq!(blames(&[(K8S_INDEX, "1")], Some(0)), "--shards");
         assert_eq!(blames(&[(K8S_INDEX, "")], Some(2)), K8S_INDEX);
+    }
+
+    #[test]
+    fn an_inconsistent_slurm_array_names_the_wrong_variable() {
         assert_eq!(blames(&[(SLURM_ID, "1")], None), SLURM_COUNT);
         assert_eq!(
             blames(&[(SLURM_ID, "1"), (SLURM_COUNT, "4")], Some(3)),

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::availability::{AvailabilityTotals, SeedAvailability};
+pub use super::stopwatch::WallSeconds;
 use crate::coverage::{Coverage, Mark};
 use crate::harness::RunReport;
 
@@ -39,21 +40,6 @@ pub struct SeedResult {
     #[serde(default)]
     pub wall_s: WallSeconds,
 }
-
-/// Wall-clock seconds one seed took, for JUnit's per-test `time`. It depends on the
-/// machine and its load, so it never takes part in comparing results: any two are equal,
-/// and `merge` still finds a seed with two different results by its other fields.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct WallSeconds(pub f64);
-
-impl PartialEq for WallSeconds {
-    fn eq(&self, _: &WallSeconds) -> bool {
-        true
-    }
-}
-
-impl Eq for WallSeconds {}
 
 impl SeedResult {
     /// The small part of a run's report that an exploration keeps.
