@@ -4,6 +4,7 @@
 
 mod availability;
 mod checkers;
+mod ci;
 mod coverage;
 mod explore;
 mod explore_report;
