@@ -192,6 +192,7 @@ fn per_seed_results_are_the_same_for_any_jobs_and_for_merged_shards() {
 pub const UNSAFE: &str = r#"{
   "name": "acks1-nemesis",
   "description": "acks=1 with a random nemesis: leader failover loses acknowledged writes.",
+  "seed": 2,
   "cluster": { "brokers": 3, "topics": [ { "name": "events", "partitions": 2, "replication_factor": 3 } ] },
   "config": { "acks": "1", "min_insync_replicas": 1, "replica_lag_time_max_ms": 1000,
               "broker_session_timeout_ms": 1500, "broker_heartbeat_interval_ms": 300,

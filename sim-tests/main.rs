@@ -4,6 +4,7 @@
 
 mod availability;
 mod checkers;
+mod ci;
 mod coverage;
 mod explore;
 mod explore_report;
@@ -13,6 +14,7 @@ mod known;
 mod report;
 mod shrink;
 mod step;
+mod unroll;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

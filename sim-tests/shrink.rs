@@ -188,3 +188,35 @@ fn bad_input_exits_2_and_says_what_is_wrong() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_nemesis_scenario_is_unrolled_then_shrunk_to_a_file_without_nemesis() {
+    let dir = scratch("nemesis");
+    let file = "scenarios/known/01-unclean-election.json";
+    let original = super::load(Path::new(file));
+    let out = dir.join("unclean.json");
+    let shrunk = kafkasim(&["shrink", file, "--out", path_str(&out), "--json"]);
+    let stderr = String::from_utf8_lossy(&shrunk.stderr);
+    assert_eq!(shrunk.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&shrunk.stdout).expect("one object");
+    assert_eq!(report["failure"]["kind"], "lost-write");
+    assert_eq!(report["seed"], original.seed);
+    let text = std::fs::read_to_string(&out).expect("written");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert!(doc.get("nemesis").is_none(), "{text}");
+    let scenario = Scenario::from_json(&text).expect("loads");
+    let before = report["faults_before"].as_u64().expect("count") as usize;
+    assert!(
+        scenario.faults.len() < before,
+        "{} of {before}",
+        scenario.faults.len()
+    );
+    assert!(scenario.faults.len() <= 6, "{text}");
+    let run = kafkasim(&["run", path_str(&out)]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+}

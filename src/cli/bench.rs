@@ -100,6 +100,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             last: args.seeds,
         },
         shard: Shard::WHOLE,
+        shard_from: None,
         jobs,
         fail_fast: false,
         time_limit: None,

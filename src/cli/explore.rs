@@ -15,8 +15,9 @@ use crate::cli::{Outcome, print_stdout};
 use crate::coverage::Mark;
 use crate::explore::availability::RECOVERY_KINDS;
 use crate::explore::seeds::{SeedPlan, SeedRange, Shard};
+use crate::explore::shard_env::{self, ShardChoice};
 use crate::explore::summary::{Exploration, Summary, reproduce_line};
-use crate::explore::{self, Plan};
+use crate::explore::{self, Plan, junit};
 use crate::html;
 use crate::scenario::Scenario;
 
@@ -34,12 +35,42 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Run only the seeds with `seed % N == K-1`, so that N machines (a CI matrix, a job
-    /// array) split one range; combine their `--json` files with `kafkasim merge`.
-    #[arg(long, value_name = "K/N")]
-    shard: Option<Shard>,
+    /// array) split one range; `auto` takes K/N from the job engine's environment (see
+    /// --help). Combine the shards' `--json` files with `kafkasim merge`.
+    ///
+    /// `--shard auto` reads K/N from the job engine's environment: K is its 0-based
+    /// index + 1. The first of these whose index is set wins:
+    ///
+    /// 1. KAFKASIM_SHARD_INDEX (0-based) and KAFKASIM_SHARD_COUNT (or --shards N): set
+    ///    them in a GitHub Actions matrix from strategy.job-index and
+    ///    strategy.job-total, or from any other engine;
+    ///
+    /// 2. JOB_COMPLETION_INDEX (a Kubernetes Indexed Job), with --shards N (the Job's
+    ///    completions: Kubernetes does not export them);
+    ///
+    /// 3. SLURM_ARRAY_TASK_ID (a Slurm array), less SLURM_ARRAY_TASK_MIN and divided
+    ///    by SLURM_ARRAY_TASK_STEP when set, of SLURM_ARRAY_TASK_COUNT (--shards N, if
+    ///    given, must agree).
+    ///
+    /// None set, a value that is not a number, an index not below the count, a count of
+    /// 0 or a disagreeing --shards exits 2 naming the variable. The summary and --json
+    /// say which shard ran and which variable it came from.
+    #[arg(long, value_name = "K/N|auto")]
+    shard: Option<ShardChoice>,
+    /// With `--shard auto`: how many shards there are. Needed with JOB_COMPLETION_INDEX;
+    /// stands in for KAFKASIM_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT when they are unset,
+    /// and must equal them when they are set.
+    #[arg(long, value_name = "N", requires = "shard")]
+    shards: Option<u64>,
     /// Write the summary and every seed's result as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write JUnit XML to FILE, for CI test reporters (GitLab, Jenkins, GitHub): one
+    /// testsuite named after the scenario, one testcase `seed N` per seed that ran, and
+    /// for each seed whose outcome did not match `expect` a failure carrying its violation
+    /// kinds and its reproduce command.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Stop starting new seeds after the first failing one.
     #[arg(long)]
     fail_fast: bool,
@@ -83,6 +114,10 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
         Some(report) => Some(report_path(report, &scenario.name)?),
         None => None,
     };
+    if let Some(path) = &args.junit {
+        check_output("--junit", path)?;
+    }
+    let (shard, shard_from) = resolve_shard(args.shard, args.shards)?;
     let time_limit = match args.time_limit_s {
         Some(s) if !(s.is_finite() && s > 0.0) => {
             anyhow::bail!("--time-limit-s: {s} is not a positive number of seconds")
@@ -91,7 +126,8 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
     };
     let plan = Plan {
         range: args.seeds,
-        shard: args.shard.unwrap_or(Shard::WHOLE),
+        shard,
+        shard_from,
         jobs: args.jobs.map_or_else(default_jobs, usize::from),
         fail_fast: args.fail_fast,
         time_limit,
@@ -99,15 +135,19 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
     let total = SeedPlan::new(plan.range, plan.shard).len();
     if total == 0 {
         anyhow::bail!(
-            "--seeds {} --shard {}: no seed to run",
+            "--seeds {} --shard {}{}: no seed to run",
             plan.range,
-            plan.shard
+            plan.shard,
+            from_text(plan.shard_from.as_deref())
         );
     }
     let exploration = explore_with_progress(&scenario, &file, &plan, total, args.quiet);
     print_stdout(&summary_text(&exploration))?;
     if let Some(path) = &args.json {
         write_json(path, &exploration)?;
+    }
+    if let Some(path) = &args.junit {
+        write_junit(path, &exploration)?;
     }
     if let Some(path) = &report {
         let text = html::explore::render(&exploration).context("cannot render the report")?;
@@ -116,6 +156,54 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
         eprintln!("report          {} (open it in a browser)", path.display());
     }
     Ok(outcome(&exploration))
+}
+
+/// The shard to run and where it came from: `--shard K/N`, the environment
+/// (`--shard auto`, [`shard_env`]), or the whole range.
+fn resolve_shard(
+    choice: Option<ShardChoice>,
+    shards: Option<u64>,
+) -> anyhow::Result<(Shard, Option<String>)> {
+    match (choice, shards) {
+        (Some(ShardChoice::Auto), shards) => {
+            let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+            let auto = shard_env::resolve(&env, shards)?;
+            Ok((auto.shard, Some(auto.from.to_string())))
+        }
+        (_, Some(n)) => anyhow::bail!(
+            "--shards {n} goes only with --shard auto (--shard K/N names the count itself)"
+        ),
+        (Some(ShardChoice::Fixed(shard)), None) => Ok((shard, Some("--shard".to_string()))),
+        (None, None) => Ok((Shard::WHOLE, None)),
+    }
+}
+
+/// ` (from SLURM_ARRAY_TASK_ID)`, or nothing.
+fn from_text(shard_from: Option<&str>) -> String {
+    shard_from.map_or_else(String::new, |from| format!(" (from {from})"))
+}
+
+/// Refuses, before any seed runs, an output FILE that is a folder or whose folder does
+/// not exist, so that a long run does not end in a file it cannot write.
+pub fn check_output(option: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("{option}: cannot write {}: it is a folder", path.display());
+    }
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        anyhow::bail!(
+            "{option}: cannot write {}: there is no folder {}",
+            path.display(),
+            folder.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the `--junit` document.
+pub fn write_junit(path: &Path, exploration: &Exploration) -> anyhow::Result<()> {
+    std::fs::write(path, junit::render(exploration))
+        .with_context(|| format!("--junit: cannot write {}", path.display()))
 }
 
 /// Where `--report` puts the page (`<scenario>-explore.html` in a folder), checked
@@ -173,8 +261,11 @@ pub fn summary_text(exploration: &Exploration) -> String {
         format!("{} ({})", s.scenario, s.scenario_file)
     };
     let mut text = format!(
-        "explore {scenario}: seeds {}, shard {}, {} jobs\n",
-        s.seeds, s.shard, s.jobs
+        "explore {scenario}: seeds {}, shard {}{}, {} jobs\n",
+        s.seeds,
+        s.shard,
+        from_text(s.shard_from.as_deref()),
+        s.jobs
     );
     if let Some(why) = &s.stopped {
         text.push_str(&format!("stopped early   {why}\n"));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::explore::{outcome, summary_text, write_json};
+use crate::cli::explore::{check_output, outcome, summary_text, write_json, write_junit};
 use crate::cli::{Outcome, print_stdout};
 use crate::explore::summary::Exploration;
 
@@ -19,10 +19,17 @@ pub struct MergeArgs {
     /// Write the merged summary and seeds as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the merged seeds as one JUnit XML file (as `explore --junit` writes it):
+    /// one testcase per seed of every shard.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 /// Runs the command.
 pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.junit {
+        check_output("--junit", path)?;
+    }
     let mut parts = Vec::new();
     for path in &args.files {
         let text = std::fs::read_to_string(path)
@@ -42,6 +49,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
     print_stdout(&summary_text(&merged))?;
     if let Some(path) = &args.json {
         write_json(path, &merged)?;
+    }
+    if let Some(path) = &args.junit {
+        write_junit(path, &merged)?;
     }
     Ok(outcome(&merged))
 }

@@ -45,6 +45,13 @@ pub struct RunArgs {
         default_missing_value = DEFAULT_REPORT
     )]
     pub(super) report: Option<PathBuf>,
+    /// Write the scenario with its nemesis replaced by the faults it drew in this run (an
+    /// explicit `faults` list: concrete times, targets by role where the nemesis chose by
+    /// role) and this seed pinned, to FILE (or `<scenario>-<seed>-unrolled.json` in FILE
+    /// when it is a folder). Its `expect` lists the kinds this run found, so `kafkasim run
+    /// FILE` exits 0 when it reproduces them.
+    #[arg(long, value_name = "FILE")]
+    unroll: Option<PathBuf>,
     /// How `--report` was written (set from the raw arguments, not parsed).
     #[arg(skip)]
     pub(super) report_form: ReportForm,
@@ -52,17 +59,22 @@ pub struct RunArgs {
 
 /// Loads a scenario file or the built-in default; errors name the file and the field.
 pub fn load(path: Option<&PathBuf>) -> anyhow::Result<(Scenario, String)> {
+    load_with_text(path).map(|(scenario, path, _)| (scenario, path))
+}
+
+/// As [`load`], with the file's text too (the built-in default's for none).
+pub fn load_with_text(path: Option<&PathBuf>) -> anyhow::Result<(Scenario, String, String)> {
     match path {
         None => {
             let scenario =
                 Scenario::from_json(DEFAULT_SCENARIO).context("built-in default scenario")?;
-            Ok((scenario, String::new()))
+            Ok((scenario, String::new(), DEFAULT_SCENARIO.to_string()))
         }
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let scenario = parse_scenario_file(path, &text)?;
-            Ok((scenario, path.display().to_string()))
+            Ok((scenario, path.display().to_string(), text))
         }
     }
 }
@@ -89,9 +101,13 @@ pub fn expect_text(expect: &Expect) -> String {
 /// Runs the command.
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let words = resolve("run", args.scenario, args.report, args.report_form)?;
-    let (scenario, path) = load(words.scenario.as_ref())?;
+    let (scenario, path, source) = load_with_text(words.scenario.as_ref())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let report = run_seed(&scenario, seed);
+    let unrolled = match &args.unroll {
+        Some(file) => Some(write_unrolled(file, &source, &scenario, &path, &report)?),
+        None => None,
+    };
     let reproduce = reproduce_line(&path, seed);
     if let Some(file) = &args.history {
         let lines = crate::export::history_jsonl(&report.history);
@@ -111,11 +127,48 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = written {
         eprintln!("report        {} (open it in a browser)", path.display());
     }
+    if let Some((path, faults, scripted)) = unrolled {
+        eprintln!(
+            "unrolled      {} ({faults} faults, {} drawn by the nemesis); replay: kafkasim run {}",
+            path.display(),
+            faults - scripted,
+            path.display()
+        );
+    }
     Ok(if report.matched {
         Outcome::Matched
     } else {
         Outcome::Mismatched
     })
+}
+
+/// Writes the unrolled scenario of `report` to `file` (a folder gets
+/// `<scenario>-<seed>-unrolled.json`). Returns the path, the fault count and how many of
+/// them the scenario scripted.
+fn write_unrolled(
+    file: &Path,
+    source: &str,
+    scenario: &Scenario,
+    path: &str,
+    report: &RunReport,
+) -> anyhow::Result<(PathBuf, usize, usize)> {
+    let origin = if path.is_empty() {
+        format!("the built-in default scenario seed {}", report.seed)
+    } else {
+        format!("{path} seed {}", report.seed)
+    };
+    let (text, _) = crate::harness::unroll::unrolled(source, scenario, &origin, report)
+        .context("cannot unroll the run")?;
+    let target = if file.is_dir() || file.to_string_lossy().ends_with('/') {
+        std::fs::create_dir_all(file)
+            .with_context(|| format!("cannot create {}", file.display()))?;
+        file.join(format!("{}-{}-unrolled.json", scenario.name, report.seed))
+    } else {
+        file.to_path_buf()
+    };
+    std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;
+    let faults = report.faults_applied.len();
+    Ok((target, faults, scenario.faults.len().min(faults)))
 }
 
 /// Renders the HTML report and writes it to `file`; a folder (existing, or named with a

@@ -12,6 +12,7 @@ use crate::cli::run::parse_scenario_file;
 use crate::cli::shrink_output::{Checks, Origin, ShrinkReport};
 use crate::cli::{Outcome, print_stdout};
 use crate::explore::stopwatch::Stopwatch;
+use crate::harness::unroll::unroll;
 use crate::scenario::Scenario;
 use crate::shrink::{self, Base, Options, ShrinkError, Signature, Status};
 
@@ -147,8 +148,16 @@ fn unroll_nemesis(
     original: &Scenario,
     seed: u64,
 ) -> anyhow::Result<Result<Explicit, String>> {
-    let _ = (text, original, seed);
-    anyhow::bail!("{file}: shrinking a nemesis needs harness::unroll (merge main)")
+    let unrolled = unroll(text, original, seed)
+        .with_context(|| format!("{file}: cannot unroll seed {seed}"))?;
+    let Some(target) = Signature::of_run(&unrolled.report.violations, &original.expect) else {
+        return Ok(Err(shrink_error(file, seed, &ShrinkError::DoesNotFail)));
+    };
+    Ok(Ok(Explicit {
+        text: unrolled.text,
+        scenario: unrolled.scenario,
+        target: Some(target),
+    }))
 }
 
 /// Says why the shrink did not start; exit code 1.

@@ -295,6 +295,7 @@ mod tests {
             messages: 10,
             coverage: Default::default(),
             availability: SeedAvailability::default(),
+            wall_s: Default::default(),
         }
     }
 
@@ -304,6 +305,8 @@ mod tests {
             scenario_file: "s.json".into(),
             seeds: "1..4".into(),
             shard: shard.into(),
+            shard_from: None,
+            expected_violations: Vec::new(),
             jobs: 1,
             possible: BTreeMap::new(),
         }

@@ -11,8 +11,10 @@
 //! a callback the command line supplies.
 
 pub mod availability;
+pub mod junit;
 pub mod rss;
 pub mod seeds;
+pub mod shard_env;
 pub mod stopwatch;
 pub mod summary;
 
@@ -22,10 +24,10 @@ use std::time::Duration;
 
 use crate::coverage::Mark;
 use crate::harness::{self, RunReport};
-use crate::scenario::Scenario;
+use crate::scenario::{Expect, Scenario};
 use seeds::{SeedPlan, SeedRange, Shard};
 use stopwatch::Stopwatch;
-use summary::{Exploration, Origin, SeedResult};
+use summary::{Exploration, Origin, SeedResult, WallSeconds};
 
 /// What to explore.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +36,9 @@ pub struct Plan {
     pub range: SeedRange,
     /// The part of them this machine runs.
     pub shard: Shard,
+    /// Where the shard came from (`--shard`, or the environment variable `--shard auto`
+    /// read), for the summary; `None` for the whole range.
+    pub shard_from: Option<String>,
     /// Worker threads (at least 1).
     pub jobs: usize,
     /// Stop starting seeds after the first failure.
@@ -102,9 +107,11 @@ pub fn explore(
             let Some(seed) = seeds.get(next.fetch_add(1, Ordering::SeqCst)) else {
                 return;
             };
+            let started = clock.elapsed();
             let report = run_seed(scenario, seed);
-            let result = SeedResult::of(&report);
+            let mut result = SeedResult::of(&report);
             drop(report); // the history: the biggest thing a seed makes
+            result.wall_s = WallSeconds((clock.elapsed() - started).as_secs_f64());
             if !result.passed() {
                 failed.fetch_add(1, Ordering::SeqCst);
                 if plan.fail_fast {
@@ -131,6 +138,11 @@ pub fn explore(
         scenario_file: scenario_file.to_string(),
         seeds: plan.range.to_string(),
         shard: plan.shard.to_string(),
+        shard_from: plan.shard_from.clone(),
+        expected_violations: match &scenario.expect {
+            Expect::Pass => Vec::new(),
+            Expect::Violations(kinds) => kinds.iter().map(|k| k.as_str().to_string()).collect(),
+        },
         jobs: plan.jobs.max(1),
         possible: Mark::ALL
             .into_iter()

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::availability::{AvailabilityTotals, SeedAvailability};
+pub use super::stopwatch::WallSeconds;
 use crate::coverage::{Coverage, Mark};
 use crate::harness::RunReport;
 
@@ -34,6 +35,10 @@ pub struct SeedResult {
     /// empty in files written before they existed).
     #[serde(flatten)]
     pub availability: SeedAvailability,
+    /// Wall seconds the seed took (0 in files written before it was kept). A measurement,
+    /// not part of the result: two results that differ only here are equal.
+    #[serde(default)]
+    pub wall_s: WallSeconds,
 }
 
 impl SeedResult {
@@ -55,6 +60,7 @@ impl SeedResult {
             messages: report.messages_delivered,
             coverage: report.coverage,
             availability: SeedAvailability::of(&report.history, &report.availability),
+            wall_s: WallSeconds::default(),
         }
     }
 
@@ -86,6 +92,15 @@ pub struct Summary {
     pub seeds: String,
     /// The shard, `K/N`; several when merged, e.g. `1/2+2/2`.
     pub shard: String,
+    /// Where the shard came from: `--shard`, or the environment variable `--shard auto`
+    /// read its index from (`JOB_COMPLETION_INDEX`, `SLURM_ARRAY_TASK_ID`,
+    /// `KAFKASIM_SHARD_INDEX`); `null` when the whole range ran. After a merge, the
+    /// distinct sources joined by `+`.
+    #[serde(default)]
+    pub shard_from: Option<String>,
+    /// The violation kinds the scenario's `expect` lists (empty: it expects a pass).
+    #[serde(default)]
+    pub expected_violations: Vec<String>,
     /// Worker threads (the largest of merged files).
     pub jobs: usize,
     /// Why the run stopped before every seed ran (`fail-fast`, `time-limit`), if it did.
@@ -162,6 +177,11 @@ pub struct Origin {
     pub seeds: String,
     /// `K/N`.
     pub shard: String,
+    /// Where the shard came from (`--shard` or an environment variable), `None` for the
+    /// whole range.
+    pub shard_from: Option<String>,
+    /// The violation kinds the scenario's `expect` lists (empty: it expects a pass).
+    pub expected_violations: Vec<String>,
     /// Worker threads.
     pub jobs: usize,
     /// For each mark the scenario can reach, why ([`Mark::possible`]).
@@ -233,6 +253,8 @@ impl Exploration {
             scenario_file: origin.scenario_file,
             seeds: origin.seeds,
             shard: origin.shard,
+            shard_from: origin.shard_from,
+            expected_violations: origin.expected_violations,
             jobs: origin.jobs,
             stopped,
             seeds_run,
@@ -284,6 +306,8 @@ impl Exploration {
             .collect();
         let mut by_seed: BTreeMap<u64, SeedResult> = BTreeMap::new();
         let mut shards = Vec::new();
+        let mut sources: Vec<String> = Vec::new();
+        let expected_violations = first.summary.expected_violations.clone();
         let mut stopped = None;
         let (mut wall_s, mut jobs) = (0.0f64, 0usize);
         for (i, part) in parts.into_iter().enumerate() {
@@ -307,6 +331,9 @@ impl Exploration {
             wall_s = wall_s.max(s.wall_s);
             jobs = jobs.max(s.jobs);
             shards.push(s.shard.clone());
+            if let Some(from) = s.shard_from.as_ref().filter(|f| !sources.contains(f)) {
+                sources.push(from.clone());
+            }
             stopped = stopped.or(s.stopped.clone());
             for seed in part.seeds {
                 match by_seed.get(&seed.seed) {
@@ -327,6 +354,8 @@ impl Exploration {
             scenario_file: file,
             seeds: range,
             shard: shards.join("+"),
+            shard_from: (!sources.is_empty()).then(|| sources.join("+")),
+            expected_violations,
             jobs,
             possible,
         };
@@ -357,6 +386,7 @@ mod tests {
             messages: 10,
             coverage: Coverage::default(),
             availability: SeedAvailability::default(),
+            wall_s: WallSeconds(0.25),
         }
     }
 
@@ -366,6 +396,8 @@ mod tests {
             scenario_file: "scenarios/s.json".into(),
             seeds: "1..4".into(),
             shard: shard.into(),
+            shard_from: Some("--shard".into()),
+            expected_violations: Vec::new(),
             jobs: 2,
             possible: BTreeMap::from([
                 (Mark::LeaderChange, "crash faults".to_string()),
@@ -429,6 +461,12 @@ mod tests {
         );
         let whole = Exploration::merge(vec![a.clone(), b.clone()]).unwrap();
         assert_eq!(whole.summary.shard, "1/2+2/2");
+        assert_eq!(whole.summary.shard_from.as_deref(), Some("--shard"));
+        // The same seeds again, slower: wall time is a measurement, not a different result.
+        let mut slower = a.clone();
+        slower.seeds[0].wall_s = WallSeconds(9.0);
+        let twice = Exploration::merge(vec![a.clone(), slower]).unwrap();
+        assert_eq!(twice.summary.seeds_run, 2);
         assert_eq!(whole.summary.seeds_run, 4);
         assert_eq!(whole.summary.failed, 1);
         assert_eq!(whole.summary.wall_s, 5.0);

@@ -86,9 +86,13 @@ pub fn describe_partition(groups: &[Vec<NodeId>]) -> String {
     format!("partition {}", parts.join(" | "))
 }
 
-/// Applies `action` now.
+/// Applies `action` now: records it (with its targets resolved to nodes), then does it,
+/// so that what it causes (a power loss' log cuts) follows it in the history.
 pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
-    let description = match action {
+    let record = |cluster: &mut Cluster, description: String| {
+        cluster.record(EventKind::Fault { description });
+    };
+    match action {
         FaultAction::Crash(t) => each(cluster, t, "crash", |c, n| c.crash(n)),
         FaultAction::PowerLoss(t) => each(cluster, t, "power_loss", power_loss),
         FaultAction::Restart(t) => each(cluster, t, "restart", |c, n| c.restart(n)),
@@ -97,23 +101,22 @@ pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
         FaultAction::Isolate(t) => each(cluster, t, "isolate", |c, n| c.isolate(n)),
         FaultAction::Partition(groups) => {
             let resolved: Vec<Vec<NodeId>> = groups.iter().map(|g| resolve(cluster, g)).collect();
+            record(cluster, describe_partition(&resolved));
             cluster.partition(&resolved);
-            describe_partition(&resolved)
         }
         FaultAction::Heal => {
+            record(cluster, "heal".to_string());
             cluster.heal();
-            "heal".to_string()
         }
         FaultAction::PacketLoss(rate) => {
+            record(cluster, format!("packet_loss {rate}"));
             cluster.set_packet_loss(*rate);
-            format!("packet_loss {rate}")
         }
         FaultAction::Latency(low, high) => {
+            record(cluster, format!("latency [{low}, {high}]"));
             cluster.set_latency_ms(*low, *high);
-            format!("latency [{low}, {high}]")
         }
-    };
-    cluster.record(EventKind::Fault { description });
+    }
 }
 
 fn each(
@@ -121,13 +124,13 @@ fn each(
     target: &Target,
     verb: &str,
     mut f: impl FnMut(&mut Cluster, NodeId),
-) -> String {
+) {
     let nodes = resolve(cluster, target);
-    let text = format!("{verb} {}", names(&nodes));
+    let description = format!("{verb} {}", names(&nodes));
+    cluster.record(EventKind::Fault { description });
     for n in nodes {
         f(cluster, n);
     }
-    text
 }
 
 /// Power loss of one node, with the resulting log cuts traced.

@@ -9,13 +9,14 @@ pub mod faults;
 pub mod finale;
 pub mod nemesis;
 pub mod report;
+pub mod unroll;
 
 use crate::availability::Availability;
 use crate::checkers;
 use crate::core::producer::{Partitioner as CorePartitioner, ProducerWorkload};
 use crate::coverage::Coverage;
 use crate::history::{EventKind, History, StartNetwork};
-use crate::scenario::{Expect, Partitioner, Scenario};
+use crate::scenario::{Expect, Partitioner, Scenario, TimedFault};
 use crate::shell::cluster::{ClientPlan, Cluster, latency_range};
 use crate::shell::{now, sleep_until};
 use crate::types::SimTime;
@@ -77,6 +78,22 @@ pub struct RunReport {
     pub trace_hash: u64,
     /// Datagrams the simulated network delivered.
     pub messages_delivered: u64,
+    /// Every fault action applied before the finale, scripted and the nemesis', in the
+    /// order applied: the explicit fault list that `run --unroll` writes.
+    pub faults_applied: Vec<TimedFault>,
+    /// The times (ms) the harness woke and applied nothing: the scenario's
+    /// `nemesis_looks_ms` and the nemesis' looks that acted on nothing. `run --unroll`
+    /// writes them so that its replay wakes alike.
+    pub looks_ms: Vec<u64>,
+}
+
+/// What one simulation produced, before the checkers.
+struct Simulated {
+    history: History,
+    sim_ms: u64,
+    messages: u64,
+    faults_applied: Vec<TimedFault>,
+    looks_ms: Vec<u64>,
 }
 
 /// Whether `violations` satisfy `expect`.
@@ -101,10 +118,10 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, net);
     let scenario_for_run = scenario.clone();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime.block_on(simulate(scenario_for_run))
+        runtime.block_on(simulate(scenario_for_run, seed))
     }));
-    let (history, sim_ms, messages_delivered, mut violations) = match result {
-        Ok((history, sim_ms, messages)) => (history, sim_ms, messages, Vec::new()),
+    let (simulated, mut violations) = match result {
+        Ok(simulated) => (simulated, Vec::new()),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<String>()
@@ -121,9 +138,23 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
                 known_bug: None,
                 permitted_by: None,
             };
-            (History::default(), 0, 0, vec![violation])
+            let nothing = Simulated {
+                history: History::default(),
+                sim_ms: 0,
+                messages: 0,
+                faults_applied: Vec::new(),
+                looks_ms: Vec::new(),
+            };
+            (nothing, vec![violation])
         }
     };
+    let Simulated {
+        history,
+        sim_ms,
+        messages: messages_delivered,
+        faults_applied,
+        looks_ms,
+    } = simulated;
     if violations.is_empty() {
         violations = checkers::check_all(&history, &scenario.config);
     }
@@ -139,10 +170,12 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunReport {
         matched,
         sim_ms,
         messages_delivered,
+        faults_applied,
+        looks_ms,
     }
 }
 
-async fn simulate(scenario: Scenario) -> (History, u64, u64) {
+async fn simulate(scenario: Scenario, seed: u64) -> Simulated {
     let duration = SimTime::from_ms(scenario.workload.duration_ms);
     let partitioner = match scenario.workload.partitioner {
         Partitioner::RoundRobin => CorePartitioner::RoundRobin,
@@ -168,15 +201,22 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
     let mut nemesis = scenario
         .nemesis
         .as_ref()
-        .map(|spec| nemesis::Nemesis::new(spec, &scenario.network, now()));
+        .map(|spec| nemesis::Nemesis::new(spec, &scenario.network, now(), seed));
     let mut next_fault = 0;
+    let mut faults_applied = Vec::new();
+    let mut next_look = 0;
+    let mut looks_ms = Vec::new();
     loop {
         let fault_at = faults.get(next_fault).map(|f| SimTime::from_ms(f.at_ms));
+        let look_at = scenario
+            .looks_ms
+            .get(next_look)
+            .map(|t| SimTime::from_ms(*t));
         let nemesis_at = nemesis
             .as_ref()
             .and_then(|n| n.next_wakeup())
             .filter(|t| *t < duration);
-        let next = [fault_at, nemesis_at, Some(duration)]
+        let next = [fault_at, nemesis_at, look_at, Some(duration)]
             .into_iter()
             .flatten()
             .min();
@@ -186,16 +226,27 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
         }
         if fault_at == Some(next) {
             faults::apply(&mut cluster, &faults[next_fault].action);
+            faults_applied.push(faults[next_fault].clone());
             next_fault += 1;
         } else if nemesis_at == Some(next) {
             let n = nemesis.as_mut().expect("scheduled only with a nemesis");
+            let seen = n.applied().len();
             n.step(next, &mut cluster);
+            if n.applied().len() == seen {
+                looks_ms.push(next.as_ms());
+            }
+            faults_applied.extend_from_slice(&n.applied()[seen..]);
+        } else if look_at == Some(next) {
+            looks_ms.push(next.as_ms());
+            next_look += 1;
         } else {
             break;
         }
     }
     if let Some(n) = nemesis.as_mut() {
+        let seen = n.applied().len();
         n.finish(&mut cluster);
+        faults_applied.extend_from_slice(&n.applied()[seen..]);
     }
     finale::run(&mut cluster, &scenario.config, scenario.workload.producers).await;
     let sim_ms = now().as_ms();
@@ -205,5 +256,11 @@ async fn simulate(scenario: Scenario) -> (History, u64, u64) {
         latency_ms: scenario.network.latency_ms,
         packet_loss: scenario.network.packet_loss,
     };
-    (history, sim_ms, messages)
+    Simulated {
+        history,
+        sim_ms,
+        messages,
+        faults_applied,
+        looks_ms,
+    }
 }

@@ -7,12 +7,15 @@
 //! one action per fault) and resolves fault targets against the cluster [`Layout`].
 //! Every error is a [`ScenarioError`] naming the field, e.g. `faults[0].at_ms`.
 
+mod looks;
 mod raw;
 mod serde_error;
 mod settings;
 mod target;
 mod validate;
 pub mod write;
+
+pub use looks::to_json as looks_json;
 
 #[cfg(test)]
 mod tests;
@@ -44,6 +47,9 @@ pub struct Scenario {
     pub faults: Vec<TimedFault>,
     /// Randomized faults drawn from the seed, if any.
     pub nemesis: Option<NemesisSpec>,
+    /// Times the harness wakes and does nothing (`nemesis_looks_ms`, written by
+    /// `run --unroll`: where the nemesis looked and did nothing), sorted.
+    pub looks_ms: Vec<u64>,
     /// The verdict the run should give.
     pub expect: Expect,
 }

@@ -29,6 +29,7 @@ pub(super) struct RawScenario {
     pub workload: RawWorkload,
     pub faults: Option<Vec<RawFault>>,
     pub nemesis: Option<RawNemesis>,
+    pub nemesis_looks_ms: Option<Vec<Value>>,
     pub expect: Option<RawExpect>,
 }
 

@@ -47,6 +47,10 @@ pub(super) fn scenario(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         .nemesis
         .map(|n| nemesis(&n, layout.brokers.len()))
         .transpose()?;
+    let looks_ms = super::looks::parse(
+        raw.nemesis_looks_ms.as_deref().unwrap_or_default(),
+        workload.duration_ms,
+    )?;
     let expect = expect(raw.expect.unwrap_or(RawExpect::Pass))?;
     Ok(Scenario {
         name: raw.name,
@@ -58,6 +62,7 @@ pub(super) fn scenario(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         workload,
         faults,
         nemesis,
+        looks_ms,
         expect,
     })
 }

@@ -1,5 +1,7 @@
 //! The sizes a shrunk scenario may lose besides faults: brokers, partitions per topic,
-//! producers, consumers, the workload's length and the background packet loss.
+//! producers, consumers, the workload's length, the background packet loss, and an
+//! unrolled file's `nemesis_looks_ms` (the harness wake-ups that keep madsim's random
+//! stream as the nemesis run had it; clipped to the workload, or dropped).
 //!
 //! A candidate's knobs become replaced fields of the base scenario's JSON
 //! ([`crate::scenario::write::Changes::fields`]); only the knobs that differ from the
@@ -26,6 +28,8 @@ pub struct Knobs {
     pub duration_ms: u64,
     /// `network.packet_loss`.
     pub packet_loss: f64,
+    /// Whether the base's `nemesis_looks_ms` are kept (those within `duration_ms`).
+    pub looks: bool,
 }
 
 /// One step towards a smaller scenario.
@@ -41,6 +45,8 @@ pub enum Move {
     Consumer,
     /// No background packet loss.
     NoPacketLoss,
+    /// No `nemesis_looks_ms`.
+    NoLooks,
 }
 
 impl Knobs {
@@ -61,6 +67,7 @@ impl Knobs {
             consumers: u64::from(scenario.workload.consumers),
             duration_ms: scenario.workload.duration_ms,
             packet_loss: scenario.network.packet_loss,
+            looks: !scenario.looks_ms.is_empty(),
         }
     }
 
@@ -69,7 +76,12 @@ impl Knobs {
     pub fn moves(&self) -> Vec<Move> {
         let mut moves = vec![Move::Broker];
         moves.extend((0..self.partitions.len()).map(Move::Partition));
-        moves.extend([Move::Producer, Move::Consumer, Move::NoPacketLoss]);
+        moves.extend([
+            Move::Producer,
+            Move::Consumer,
+            Move::NoPacketLoss,
+            Move::NoLooks,
+        ]);
         moves
     }
 
@@ -84,6 +96,7 @@ impl Knobs {
             Move::Producer if self.producers > 1 => next.producers -= 1,
             Move::Consumer if self.consumers > 0 => next.consumers -= 1,
             Move::NoPacketLoss if self.packet_loss > 0.0 => next.packet_loss = 0.0,
+            Move::NoLooks if self.looks => next.looks = false,
             _ => return None,
         }
         Some(next)
@@ -116,6 +129,15 @@ impl Knobs {
         }
         if self.packet_loss != base.packet_loss {
             fields.push((vec!["network", "packet_loss"], json!(self.packet_loss)));
+        }
+        if let Some(looks) = doc["nemesis_looks_ms"].as_array() {
+            let kept = match self.looks {
+                true => clip(looks, self.duration_ms),
+                false => Vec::new(),
+            };
+            if &kept != looks {
+                fields.push((vec!["nemesis_looks_ms"], Value::Array(kept)));
+            }
         }
         fields
     }
@@ -160,8 +182,26 @@ impl Knobs {
             base.packet_loss.to_string(),
             self.packet_loss.to_string(),
         );
+        if base.looks && !self.looks {
+            lines.push("nemesis_looks_ms dropped".into());
+        }
         lines
     }
+}
+
+/// The `nemesis_looks_ms` entries (`t` or `[from, to]`) within `0..=duration_ms`.
+fn clip(looks: &[Value], duration_ms: u64) -> Vec<Value> {
+    looks
+        .iter()
+        .filter_map(|entry| match entry {
+            Value::Array(pair) => {
+                let from = pair.first()?.as_u64()?;
+                let to = pair.get(1)?.as_u64()?;
+                (from <= duration_ms).then(|| json!([from, to.min(duration_ms)]))
+            }
+            one => (one.as_u64()? <= duration_ms).then(|| one.clone()),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -211,6 +251,39 @@ mod tests {
                 "workload.consumers 1 -> 0",
                 "network.packet_loss 0.01 -> 0"
             ]
+        );
+    }
+
+    #[test]
+    fn looks_are_clipped_to_a_shorter_workload_or_dropped() {
+        let source = SOURCE.replace(
+            r#""faults""#,
+            r#""nemesis_looks_ms": [400, [1200, 1300], [4000, 4999], 4500], "faults""#,
+        );
+        let scenario = Scenario::from_json(&source).expect("valid");
+        let doc: Value = serde_json::from_str(&source).expect("json");
+        let base = Knobs::of(&scenario, &doc);
+        assert!(base.looks);
+        let load = |knobs: &Knobs| {
+            let changes = Changes {
+                fields: knobs.fields(&base, &doc),
+                ..Changes::default()
+            };
+            derive(&source, &scenario, &changes).expect("loads").1
+        };
+        let shorter = Knobs {
+            duration_ms: 4100,
+            ..base.clone()
+        };
+        let looks = load(&shorter).looks_ms;
+        assert_eq!(looks.len(), 1 + 101 + 101, "{looks:?}");
+        assert_eq!(looks.last(), Some(&4100));
+        let none = shorter.after(Move::NoLooks).expect("room");
+        assert!(load(&none).looks_ms.is_empty());
+        assert_eq!(none.after(Move::NoLooks), None);
+        assert!(
+            none.changes(&base)
+                .contains(&"nemesis_looks_ms dropped".to_string())
         );
     }
 

@@ -214,8 +214,20 @@ impl Shrunk {
         changes.name = Some(name.to_string());
         changes.description = Some(description.to_string());
         changes.expect = Some(Expect::Violations(self.expected_kinds(&base.expect)));
-        derive(base.text, base.scenario, &changes)
+        let (text, scenario) = derive(base.text, base.scenario, &changes)?;
+        Ok((without_empty_looks(&text).unwrap_or(text), scenario))
     }
+}
+
+/// `text` without a `"nemesis_looks_ms": []` (the same scenario, one line less), if it
+/// has one.
+fn without_empty_looks(text: &str) -> Option<String> {
+    let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let root = doc.as_object_mut()?;
+    if root.get("nemesis_looks_ms")?.as_array()?.is_empty() {
+        root.remove("nemesis_looks_ms");
+    }
+    Some(serde_json::to_string_pretty(&doc).ok()? + "\n")
 }
 
 /// Whether `scenario` fails as `signature` at `seed`, with the run's report.

@@ -1,15 +1,15 @@
 //! What starting each nemesis kind does to the cluster, with its target and severity
-//! drawn from the seeded RNG. The caller has checked the kind may start. Broker faults
-//! aim at leaders and followers as often as the run's [`Profile`] says.
+//! drawn from the nemesis' own random stream. The caller has checked the kind may start.
+//! Broker faults aim at leaders and followers as often as the run's [`Profile`] says;
+//! one aimed at a leader names it by role (`leader:T-P`).
 
-use madsim::rand::Rng;
+use rand::Rng;
 
 use super::partition_shapes::{self, random_partition};
 use super::profile::Profile;
-use super::{BOUNCES_MAX, Fault};
+use super::{Actions, BOUNCES_MAX, Fault, node_target};
 use crate::harness::faults;
-use crate::history::EventKind;
-use crate::scenario::{NemesisKind, Network};
+use crate::scenario::{FaultAction, NemesisKind, Network, Target};
 use crate::shell::cluster::Cluster;
 use crate::types::{BrokerId, NodeId, PartitionId};
 
@@ -25,91 +25,76 @@ pub(super) fn is_up(cluster: &Cluster, node: NodeId) -> bool {
     !cluster.is_down(node) && !cluster.is_paused(node)
 }
 
-/// Starts a fault of `kind`, records it, and says how to end it (None: nothing to do,
-/// e.g. a bounce whose partition has no running leader).
-pub(super) fn start(
+/// What a fault's start may draw from and act through.
+pub(super) struct Draw<'a, R: Rng> {
+    /// The scenario's normal network.
+    pub network: &'a Network,
+    /// The run's nemesis profile.
+    pub profile: &'a Profile,
+    /// The nemesis' own stream.
+    pub rng: &'a mut R,
+    /// Where actions are applied and kept.
+    pub actions: &'a mut Actions,
+}
+
+/// Starts a fault of `kind` and says how to end it (None: nothing to do, e.g. a bounce
+/// whose partition has no running leader).
+pub(super) fn start<R: Rng>(
     kind: NemesisKind,
     cluster: &mut Cluster,
-    network: &Network,
-    profile: &Profile,
-    rng: &mut impl Rng,
+    draw: Draw<'_, R>,
 ) -> Option<Fault> {
+    let Draw {
+        network,
+        profile,
+        rng,
+        actions,
+    } = draw;
     Some(match kind {
         NemesisKind::Crash | NemesisKind::Restart => {
-            let broker = target_broker(cluster, profile, rng);
-            crash(cluster, broker);
+            let (broker, target) = target_broker(cluster, profile, rng);
+            actions.apply(cluster, FaultAction::Crash(target));
             Fault::Down(broker)
         }
         NemesisKind::BounceLeader => {
             let partition = random_partition(cluster, rng);
             let now = crate::shell::now();
-            return bounce(cluster, partition, BOUNCES_MAX - 1, now);
+            return bounce(cluster, partition, BOUNCES_MAX - 1, now, actions);
         }
         NemesisKind::PowerLoss => {
-            let broker = target_broker(cluster, profile, rng);
-            record(cluster, format!("power_loss {broker}"));
-            faults::power_loss(cluster, broker);
+            let (broker, target) = target_broker(cluster, profile, rng);
+            actions.apply(cluster, FaultAction::PowerLoss(target));
             Fault::Down(broker)
         }
-        NemesisKind::PowerLossAll => {
-            let partition = random_partition(cluster, rng);
-            let mut replicas: Vec<NodeId> = cluster
-                .layout()
-                .partition(partition)
-                .replicas
-                .iter()
-                .map(|b| NodeId::Broker(*b))
-                .filter(|n| is_up(cluster, *n))
-                .collect();
-            if replicas.is_empty() {
-                return None;
-            }
-            for i in (1..replicas.len()).rev() {
-                replicas.swap(i, rng.gen_range(0..=i)); // the boot order
-            }
-            record(cluster, format!("power_loss {}", faults::names(&replicas)));
-            for n in &replicas {
-                faults::power_loss(cluster, *n);
-            }
-            Fault::Rejoin {
-                nodes: replicas,
-                partition,
-                since: crate::shell::now(),
-                epoch: None,
-            }
-        }
+        NemesisKind::PowerLossAll => return power_loss_all(cluster, rng, actions),
         NemesisKind::Pause => {
-            let broker = target_broker(cluster, profile, rng);
-            record(cluster, format!("pause {broker}"));
-            cluster.pause(broker);
+            let (broker, target) = target_broker(cluster, profile, rng);
+            actions.apply(cluster, FaultAction::Pause(target));
             Fault::Paused(broker)
         }
         NemesisKind::Isolate => {
             let target = if rng.gen_bool(ISOLATE_CONTROLLER) {
-                NodeId::Controller
+                Target::Controller
             } else {
-                target_broker(cluster, profile, rng)
+                target_broker(cluster, profile, rng).1
             };
-            record(cluster, format!("isolate {target}"));
-            cluster.isolate(target);
+            actions.apply(cluster, FaultAction::Isolate(target));
             Fault::Cut
         }
         NemesisKind::Partition => {
             let groups = partition_shapes::draw(cluster, rng);
-            record(cluster, faults::describe_partition(&groups));
-            cluster.partition(&groups);
+            let groups = groups.iter().map(|g| nodes_target(g)).collect();
+            actions.apply(cluster, FaultAction::Partition(groups));
             Fault::Cut
         }
         NemesisKind::PacketLoss => {
             let rate = f64::from(rng.gen_range(LOSS_PERCENT)) / 100.0;
-            record(cluster, format!("packet_loss {rate}"));
-            cluster.set_packet_loss(rate);
+            actions.apply(cluster, FaultAction::PacketLoss(rate));
             Fault::Lossy
         }
         NemesisKind::Latency => {
             let (low, high) = slow_range(network.latency_ms, rng);
-            record(cluster, format!("latency [{low}, {high}]"));
-            cluster.set_latency_ms(low, high);
+            actions.apply(cluster, FaultAction::Latency(low, high));
             Fault::Slow
         }
         NemesisKind::CrashDuringIsrChange => {
@@ -123,6 +108,45 @@ pub(super) fn start(
     })
 }
 
+/// Powers off every running replica of a random partition, in a drawn order (the order
+/// they come back in).
+fn power_loss_all(
+    cluster: &mut Cluster,
+    rng: &mut impl Rng,
+    actions: &mut Actions,
+) -> Option<Fault> {
+    let partition = random_partition(cluster, rng);
+    let mut replicas: Vec<NodeId> = cluster
+        .layout()
+        .partition(partition)
+        .replicas
+        .iter()
+        .map(|b| NodeId::Broker(*b))
+        .filter(|n| is_up(cluster, *n))
+        .collect();
+    if replicas.is_empty() {
+        return None;
+    }
+    for i in (1..replicas.len()).rev() {
+        replicas.swap(i, rng.gen_range(0..=i)); // the boot order
+    }
+    actions.apply(cluster, FaultAction::PowerLoss(nodes_target(&replicas)));
+    Some(Fault::Rejoin {
+        nodes: replicas,
+        partition,
+        since: crate::shell::now(),
+        epoch: None,
+    })
+}
+
+/// One node's target, or a list of them.
+fn nodes_target(nodes: &[NodeId]) -> Target {
+    match nodes {
+        [one] => node_target(*one),
+        many => Target::List(many.iter().map(|n| node_target(*n)).collect()),
+    }
+}
+
 /// Crashes a running leader whose ISR change the controller has applied but the leader
 /// has not yet heard of (its proposal is pending; the controller, in the same leader
 /// epoch and past the partition epoch the proposal was based on, holds the proposed ISR),
@@ -131,6 +155,7 @@ pub(super) fn start(
 pub(super) fn crash_during_isr_change(
     cluster: &mut Cluster,
     rng: &mut impl Rng,
+    actions: &mut Actions,
 ) -> Option<(NodeId, PartitionId)> {
     let controller = cluster.controller_state()?;
     let mut changing: Vec<(BrokerId, PartitionId)> = Vec::new();
@@ -161,9 +186,8 @@ pub(super) fn crash_during_isr_change(
         return None;
     }
     let (broker, partition) = changing[rng.gen_range(0..changing.len())];
-    let node = NodeId::Broker(broker);
-    crash(cluster, node);
-    Some((node, partition))
+    actions.apply(cluster, FaultAction::Crash(Target::Leader(partition)));
+    Some((NodeId::Broker(broker), partition))
 }
 
 /// Crashes the current leader of `partition`, if it runs; it restarts when the fault
@@ -173,8 +197,9 @@ pub(super) fn bounce(
     partition: PartitionId,
     left: u8,
     since: crate::types::SimTime,
+    actions: &mut Actions,
 ) -> Option<Fault> {
-    let node = crash_leader(cluster, partition)?;
+    let node = crash_leader(cluster, partition, actions)?;
     Some(Fault::Bounce {
         nodes: vec![node],
         partition,
@@ -183,19 +208,23 @@ pub(super) fn bounce(
     })
 }
 
-/// Crashes the current leader of `partition` and records it, if it runs.
-pub(super) fn crash_leader(cluster: &mut Cluster, partition: PartitionId) -> Option<NodeId> {
+/// Crashes the current leader of `partition`, if it runs.
+pub(super) fn crash_leader(
+    cluster: &mut Cluster,
+    partition: PartitionId,
+    actions: &mut Actions,
+) -> Option<NodeId> {
     let node = NodeId::Broker(faults::current_leader(cluster, partition));
     if !is_up(cluster, node) {
         return None;
     }
-    crash(cluster, node);
+    actions.apply(cluster, FaultAction::Crash(Target::Leader(partition)));
     Some(node)
 }
 
-/// A running broker chosen as the profile biases: a random partition's current leader,
-/// one of its other replicas, or any running broker.
-fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> NodeId {
+/// A running broker chosen as the profile biases: a random partition's current leader
+/// (named by role), one of its other replicas, or any running broker.
+fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> (NodeId, Target) {
     let roll: f64 = rng.r#gen();
     let aim_leader = roll < profile.leader_bias;
     let aim_follower = !aim_leader && rng.gen_bool(profile.follower_bias.clamp(0.0, 1.0));
@@ -212,10 +241,17 @@ fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> No
             .filter(|n| is_up(cluster, *n))
             .collect();
         if !pool.is_empty() {
-            return pool[rng.gen_range(0..pool.len())];
+            let node = pool[rng.gen_range(0..pool.len())];
+            let target = if aim_leader {
+                Target::Leader(partition)
+            } else {
+                node_target(node)
+            };
+            return (node, target);
         }
     }
-    running_broker(cluster, rng)
+    let node = running_broker(cluster, rng);
+    (node, node_target(node))
 }
 
 /// A slower latency range than `normal`: the maximum drawn from [`SLOW_MAX_MS`] (raised
@@ -240,14 +276,4 @@ fn running_broker(cluster: &Cluster, rng: &mut impl Rng) -> NodeId {
         .collect();
     let pool = if up.is_empty() { all } else { up };
     NodeId::Broker(pool[rng.gen_range(0..pool.len())])
-}
-
-/// Crashes `node` and records it.
-fn crash(cluster: &mut Cluster, node: NodeId) {
-    record(cluster, format!("crash {node}"));
-    cluster.crash(node);
-}
-
-fn record(cluster: &Cluster, description: String) {
-    cluster.record(EventKind::Fault { description });
 }

@@ -1,6 +1,15 @@
 //! The random nemesis: at jittered times it starts a fault of one of the configured kinds,
 //! and ends each fault after its own drawn duration. Every choice (when, which kind, which
-//! node, which partition shape, how long, how bad) comes from the run's seeded RNG.
+//! node, which partition shape, how long, how bad) comes from a random stream of its own,
+//! seeded from the run's seed ([`NEMESIS_STREAM`]), never from madsim's: the nemesis takes
+//! no draw away from message latencies and scheduling, so a run whose nemesis is replaced
+//! by the faults it drew (`run --unroll`) draws the same latencies for as long as the two
+//! runs' tasks wake alike.
+//!
+//! Every action goes through [`crate::harness::faults::apply`], as a scripted fault does,
+//! and is kept ([`Nemesis::applied`]) with its time and its target: by role
+//! (`leader:T-P`) where the nemesis aimed at a role, by broker id otherwise, and by id for
+//! every end (the restart of the broker it crashed).
 //!
 //! With `buggify` (the default) each seed first draws a [`profile::Profile`]: which kinds
 //! it uses, how often broker faults aim at leaders or followers, and its pace.
@@ -42,10 +51,11 @@ pub mod profile;
 #[cfg(test)]
 mod tests;
 
-use madsim::rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
-use crate::history::EventKind;
-use crate::scenario::{NemesisKind, NemesisSpec, Network};
+use crate::harness::faults;
+use crate::scenario::{FaultAction, NemesisKind, NemesisSpec, Network, Target, TimedFault};
 use crate::shell::cluster::Cluster;
 use crate::types::{LeaderEpoch, NodeId, PartitionId, SimTime};
 use profile::Profile;
@@ -64,6 +74,34 @@ const REJOIN_WAIT_INTERVALS: u64 = 1;
 /// in ms: a proposal is answered within one round trip to the controller (2 to 20 ms
 /// with the default latency).
 const ISR_WATCH_POLL_MS: u64 = 1;
+/// Mixed into the run's seed to seed the nemesis' own random stream.
+pub const NEMESIS_STREAM: u64 = 0x6e65_6d65_7369_7321;
+
+/// The nemesis' actions, applied as scripted faults are and kept in order.
+#[derive(Debug, Default)]
+pub(super) struct Actions {
+    applied: Vec<TimedFault>,
+}
+
+impl Actions {
+    /// Applies `action` now and keeps it.
+    pub(super) fn apply(&mut self, cluster: &mut Cluster, action: FaultAction) {
+        // The nemesis acts at whole milliseconds; madsim's clock has moved on by a few
+        // tens of nanoseconds per task run since, which the millisecond drops.
+        let at_ms = crate::shell::now().as_ms();
+        faults::apply(cluster, &action);
+        self.applied.push(TimedFault { at_ms, action });
+    }
+}
+
+/// The target naming one node.
+pub(super) fn node_target(node: NodeId) -> Target {
+    match node {
+        NodeId::Broker(b) => Target::Broker(b),
+        NodeId::Controller => Target::Controller,
+        other => unreachable!("the nemesis never aims at client {other}"),
+    }
+}
 
 /// Whether the controller, as it stands now, has `broker` leading `partition`.
 fn still_leads(cluster: &Cluster, partition: PartitionId, broker: crate::types::BrokerId) -> bool {
@@ -96,14 +134,6 @@ fn brokers_out(cluster: &Cluster) -> usize {
         .iter()
         .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
         .count()
-}
-
-/// Restarts `node` and records it.
-fn restart(cluster: &mut Cluster, node: NodeId) {
-    cluster.restart(node);
-    cluster.record(EventKind::Fault {
-        description: format!("restart {node}"),
-    });
 }
 
 /// A fault the nemesis started and will end.
@@ -192,23 +222,34 @@ pub struct Nemesis {
     next_action: SimTime,
     /// In start order.
     active: Vec<Active>,
+    rng: StdRng,
+    actions: Actions,
 }
 
 impl Nemesis {
     /// A nemesis for `spec` over a network whose normal behaviour is `network` (what
-    /// packet-loss bursts and latency spells go back to); its first action is drawn
-    /// from `start`. Must run inside the madsim runtime.
-    pub fn new(spec: &NemesisSpec, network: &Network, start: SimTime) -> Nemesis {
-        let profile = Profile::draw(spec, &mut madsim::rand::thread_rng());
+    /// packet-loss bursts and latency spells go back to), drawing from its own stream of
+    /// the run's `seed`; its first action is drawn from `start`. Must run inside the
+    /// madsim runtime.
+    pub fn new(spec: &NemesisSpec, network: &Network, start: SimTime, seed: u64) -> Nemesis {
+        let mut rng = StdRng::seed_from_u64(seed ^ NEMESIS_STREAM);
+        let profile = Profile::draw(spec, &mut rng);
         let mut nemesis = Nemesis {
             spec: spec.clone(),
             profile,
             network: network.clone(),
             next_action: start,
             active: Vec::new(),
+            rng,
+            actions: Actions::default(),
         };
         nemesis.next_action = start.plus_ms(nemesis.action_gap_ms());
         nemesis
+    }
+
+    /// Every action the nemesis took so far, in order, as explicit faults.
+    pub fn applied(&self) -> &[TimedFault] {
+        &self.actions.applied
     }
 
     /// When the nemesis next has something to do: its next action or the earliest end
@@ -280,9 +321,14 @@ impl Nemesis {
         if startable.is_empty() {
             return None;
         }
-        let mut rng = madsim::rand::thread_rng();
-        let kind = startable[rng.gen_range(0..startable.len())];
-        let fault = kinds::start(kind, cluster, &self.network, &self.profile, &mut rng)?;
+        let kind = startable[self.rng.gen_range(0..startable.len())];
+        let draw = kinds::Draw {
+            network: &self.network,
+            profile: &self.profile,
+            rng: &mut self.rng,
+            actions: &mut self.actions,
+        };
+        let fault = kinds::start(kind, cluster, draw)?;
         let interval = self.profile.interval_ms;
         let duration_ms = if kind == NemesisKind::CrashDuringIsrChange {
             ISR_WATCH_POLL_MS
@@ -290,7 +336,7 @@ impl Nemesis {
             self.quick_ms()
         } else {
             let low = (interval / 2).max(1);
-            rng.gen_range(low..=(2 * interval).max(low))
+            self.rng.gen_range(low..=(2 * interval).max(low))
         };
         Some((fault, duration_ms))
     }
@@ -320,18 +366,15 @@ impl Nemesis {
 
     /// Ends one fault and records how; a bounce may hand over to the next one.
     fn end(&mut self, cluster: &mut Cluster, fault: Fault) -> Option<Fault> {
-        let description = match fault {
-            Fault::Down(n) => {
-                cluster.restart(n);
-                format!("restart {n}")
-            }
+        let action = match fault {
+            Fault::Down(n) => FaultAction::Restart(node_target(n)),
             Fault::Rejoin {
                 mut nodes,
                 partition,
                 ..
             } => {
                 let first = nodes.remove(0);
-                restart(cluster, first);
+                self.restart(cluster, first);
                 return (!nodes.is_empty()).then(|| Fault::Rejoin {
                     nodes,
                     partition,
@@ -345,28 +388,23 @@ impl Nemesis {
                 left,
                 ..
             } => return self.bounce_on(cluster, nodes, partition, left),
-            Fault::Paused(n) => {
-                cluster.resume(n);
-                format!("resume {n}")
-            }
-            Fault::Cut => {
-                cluster.heal();
-                "heal".to_string()
-            }
-            Fault::Lossy => {
-                let rate = self.network.packet_loss;
-                cluster.set_packet_loss(rate);
-                format!("packet_loss {rate}")
-            }
+            Fault::Paused(n) => FaultAction::Resume(node_target(n)),
+            Fault::Cut => FaultAction::Heal,
+            Fault::Lossy => FaultAction::PacketLoss(self.network.packet_loss),
             Fault::Slow => {
                 let (low, high) = self.network.latency_ms;
-                cluster.set_latency_ms(low, high);
-                format!("latency [{low}, {high}]")
+                FaultAction::Latency(low, high)
             }
             Fault::AwaitIsrChange { until } => return self.watch_isr_change(cluster, until),
         };
-        cluster.record(EventKind::Fault { description });
+        self.actions.apply(cluster, action);
         None
+    }
+
+    /// Restarts `node`.
+    fn restart(&mut self, cluster: &mut Cluster, node: NodeId) {
+        self.actions
+            .apply(cluster, FaultAction::Restart(node_target(node)));
     }
 
     /// A bounce whose latest leader lost leadership: maybe crash the next leader too
@@ -380,13 +418,12 @@ impl Nemesis {
         partition: PartitionId,
         left: u8,
     ) -> Option<Fault> {
-        let mut rng = madsim::rand::thread_rng();
-        let again = left > 0 && rng.gen_bool(BOUNCE_AGAIN);
+        let again = left > 0 && self.rng.gen_bool(BOUNCE_AGAIN);
         let now = crate::shell::now();
         if again
-            && rng.gen_bool(self.profile.pile_up)
+            && self.rng.gen_bool(self.profile.pile_up)
             && self.can_start(NemesisKind::BounceLeader, cluster)
-            && let Some(node) = kinds::crash_leader(cluster, partition)
+            && let Some(node) = kinds::crash_leader(cluster, partition, &mut self.actions)
         {
             nodes.push(node);
             return Some(Fault::Bounce {
@@ -407,11 +444,12 @@ impl Nemesis {
                 },
             );
         }
-        restart(cluster, nodes[0]);
+        self.restart(cluster, nodes[0]);
         let again = again && self.can_start(NemesisKind::BounceLeader, cluster);
-        again
-            .then(|| kinds::bounce(cluster, partition, left - 1, now))
-            .flatten()
+        if !again {
+            return None;
+        }
+        kinds::bounce(cluster, partition, left - 1, now, &mut self.actions)
     }
 
     /// One look of `crash_during_isr_change`: crash a leader whose ISR change is pending
@@ -420,8 +458,8 @@ impl Nemesis {
     fn watch_isr_change(&mut self, cluster: &mut Cluster, until: SimTime) -> Option<Fault> {
         let now = crate::shell::now();
         if !self.chained() && self.may_take_one_down(cluster) {
-            let mut rng = madsim::rand::thread_rng();
-            if let Some((node, partition)) = kinds::crash_during_isr_change(cluster, &mut rng) {
+            let found = kinds::crash_during_isr_change(cluster, &mut self.rng, &mut self.actions);
+            if let Some((node, partition)) = found {
                 return Some(Fault::Bounce {
                     nodes: vec![node],
                     partition,
@@ -447,15 +485,15 @@ impl Nemesis {
     }
 
     /// How long a quick restart waits: uniform in `1..=I/4` ms.
-    fn quick_ms(&self) -> u64 {
+    fn quick_ms(&mut self) -> u64 {
         let quarter = (self.profile.interval_ms / 4).max(1);
-        madsim::rand::thread_rng().gen_range(1..=quarter)
+        self.rng.gen_range(1..=quarter)
     }
 
     /// The gap before the next action: uniform in `[I/2, 3I/2]` ms, at least 1.
-    fn action_gap_ms(&self) -> u64 {
+    fn action_gap_ms(&mut self) -> u64 {
         let interval = self.profile.interval_ms.max(1);
         let low = (interval / 2).max(1);
-        madsim::rand::thread_rng().gen_range(low..=(interval * 3 / 2).max(low))
+        self.rng.gen_range(low..=(interval * 3 / 2).max(low))
     }
 }

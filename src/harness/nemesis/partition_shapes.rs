@@ -2,7 +2,7 @@
 //! (brokers and the controller) into two non-empty groups and cuts every link between
 //! them, both ways; nodes in no group (the clients) keep all their links.
 
-use madsim::rand::Rng;
+use rand::Rng;
 
 use crate::harness::faults;
 use crate::shell::cluster::Cluster;

@@ -10,7 +10,7 @@
 //! one of [`PACE`]: bouncing leaders in quick succession is what exposes epoch bugs), and
 //! how often bounces pile up ([`PILE_UP`]).
 
-use madsim::rand::Rng;
+use rand::Rng;
 
 use crate::scenario::{NemesisKind, NemesisSpec};
 

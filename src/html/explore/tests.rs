@@ -33,6 +33,7 @@ fn seed(seed: u64, kinds: &[&str], pass: bool) -> SeedResult {
         messages: 100,
         coverage,
         availability,
+        wall_s: Default::default(),
     }
 }
 
@@ -42,6 +43,8 @@ fn exploration(seeds: Vec<SeedResult>) -> Exploration {
         scenario_file: "acks1.json".into(),
         seeds: format!("1..{}", seeds.len()),
         shard: "1/1".into(),
+        shard_from: None,
+        expected_violations: Vec::new(),
         jobs: 2,
         possible: [
             (Mark::LeaderChange, "crash faults".to_string()),
