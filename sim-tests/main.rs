@@ -301,3 +301,33 @@ fn five_hundred_random_nemesis_seeds_find_no_violation() {
         "the nemesis moves leadership"
     );
 }
+
+/// `scenarios/regressions/`: shrunk failures, each an explicit schedule of at most six
+/// faults that still gives its expected violations at its pinned seed.
+#[test]
+fn regression_scenarios_are_small_and_still_fail_as_expected() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/regressions");
+    let files = scenario_files(&dir);
+    assert!(files.len() >= 3, "at least three regressions");
+    for path in &files {
+        let scenario = load(path);
+        assert!(
+            scenario.nemesis.is_none(),
+            "{}: explicit faults only",
+            path.display()
+        );
+        assert!(
+            scenario.faults.len() <= 6,
+            "{}: {} faults",
+            path.display(),
+            scenario.faults.len()
+        );
+        let report = run_seed(&scenario, scenario.seed);
+        assert!(
+            report.matched,
+            "{}: {:?}",
+            path.display(),
+            report.violations
+        );
+    }
+}
