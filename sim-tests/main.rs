@@ -5,6 +5,7 @@
 mod availability;
 mod checkers;
 mod coverage;
+mod explain;
 mod explore;
 mod explore_report;
 mod failure_detection;
