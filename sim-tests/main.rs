@@ -6,6 +6,7 @@ mod availability;
 mod checkers;
 mod ci;
 mod coverage;
+mod explain;
 mod explore;
 mod explore_report;
 mod failure_detection;

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod coverage;
+pub mod explain;
 pub mod explore;
 pub mod export;
 pub mod fault_mark;

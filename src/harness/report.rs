@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::availability::{Availability, Outage, Percentiles};
 use crate::coverage::Coverage;
+use crate::explain::{Explanation, explain};
 use crate::harness::{RunReport, Stats};
 use crate::history::History;
 use crate::violation::Violation;
@@ -70,6 +71,8 @@ struct ResultJson<'a> {
     reproduce: &'a str,
     messages_delivered: u64,
     coverage: Coverage,
+    /// The first violation in plain words (`null` when there is none).
+    explanation: Option<Explanation>,
 }
 
 fn stats_json(stats: &Stats, availability: &Availability) -> StatsJson {
@@ -151,6 +154,10 @@ pub fn to_json(name: &str, report: &RunReport, reproduce: &str) -> String {
         reproduce,
         messages_delivered: report.messages_delivered,
         coverage: report.coverage,
+        explanation: report
+            .violations
+            .first()
+            .map(|v| explain(&report.history, v)),
     };
     serde_json::to_string(&result).expect("plain data serializes")
 }
@@ -203,6 +210,7 @@ pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) ->
                 text.push_str(&format!("    {line}\n"));
             }
         }
+        text.push_str(&explanation_text(report));
     }
     let verdict = if report.matched {
         "PASS (matches expect)"
@@ -210,6 +218,20 @@ pub fn to_text(name: &str, expect: &str, report: &RunReport, reproduce: &str) ->
         "FAIL (does not match expect)"
     };
     text.push_str(&format!("expect        {expect}\nverdict       {verdict}\ntrace hash    {:016x}\nreproduce     {reproduce}\n", report.trace_hash));
+    text
+}
+
+/// The `explanation` block: the first violation in plain words (`explain`), indented
+/// under its heading.
+fn explanation_text(report: &RunReport) -> String {
+    let Some(first) = report.violations.first() else {
+        return String::new();
+    };
+    let explanation = explain(&report.history, first);
+    let mut text = String::from("explanation   (of the first violation)\n");
+    for line in explanation.render().lines() {
+        text.push_str(&format!("  {line}\n"));
+    }
     text
 }
 
