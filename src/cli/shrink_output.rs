@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::harness::RunReport;
-use crate::harness::report::evidence_lines;
 use crate::history::{EventKind, History};
 use crate::scenario::write::fault_json;
 use crate::shrink::{Base, Shrunk, Signature};
@@ -273,16 +272,14 @@ fn fault_lines(faults: &[Value]) -> String {
     faults.iter().map(|f| format!("  {f}\n")).collect()
 }
 
-/// Writes the explanation of `violation` in `history` into `out`: for now its message,
-/// the setting that permits it and its evidence events (switch to `explain` when it is
-/// on main).
+/// Writes the explanation of `violation` in `history` into `out`: the plain-words story
+/// of `crate::explain`, then the setting that permits it.
 pub fn print_explanation(out: &mut String, history: &History, violation: &Violation) {
-    out.push_str(&violation.message);
-    out.push('\n');
+    out.push_str(&crate::explain::explain(history, violation).render());
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
     if let Some(setting) = &violation.permitted_by {
         out.push_str(&format!("permitted by the configuration: {setting}\n"));
-    }
-    for line in evidence_lines(history, violation) {
-        out.push_str(&format!("{line}\n"));
     }
 }
