@@ -220,3 +220,85 @@ fn a_nemesis_scenario_is_unrolled_then_shrunk_to_a_file_without_nemesis() {
         String::from_utf8_lossy(&run.stdout)
     );
 }
+
+/// The default scenario (its nemesis) with acks=1: most seeds lose a write.
+fn default_acks1(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string("scenarios/default.json").expect("the default");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    doc["name"] = "default-acks1".into();
+    doc["config"]["acks"] = "1".into();
+    let path = dir.join("default-acks1.json");
+    std::fs::write(&path, doc.to_string()).expect("write the scenario");
+    path
+}
+
+#[test]
+fn explore_shrink_lists_one_reproducing_file_per_kind_of_the_first_failing_seeds() {
+    let dir = scratch("explore");
+    let input = default_acks1(&dir);
+    let (json, out) = (dir.join("explore.json"), dir.join("shrunk"));
+    let args = [
+        "explore",
+        path_str(&input),
+        "--seeds",
+        "1..4",
+        "--quiet",
+        "--shrink",
+    ];
+    let extra = ["--shrink-out", path_str(&out), "--json", path_str(&json)];
+    let explored = kafkasim(&[&args[..], &extra[..]].concat());
+    let stdout = String::from_utf8_lossy(&explored.stdout);
+    assert_eq!(explored.status.code(), Some(1), "{stdout}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("--json")).expect("JSON");
+    let summary = &doc["summary"];
+    let shrunk = summary["shrunk"].as_array().expect("a shrunk list");
+    let kinds: Vec<&str> = summary["by_kind"]
+        .as_object()
+        .expect("by_kind")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let listed: Vec<&str> = shrunk.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(listed, kinds, "one shrink per kind seen");
+    for entry in shrunk {
+        let (kind, seed) = (
+            entry["kind"].as_str().unwrap(),
+            entry["seed"].as_u64().unwrap(),
+        );
+        let first = summary["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["violations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k == kind)
+            })
+            .expect("a failing seed of the kind");
+        assert_eq!(
+            first["seed"].as_u64(),
+            Some(seed),
+            "the first failing seed of {kind}"
+        );
+        assert_eq!(entry["reproduces"], true, "{entry}");
+        let file = entry["file"].as_str().expect("a file");
+        assert!(stdout.contains(&format!("kafkasim run {file}")), "{stdout}");
+        let scenario = Scenario::from_json(&std::fs::read_to_string(file).expect("written"))
+            .expect("the shrunk file loads");
+        assert!(scenario.nemesis.is_none());
+        assert!(entry["faults"][1].as_u64().unwrap() <= 6, "{entry}");
+        assert!(scenario.description.contains(&format!("seed {seed}")));
+        let replay = kafkasim(&["run", file]);
+        assert_eq!(replay.status.code(), Some(0), "{file} fails as it expects");
+    }
+}
+
+#[test]
+fn explore_shrink_options_need_shrink() {
+    let out = kafkasim(&["explore", "--seeds", "1..2", "--shrink-out", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shrink"));
+}

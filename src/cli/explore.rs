@@ -8,9 +8,10 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::availability::{FaultKind, MIN_OUTAGE_MS};
+use crate::cli::explore_shrink::{Explored, ShrinkPlan, line, shrink_failures};
 use crate::cli::progress::ProgressDisplay;
 use crate::cli::report_arg::{DEFAULT_REPORT, ReportForm, page_path, resolve};
-use crate::cli::run::load;
+use crate::cli::run::load_with_text;
 use crate::cli::{Outcome, print_stdout};
 use crate::coverage::Mark;
 use crate::explore::availability::RECOVERY_KINDS;
@@ -71,6 +72,24 @@ pub struct ExploreArgs {
     /// kinds and its reproduce command.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// After the seeds ran, shrink the first failing seed of each violation kind the
+    /// scenario does not expect, as `kafkasim shrink` does, and list the shrunk
+    /// scenario files in the summary and in --json (`shrunk`). Files go to
+    /// --shrink-out as <scenario>-<seed>-<kind>-shrunk.json.
+    #[arg(long)]
+    shrink: bool,
+    /// With --shrink: the folder for the shrunk files (created if missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "reports",
+        requires = "shrink"
+    )]
+    shrink_out: PathBuf,
+    /// With --shrink: at most this many simulation runs per shrink.
+    #[arg(long, value_name = "R", default_value_t = 400, requires = "shrink",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    shrink_max_runs: u32,
     /// Stop starting new seeds after the first failing one.
     #[arg(long)]
     fail_fast: bool,
@@ -109,13 +128,19 @@ pub fn default_jobs() -> usize {
 /// Runs the command.
 pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
     let words = resolve("explore", args.scenario, args.report, args.report_form)?;
-    let (scenario, file) = load(words.scenario.as_ref())?;
+    let (scenario, file, text) = load_with_text(words.scenario.as_ref())?;
     let report = match &words.report {
         Some(report) => Some(report_path(report, &scenario.name)?),
         None => None,
     };
     if let Some(path) = &args.junit {
         check_output("--junit", path)?;
+    }
+    if args.shrink && args.shrink_out.exists() && !args.shrink_out.is_dir() {
+        anyhow::bail!(
+            "--shrink-out: {} is a file, not a folder",
+            args.shrink_out.display()
+        );
     }
     let (shard, shard_from) = resolve_shard(args.shard, args.shards)?;
     let time_limit = match args.time_limit_s {
@@ -141,7 +166,21 @@ pub fn run(args: ExploreArgs) -> anyhow::Result<Outcome> {
             from_text(plan.shard_from.as_deref())
         );
     }
-    let exploration = explore_with_progress(&scenario, &file, &plan, total, args.quiet);
+    let mut exploration = explore_with_progress(&scenario, &file, &plan, total, args.quiet);
+    if args.shrink {
+        let shrink = ShrinkPlan {
+            folder: args.shrink_out.clone(),
+            max_runs: args.shrink_max_runs as usize,
+            jobs: plan.jobs,
+            quiet: args.quiet,
+        };
+        let explored = Explored {
+            scenario: &scenario,
+            text: &text,
+            file: &file,
+        };
+        exploration.summary.shrunk = Some(shrink_failures(&exploration, &explored, &shrink));
+    }
     print_stdout(&summary_text(&exploration))?;
     if let Some(path) = &args.json {
         write_json(path, &exploration)?;
@@ -304,6 +343,9 @@ pub fn summary_text(exploration: &Exploration) -> String {
             text.push_str(&format!("  {:<50} # {kinds}\n", f.reproduce));
         }
     }
+    if let Some(shrunk) = &s.shrunk {
+        text.push_str(&shrunk_text(shrunk));
+    }
     text.push_str(&format!(
         "verdict         {}\n",
         if exploration.all_passed() {
@@ -312,6 +354,20 @@ pub fn summary_text(exploration: &Exploration) -> String {
             "FAIL"
         }
     ));
+    text
+}
+
+/// The `--shrink` lines of the summary: one per shrink made.
+fn shrunk_text(shrunk: &[crate::explore::shrunk::ShrunkFile]) -> String {
+    if shrunk.is_empty() {
+        return "shrunk          nothing (no failing seed showed a violation to shrink)\n"
+            .to_string();
+    }
+    let mut text =
+        "shrunk          the first failing seed of each kind (each line replays it):\n".to_string();
+    for file in shrunk {
+        text.push_str(&format!("  {}\n", line(file)));
+    }
     text
 }
 

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod detection;
 mod explore;
+mod explore_shrink;
 mod merge;
 mod progress;
 mod report_arg;

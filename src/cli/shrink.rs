@@ -11,10 +11,12 @@ use crate::cli::explore::default_jobs;
 use crate::cli::run::parse_scenario_file;
 use crate::cli::shrink_output::{Checks, Origin, ShrinkReport};
 use crate::cli::{Outcome, print_stdout};
+use crate::explore::run_seed;
 use crate::explore::stopwatch::Stopwatch;
 use crate::harness::unroll::unroll;
 use crate::scenario::Scenario;
-use crate::shrink::{self, Base, Options, ShrinkError, Signature, Status};
+use crate::shrink::{self, Base, Options, ShrinkError, Shrunk, Signature, Status};
+use crate::violation::{Violation, ViolationKind};
 
 /// How many other seeds the robustness figure runs.
 const OTHER_SEEDS: u64 = 20;
@@ -46,13 +48,13 @@ pub struct ShrinkArgs {
 }
 
 /// The scenario shrinking starts from: explicit faults, no nemesis.
-struct Explicit {
+pub(super) struct Explicit {
     /// Its JSON text.
-    text: String,
+    pub(super) text: String,
     /// The text, loaded.
-    scenario: Scenario,
+    pub(super) scenario: Scenario,
     /// The failure to keep, when the explicit scenario stands for another run.
-    target: Option<Signature>,
+    pub(super) target: Option<Signature>,
 }
 
 /// Runs the command.
@@ -71,7 +73,7 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<Outcome> {
         jobs,
     };
     let clock = Stopwatch::start();
-    let explicit = match explicit(&file, &text, &original, seed)? {
+    let explicit = match explicit(&file, &text, &original, seed, None)? {
         Ok(explicit) => explicit,
         Err(message) => return does_not_fail(&message),
     };
@@ -85,17 +87,7 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<Outcome> {
     };
     let wall_s = clock.elapsed().as_secs_f64();
     let path = out_path(args.out.as_deref(), &original.name, seed)?;
-    let description = format!(
-        "shrunk from {file} seed {seed}: {} faults -> {} ({})",
-        shrunk.before.schedule.fault_count(),
-        shrunk.after.schedule.fault_count(),
-        shrunk.signature
-    );
-    let name = format!("{}-shrunk", original.name);
-    let (written, _) = shrunk
-        .file(&base, seed, &name, &description)
-        .context("the shrunk scenario does not load (a bug in shrink)")?;
-    write_file(&path, &written)?;
+    write_shrunk(&shrunk, &base, (&original, &file, seed), &path)?;
     let checks = check(&path, &original, seed, &shrunk.signature, jobs)?;
     let origin = Origin {
         scenario: &original.name,
@@ -123,21 +115,44 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The explicit scenario for `original` (the file `file`, text `text`) at `seed`: the
-/// file itself when it has no nemesis. `Ok(Err(message))` when the seed does not fail.
-fn explicit(
+/// file itself when it has no nemesis, else the faults the nemesis drew. The failure to
+/// keep is the run's first violation of `kind` when given, else the one
+/// [`Signature::of_run`] picks. `Ok(Err(message))` when the seed does not fail (so).
+pub(super) fn explicit(
     file: &str,
     text: &str,
     original: &Scenario,
     seed: u64,
+    kind: Option<ViolationKind>,
 ) -> anyhow::Result<Result<Explicit, String>> {
     if original.nemesis.is_none() {
+        let target = match kind {
+            None => None,
+            Some(kind) => match first_of(&run_seed(original, seed).violations, kind) {
+                Some(target) => Some(target),
+                None => return Ok(Err(not_of_kind(file, seed, kind))),
+            },
+        };
         return Ok(Ok(Explicit {
             text: text.to_string(),
             scenario: original.clone(),
-            target: None,
+            target,
         }));
     }
-    unroll_nemesis(file, text, original, seed)
+    unroll_nemesis(file, text, original, seed, kind)
+}
+
+/// The signature of the first of `violations` of `kind`.
+fn first_of(violations: &[Violation], kind: ViolationKind) -> Option<Signature> {
+    violations
+        .iter()
+        .find(|v| v.kind == kind)
+        .map(Signature::of)
+}
+
+/// The message for a seed that shows no violation of `kind`.
+fn not_of_kind(file: &str, seed: u64, kind: ViolationKind) -> String {
+    format!("{file} seed {seed} shows no {kind} violation, so there is no such failure to shrink")
 }
 
 /// A scenario with a nemesis, unrolled at `seed` into the faults the nemesis drew; the
@@ -147,17 +162,52 @@ fn unroll_nemesis(
     text: &str,
     original: &Scenario,
     seed: u64,
+    kind: Option<ViolationKind>,
 ) -> anyhow::Result<Result<Explicit, String>> {
     let unrolled = unroll(text, original, seed)
         .with_context(|| format!("{file}: cannot unroll seed {seed}"))?;
-    let Some(target) = Signature::of_run(&unrolled.report.violations, &original.expect) else {
-        return Ok(Err(shrink_error(file, seed, &ShrinkError::DoesNotFail)));
+    let violations = &unrolled.report.violations;
+    let target = match kind {
+        Some(kind) => first_of(violations, kind).ok_or_else(|| not_of_kind(file, seed, kind)),
+        None => Signature::of_run(violations, &original.expect)
+            .ok_or_else(|| shrink_error(file, seed, &ShrinkError::DoesNotFail)),
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(message) => return Ok(Err(message)),
     };
     Ok(Ok(Explicit {
         text: unrolled.text,
         scenario: unrolled.scenario,
         target: Some(target),
     }))
+}
+
+/// Writes the shrunk scenario of `base` at `seed` to `path`: named
+/// `<scenario>-shrunk`, its description naming where it came from.
+pub(super) fn write_shrunk(
+    shrunk: &Shrunk,
+    base: &Base,
+    origin: (&Scenario, &str, u64),
+    path: &Path,
+) -> anyhow::Result<()> {
+    let (original, file, seed) = origin;
+    let description = format!(
+        "shrunk from {} seed {seed}: {} faults -> {} ({})",
+        if file.is_empty() {
+            "the built-in default"
+        } else {
+            file
+        },
+        shrunk.before.schedule.fault_count(),
+        shrunk.after.schedule.fault_count(),
+        shrunk.signature
+    );
+    let name = format!("{}-shrunk", original.name);
+    let (written, _) = shrunk
+        .file(base, seed, &name, &description)
+        .context("the shrunk scenario does not load (a bug in shrink)")?;
+    write_file(path, &written)
 }
 
 /// Says why the shrink did not start; exit code 1.
@@ -167,7 +217,7 @@ fn does_not_fail(message: &str) -> anyhow::Result<Outcome> {
 }
 
 /// The message for a shrink that could not start.
-fn shrink_error(file: &str, seed: u64, error: &ShrinkError) -> String {
+pub(super) fn shrink_error(file: &str, seed: u64, error: &ShrinkError) -> String {
     match error {
         ShrinkError::DoesNotFail => format!(
             "{file} seed {seed} does not fail: its run shows no violation, so there is \
@@ -193,7 +243,7 @@ fn out_path(out: Option<&Path>, scenario: &str, seed: u64) -> anyhow::Result<Pat
 }
 
 /// Writes `text` to `path`, creating its folder.
-fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(super) fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("--out: cannot create {}", folder.display()))?;

@@ -15,6 +15,7 @@ pub mod junit;
 pub mod rss;
 pub mod seeds;
 pub mod shard_env;
+pub mod shrunk;
 pub mod stopwatch;
 pub mod summary;
 

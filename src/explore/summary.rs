@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::availability::{AvailabilityTotals, SeedAvailability};
+use super::shrunk::ShrunkFile;
 pub use super::stopwatch::WallSeconds;
 use crate::coverage::{Coverage, Mark};
 use crate::harness::RunReport;
@@ -138,6 +139,10 @@ pub struct Summary {
     /// `worst_outage`, `recovery_ms`).
     #[serde(flatten)]
     pub availability: AvailabilityTotals,
+    /// With `explore --shrink`: the first failing seed of each violation kind, shrunk
+    /// (`kind`, `seed`, `file`, ...); absent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Vec<ShrunkFile>>,
 }
 
 /// One coverage mark summed over seeds.
@@ -271,6 +276,7 @@ impl Exploration {
             failures,
             coverage,
             availability,
+            shrunk: None,
         };
         Exploration { summary, seeds }
     }
@@ -309,6 +315,7 @@ impl Exploration {
         let mut sources: Vec<String> = Vec::new();
         let expected_violations = first.summary.expected_violations.clone();
         let mut stopped = None;
+        let mut shrunk: Option<Vec<ShrunkFile>> = None;
         let (mut wall_s, mut jobs) = (0.0f64, 0usize);
         for (i, part) in parts.into_iter().enumerate() {
             let s = &part.summary;
@@ -335,6 +342,11 @@ impl Exploration {
                 sources.push(from.clone());
             }
             stopped = stopped.or(s.stopped.clone());
+            if let Some(files) = &s.shrunk {
+                shrunk
+                    .get_or_insert_with(Vec::new)
+                    .extend(files.iter().cloned());
+            }
             for seed in part.seeds {
                 match by_seed.get(&seed.seed) {
                     Some(earlier) if *earlier != seed => {
@@ -359,12 +371,12 @@ impl Exploration {
             jobs,
             possible,
         };
-        Ok(Exploration::new(
-            origin,
-            by_seed.into_values().collect(),
-            wall_s,
-            stopped,
-        ))
+        let mut merged = Exploration::new(origin, by_seed.into_values().collect(), wall_s, stopped);
+        if let Some(files) = shrunk.as_mut() {
+            files.sort_by(|a, b| (&a.kind, a.seed).cmp(&(&b.kind, b.seed)));
+        }
+        merged.summary.shrunk = shrunk;
+        Ok(merged)
     }
 }
 

@@ -166,7 +166,8 @@ pub fn command_line(e: &Exploration) -> String {
     } else {
         format!(" --shard {}", s.shard)
     };
-    format!("kafkasim explore{file} --seeds {}{shard}", s.seeds)
+    let shrink = if s.shrunk.is_some() { " --shrink" } else { "" };
+    format!("kafkasim explore{file} --seeds {}{shard}{shrink}", s.seeds)
 }
 
 /// The page's HTML.

@@ -162,3 +162,49 @@ fn the_command_line_names_the_file_and_shard() {
         "kafkasim explore --seeds 1..1 --shard 2/4"
     );
 }
+
+#[test]
+fn shrunk_files_are_listed_with_their_replay_command() {
+    use crate::explore::shrunk::ShrunkFile;
+    let mut e = exploration(vec![
+        seed(1, &["lost-write"], false),
+        seed(2, &["duplicate"], false),
+    ]);
+    let page = render(&e).unwrap();
+    assert!(
+        !page.contains("id=\"shrunk\""),
+        "no section without --shrink"
+    );
+    let file = |kind: &str, seed: u64, file: Option<&str>| ShrunkFile {
+        kind: kind.into(),
+        seed,
+        file: file.map(str::to_string),
+        partition: Some("events-0".into()),
+        faults: file.map(|_| [14, 2]),
+        runs: 90,
+        wall_s: 1.5,
+        reproduces: true,
+        error: file
+            .is_none()
+            .then(|| "the unrolled faults do not replay".into()),
+    };
+    e.summary.shrunk = Some(vec![
+        file("duplicate", 2, None),
+        file(
+            "lost-write",
+            1,
+            Some("reports/acks1-1-lost-write-shrunk.json"),
+        ),
+    ]);
+    let page = render(&e).unwrap();
+    assert!(page.contains("<h2>Shrunk (2)</h2>"));
+    assert!(page.contains(
+        "lost-write on events-0, seed 1: 14 → 2 faults · <code>kafkasim run reports&#x2f;acks1-1-lost-write-shrunk.json</code>"
+    ));
+    assert!(
+        page.contains(
+            "duplicate on events-0, seed 2: not shrunk: the unrolled faults do not replay"
+        )
+    );
+    assert!(command_line(&e).ends_with(" --shrink"));
+}
