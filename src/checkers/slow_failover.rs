@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 use super::Evidence;
 use super::cluster_state::{ClusterState, Process};
 use crate::config::Config;
-use crate::core::controller::SESSION_CHECK_INTERVAL_MS;
+use crate::core::quorum::controller::SESSION_CHECK_INTERVAL_MS;
 use crate::history::{EventKind, History};
 use crate::types::{BrokerId, NodeId, PartitionId, SimTime};
 use crate::violation::{Violation, ViolationKind};

@@ -11,12 +11,12 @@ pub mod broker;
 pub mod client_metadata;
 pub mod connection_states;
 pub mod consumer;
-pub mod controller;
 pub mod log;
 pub mod message;
 pub mod metadata;
 pub mod prng;
 pub mod producer;
+pub mod quorum;
 
 use crate::core::log::Record;
 use crate::core::message::Message;
@@ -40,7 +40,7 @@ pub enum DiskOp {
     /// Write the HW checkpoint file (`replication-offset-checkpoint`), durably.
     CheckpointHw { partition: PartitionId, hw: Offset },
     /// The controller's durable state (KRaft's metadata log, fsynced on commit).
-    ControllerState(Box<controller::ControllerState>),
+    ControllerState(Box<quorum::records::ControllerState>),
 }
 
 /// Something a state machine asks the outside world to do.

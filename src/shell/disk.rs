@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use crate::core::DiskOp;
 use crate::core::broker::RecoveredPartition;
 use crate::core::broker::producer_state::NO_PRODUCER_ID;
-use crate::core::controller::ControllerState;
 use crate::core::log::Record;
+use crate::core::quorum::records::ControllerState;
 use crate::types::{BrokerId, NodeId, Offset, PartitionId};
 
 /// One partition's files on one broker.

@@ -12,39 +12,15 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::core::message::{ErrorCode, Message, MetadataImage};
-use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
+use crate::core::metadata::BrokerRegistration;
+use crate::core::quorum::partition_change::{self, ElectionRules};
+use crate::core::quorum::records::{ControllerState, MetadataRecord};
 use crate::core::{Disconnect, DiskOp, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::layout::Layout;
 use crate::types::{
     BrokerEpoch, BrokerId, LeaderEpoch, NodeId, PartitionEpoch, PartitionId, SimTime,
 };
-
-/// One broker's registration as the controller keeps it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokerInfo {
-    /// Current broker epoch (0: never registered).
-    pub broker_epoch: BrokerEpoch,
-    /// Incarnation id of the registered process.
-    pub incarnation: u64,
-    /// Fenced brokers cannot lead or be in an ISR.
-    pub fenced: bool,
-    /// Metadata version written by the registration; unfenced once the broker has it.
-    pub registered_version: u64,
-}
-
-/// Everything the controller keeps durably (KRaft's metadata log, condensed).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ControllerState {
-    /// Per broker.
-    pub brokers: BTreeMap<BrokerId, BrokerInfo>,
-    /// Per partition, indexed by `PartitionId`.
-    pub partitions: Vec<PartitionRegistration>,
-    /// Next broker epoch to hand out.
-    pub next_broker_epoch: u64,
-    /// Bumped on every change.
-    pub metadata_version: u64,
-}
 
 /// The controller.
 #[derive(Clone, Debug)]
@@ -67,42 +43,7 @@ impl Controller {
         stored: Option<ControllerState>,
         now: SimTime,
     ) -> Controller {
-        let state = stored.unwrap_or_else(|| ControllerState {
-            brokers: layout
-                .brokers
-                .iter()
-                .map(|b| {
-                    (
-                        *b,
-                        BrokerInfo {
-                            broker_epoch: BrokerEpoch(0),
-                            incarnation: 0,
-                            fenced: true,
-                            registered_version: 0,
-                        },
-                    )
-                })
-                .collect(),
-            partitions: layout
-                .partition_ids()
-                .map(|p| {
-                    let replicas = layout.partition(p).replicas.clone();
-                    PartitionRegistration {
-                        partition: p,
-                        leader: Some(replicas[0]),
-                        leader_epoch: LeaderEpoch(0),
-                        partition_epoch: PartitionEpoch(0),
-                        isr: replicas.clone(),
-                        elr: Vec::new(),
-                        last_known_elr: Vec::new(),
-                        recovering: false,
-                        replicas,
-                    }
-                })
-                .collect(),
-            next_broker_epoch: 1,
-            metadata_version: 1,
-        });
+        let state = stored.unwrap_or_else(|| ControllerState::bootstrap(layout));
         // A restarted controller gives every registered broker a fresh session.
         let last_heartbeat = state.brokers.keys().map(|b| (*b, now)).collect();
         Controller {
@@ -170,137 +111,56 @@ impl Controller {
         }
     }
 
-    /// `PartitionChangeBuilder.build`: new ISR, ELR bookkeeping and (re-)election.
-    /// Returns whether the partition record changed.
+    /// Applies one record to the metadata (the only way the state changes).
+    fn write(&mut self, record: MetadataRecord) {
+        self.state.apply(&record);
+    }
+
+    /// The rules elections follow.
+    fn election_rules(&self) -> ElectionRules {
+        ElectionRules {
+            min_insync_replicas: usize::from(self.config.min_insync_replicas),
+            eligible_leader_replicas: self.config.eligible_leader_replicas,
+            unclean_leader_election: self.config.unclean_leader_election,
+        }
+    }
+
+    /// Changes partition `p` to `target_isr` ([`partition_change::build`]), writes the
+    /// record and traces the election or ISR change. Returns whether anything changed.
     fn change_partition(
         &mut self,
         p: PartitionId,
         target_isr: Vec<BrokerId>,
         out: &mut Vec<Effect>,
     ) -> bool {
-        let min_isr = usize::from(self.config.min_insync_replicas);
-        let current = self.state.partitions[p.0 as usize].clone();
-        let mut isr = target_isr;
-        let mut elr = current.elr.clone();
-        if self.config.eligible_leader_replicas {
-            if isr.len() >= min_isr {
-                elr.clear();
-            } else {
-                for b in current.isr.iter().chain(current.elr.iter()) {
-                    if !isr.contains(b) && !elr.contains(b) {
-                        elr.push(*b);
-                    }
-                }
-                elr.retain(|b| !isr.contains(b));
-            }
-        } else if isr.is_empty() {
-            isr = current.isr.clone(); // without ELR the ISR is never made empty
-        }
-        let valid = |c: &Controller, b: BrokerId, isr: &[BrokerId], elr: &[BrokerId]| {
-            (isr.contains(&b) || (isr.is_empty() && elr.contains(&b))) && c.acceptable_leader(b)
-        };
-        let mut leader = current.leader;
-        let mut unclean = false;
-        let keep = current.leader.is_some_and(|l| valid(self, l, &isr, &elr));
-        if !keep {
-            leader = current
-                .replicas
-                .iter()
-                .copied()
-                .find(|b| valid(self, *b, &isr, &elr));
-            if leader.is_none()
-                && self.config.eligible_leader_replicas
-                && isr.is_empty()
-                && elr.is_empty()
-            {
-                // KIP-966: with ISR and ELR empty, the single last known leader may lead,
-                // recorded as an unclean election (`canElectLastKnownLeader`).
-                if let [last] = current.last_known_elr[..]
-                    && self.acceptable_leader(last)
-                {
-                    leader = Some(last);
-                    unclean = true;
-                }
-            }
-            if leader.is_none() && self.config.unclean_leader_election {
-                leader = current
-                    .replicas
-                    .iter()
-                    .copied()
-                    .find(|b| self.acceptable_leader(*b));
-                unclean = leader.is_some();
-            }
-        }
-        let leader_changed = leader != current.leader;
-        // `maybeUpdateLastKnownLeader`: remember the leader when the ISR first empties;
-        // forget it once the partition has a leader again.
-        let mut last_known_elr = current.last_known_elr.clone();
-        if self.config.eligible_leader_replicas {
-            if isr.is_empty() && leader.is_none() {
-                if let Some(previous) = current.leader {
-                    last_known_elr = vec![previous];
-                }
-            } else if leader.is_some() {
-                last_known_elr.clear();
-            }
-        }
-        let mut recovering = current.recovering;
-        if leader_changed && let Some(l) = leader {
-            if elr.contains(&l) {
-                isr = vec![l];
-                elr.retain(|b| *b != l);
-            }
-            if unclean {
-                isr = vec![l];
-                elr.clear();
-                recovering = true;
-            }
-        }
-        if !leader_changed
-            && isr == current.isr
-            && elr == current.elr
-            && last_known_elr == current.last_known_elr
-        {
+        let current = &self.state.partitions[p.0 as usize];
+        let acceptable = |b: BrokerId| self.acceptable_leader(b);
+        let Some(change) =
+            partition_change::build(current, target_isr, &self.election_rules(), &acceptable)
+        else {
             return false;
-        }
-        let registration = &mut self.state.partitions[p.0 as usize];
-        registration.isr = isr.clone();
-        registration.elr = elr.clone();
-        registration.last_known_elr = last_known_elr;
-        registration.recovering = recovering;
-        registration.partition_epoch = PartitionEpoch(registration.partition_epoch.0 + 1);
-        if leader_changed {
-            registration.leader = leader;
-            registration.leader_epoch = registration.leader_epoch.next();
-            out.push(Effect::Trace(EventKind::LeaderElected {
+        };
+        let r = change.registration.clone();
+        self.write(MetadataRecord::PartitionChange(change.registration));
+        out.push(Effect::Trace(if change.leader_changed {
+            EventKind::LeaderElected {
                 partition: p,
-                leader,
-                leader_epoch: registration.leader_epoch,
-                partition_epoch: registration.partition_epoch,
-                isr,
-                elr,
-                unclean,
-            }));
+                leader: r.leader,
+                leader_epoch: r.leader_epoch,
+                partition_epoch: r.partition_epoch,
+                isr: r.isr,
+                elr: r.elr,
+                unclean: change.unclean,
+            }
         } else {
-            out.push(Effect::Trace(EventKind::IsrChanged {
+            EventKind::IsrChanged {
                 partition: p,
-                leader_epoch: registration.leader_epoch,
-                partition_epoch: registration.partition_epoch,
-                isr,
-                elr,
-            }));
-        }
-        let registration = &self.state.partitions[p.0 as usize];
-        if let Some(l) = registration.leader {
-            assert!(registration.isr.contains(&l), "leader must be in the ISR");
-        }
-        assert!(
-            registration
-                .elr
-                .iter()
-                .all(|b| !registration.isr.contains(b)),
-            "ELR and ISR must be disjoint"
-        );
+                leader_epoch: r.leader_epoch,
+                partition_epoch: r.partition_epoch,
+                isr: r.isr,
+                elr: r.elr,
+            }
+        }));
         true
     }
 
@@ -335,18 +195,14 @@ impl Controller {
                 self.elect_leaderless(out);
             }
             let epoch = BrokerEpoch(self.state.next_broker_epoch);
-            self.state.next_broker_epoch += 1;
             let unclean_shutdown = previous != Some(info.broker_epoch);
             let registered_version = self.state.metadata_version + 1;
-            self.state.brokers.insert(
+            self.write(MetadataRecord::RegisterBroker {
                 broker,
-                BrokerInfo {
-                    broker_epoch: epoch,
-                    incarnation,
-                    fenced: true,
-                    registered_version,
-                },
-            );
+                broker_epoch: epoch,
+                incarnation,
+                registered_version,
+            });
             self.last_heartbeat.insert(broker, now);
             out.push(Effect::Trace(EventKind::BrokerRegistered {
                 broker,
@@ -366,7 +222,7 @@ impl Controller {
 
     fn remove_from_elr(&mut self, broker: BrokerId, out: &mut Vec<Effect>) {
         for i in 0..self.state.partitions.len() {
-            let registration = &mut self.state.partitions[i];
+            let mut registration = self.state.partitions[i].clone();
             if registration.elr.contains(&broker) {
                 registration.elr.retain(|b| *b != broker);
                 registration.partition_epoch = PartitionEpoch(registration.partition_epoch.0 + 1);
@@ -377,6 +233,7 @@ impl Controller {
                     isr: registration.isr.clone(),
                     elr: registration.elr.clone(),
                 }));
+                self.write(MetadataRecord::PartitionChange(registration));
             }
         }
     }
@@ -404,7 +261,10 @@ impl Controller {
         }
         self.last_heartbeat.insert(broker, now);
         if info.fenced && version >= info.registered_version {
-            self.state.brokers.get_mut(&broker).expect("present").fenced = false;
+            self.write(MetadataRecord::BrokerFenced {
+                broker,
+                fenced: false,
+            });
             out.push(Effect::Trace(EventKind::BrokerUnfenced { broker }));
             self.elect_leaderless(out);
             self.commit(out);
@@ -432,7 +292,10 @@ impl Controller {
     }
 
     fn fence(&mut self, broker: BrokerId, out: &mut Vec<Effect>) {
-        self.state.brokers.get_mut(&broker).expect("known").fenced = true;
+        self.write(MetadataRecord::BrokerFenced {
+            broker,
+            fenced: true,
+        });
         out.push(Effect::Trace(EventKind::BrokerFenced { broker }));
         for i in 0..self.state.partitions.len() {
             let registration = &self.state.partitions[i];
@@ -495,7 +358,12 @@ impl Controller {
         );
         let result = result.map(|isr| {
             if self.change_partition(p, isr, out) {
-                self.state.partitions[p.0 as usize].recovering = false;
+                let mut registration = self.state.partitions[p.0 as usize].clone();
+                if registration.recovering {
+                    // KIP-704: the recovering leader's first AlterPartition ends recovery.
+                    registration.recovering = false;
+                    self.write(MetadataRecord::PartitionChange(registration));
+                }
                 self.commit(out);
             }
             self.state.partitions[p.0 as usize].clone()
