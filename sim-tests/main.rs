@@ -6,6 +6,7 @@ mod availability;
 mod checkers;
 mod ci;
 mod coverage;
+mod disk_wipe;
 mod explain;
 mod explore;
 mod explore_report;

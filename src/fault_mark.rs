@@ -17,6 +17,9 @@ pub enum FaultMark {
     Crash(Vec<NodeId>),
     /// A power loss: the unflushed tail of the disk may be gone.
     PowerLoss(Vec<NodeId>),
+    /// A drive replaced (`disk_wipe`): a running broker stopped and started again at once
+    /// on an empty disk; one that was down stays down, with the empty disk.
+    DiskWipe(Vec<NodeId>),
     /// A (re)start.
     Restart(Vec<NodeId>),
     /// Frozen.
@@ -43,6 +46,7 @@ pub fn parse(description: &str) -> Option<FaultMark> {
         "crash" => FaultMark::Crash(nodes()?),
         "power_loss" => FaultMark::PowerLoss(nodes()?),
         "restart" => FaultMark::Restart(nodes()?),
+        "disk_wipe" => FaultMark::DiskWipe(nodes()?),
         "pause" => FaultMark::Pause(nodes()?),
         "resume" => FaultMark::Resume(nodes()?),
         "isolate" => FaultMark::Isolate(nodes()?),
@@ -115,6 +119,10 @@ mod tests {
         assert_eq!(
             parse(&describe_partition(&groups)),
             Some(FaultMark::Partition(groups))
+        );
+        assert_eq!(
+            parse(&format!("disk_wipe {B2}")),
+            Some(FaultMark::DiskWipe(vec![B2]))
         );
         assert_eq!(parse("heal"), Some(FaultMark::Heal));
         assert_eq!(parse("latency [4, 120]"), Some(FaultMark::Latency(4, 120)));

@@ -23,6 +23,8 @@ pub enum TruncationReason {
     OffsetOutOfRange,
     /// Power loss dropped unflushed records; recovery cut the log here.
     PowerLoss,
+    /// The broker's drive was replaced (`disk_wipe`): the whole log is gone.
+    DiskWipe,
 }
 
 impl TruncationReason {
@@ -33,6 +35,7 @@ impl TruncationReason {
             TruncationReason::HighWatermark => "high-watermark",
             TruncationReason::OffsetOutOfRange => "offset-out-of-range",
             TruncationReason::PowerLoss => "power-loss",
+            TruncationReason::DiskWipe => "disk-wipe",
         }
     }
 }

@@ -27,6 +27,8 @@ impl Active {
                 self.push(i, mark, n.clone())
             }
             FaultMark::Isolate(_) | FaultMark::Partition(_) => self.push(i, mark, Vec::new()),
+            // Instant: it starts an outage but holds nothing afterwards.
+            FaultMark::DiskWipe(_) => true,
             FaultMark::Restart(n) => self.release(n, |m| {
                 matches!(m, FaultMark::Crash(_) | FaultMark::PowerLoss(_))
             }),

@@ -84,7 +84,8 @@ impl FaultKind {
     /// The kind of a parsed fault.
     pub fn of(mark: &FaultMark) -> FaultKind {
         match mark {
-            FaultMark::Crash(_) => FaultKind::Crash,
+            // A disk wipe stops the process as a crash does (then it restarts at once).
+            FaultMark::Crash(_) | FaultMark::DiskWipe(_) => FaultKind::Crash,
             FaultMark::PowerLoss(_) => FaultKind::PowerLoss,
             FaultMark::Pause(_) => FaultKind::Pause,
             FaultMark::Isolate(_) => FaultKind::Isolation,
@@ -244,6 +245,7 @@ impl CauseLog {
             Some(
                 FaultMark::Crash(n)
                 | FaultMark::PowerLoss(n)
+                | FaultMark::DiskWipe(n)
                 | FaultMark::Pause(n)
                 | FaultMark::Resume(n)
                 | FaultMark::Restart(n)

@@ -175,6 +175,14 @@ impl ClusterState {
                     }
                 }
             }
+            FaultMark::DiskWipe(nodes) => {
+                for node in nodes {
+                    if self.process(node) != Process::Down {
+                        self.stop(node); // a new incarnation, at once
+                        self.processes.insert(node, Process::Up);
+                    }
+                }
+            }
             FaultMark::Pause(nodes) => self.switch(&nodes, Process::Up, Process::Paused),
             FaultMark::Resume(nodes) => self.switch(&nodes, Process::Paused, Process::Up),
             FaultMark::Isolate(nodes) => self.isolated.extend(nodes),

@@ -56,6 +56,7 @@ impl Reach {
         for fault in &scenario.faults {
             let (kind, stops) = match &fault.action {
                 FaultAction::Crash(t) => ("crash", named(t)),
+                FaultAction::DiskWipe(t) => ("disk_wipe", named(t)),
                 FaultAction::PowerLoss(t) => {
                     reach.power_loss |= named(t) > 0;
                     ("power_loss", named(t))
@@ -103,6 +104,7 @@ impl Reach {
                     NemesisKind::BounceLeader => "bounce_leader",
                     NemesisKind::PowerLossAll => "power_loss_all",
                     NemesisKind::CrashDuringIsrChange => "crash_during_isr_change",
+                    NemesisKind::DiskWipe => "disk_wipe",
                 };
                 if actions > 0 {
                     stopping = true;

@@ -22,6 +22,10 @@ pub(super) fn fault(description: &str, state: &State, name: &str) -> String {
             "{} lost power (writes not yet flushed to disk may be gone)",
             nodes(n)
         ),
+        FaultMark::DiskWipe(n) => format!(
+            "{} got a new, empty disk (its drive replaced: no log, no checkpoints)",
+            nodes(n)
+        ),
         FaultMark::Restart(n) => format!("{} restarted", nodes(n)),
         FaultMark::Pause(n) => format!("{} {} paused (frozen)", nodes(n), was(n)),
         FaultMark::Resume(n) => format!("{} resumed", nodes(n)),

@@ -165,6 +165,9 @@ impl State {
                 });
                 self.down.extend(brokers(&n));
             }
+            Some(FaultMark::DiskWipe(n)) => brokers(&n).iter().for_each(|b| {
+                self.acting.remove(b);
+            }),
             Some(FaultMark::Pause(n)) => self.down.extend(brokers(&n)),
             Some(FaultMark::Restart(n) | FaultMark::Resume(n)) => {
                 brokers(&n).iter().for_each(|b| {

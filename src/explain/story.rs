@@ -274,6 +274,7 @@ fn fault_weight(description: &str, state: &State, focus: &Focus) -> Option<Weigh
     let weight = match &mark {
         FaultMark::Crash(n)
         | FaultMark::PowerLoss(n)
+        | FaultMark::DiskWipe(n)
         | FaultMark::Pause(n)
         | FaultMark::Isolate(n) => {
             if !n.iter().any(hosted) {

@@ -304,6 +304,7 @@ fn truncation(
         }
         TruncationReason::OffsetOutOfRange => "the leader's log was shorter than its own",
         TruncationReason::PowerLoss => "the power loss wiped records not yet flushed to disk",
+        TruncationReason::DiskWipe => "its drive was replaced: it came back with an empty disk",
     };
     let cut = match (focus.value, state.holders.get(&broker)) {
         (Some(v), Some(at)) if *at >= to.0 => format!("; this removed {v} (offset {at})"),

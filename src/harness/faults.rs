@@ -95,6 +95,7 @@ pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
     match action {
         FaultAction::Crash(t) => each(cluster, t, "crash", |c, n| c.crash(n)),
         FaultAction::PowerLoss(t) => each(cluster, t, "power_loss", power_loss),
+        FaultAction::DiskWipe(t) => each(cluster, t, "disk_wipe", disk_wipe),
         FaultAction::Restart(t) => each(cluster, t, "restart", |c, n| c.restart(n)),
         FaultAction::Pause(t) => each(cluster, t, "pause", |c, n| c.pause(n)),
         FaultAction::Resume(t) => each(cluster, t, "resume", |c, n| c.resume(n)),
@@ -130,6 +131,21 @@ fn each(
     cluster.record(EventKind::Fault { description });
     for n in nodes {
         f(cluster, n);
+    }
+}
+
+/// A broker's drive replaced: what its logs held is traced as truncated to 0.
+pub fn disk_wipe(cluster: &mut Cluster, node: NodeId) {
+    let NodeId::Broker(broker) = node else { return };
+    for (partition, from_leo) in cluster.disk_wipe(broker) {
+        cluster.record(EventKind::Truncated {
+            broker,
+            partition,
+            from_leo,
+            to: crate::types::Offset(0),
+            hw: crate::types::Offset(0),
+            reason: TruncationReason::DiskWipe,
+        });
     }
 }
 

@@ -181,6 +181,7 @@ fn faults_json(
             Some(FaultMark::Crash(n)) => ("crash", n),
             Some(FaultMark::PowerLoss(n)) => ("power loss", n),
             Some(FaultMark::Restart(n)) => ("restart", n),
+            Some(FaultMark::DiskWipe(n)) => ("disk wipe", n),
             Some(FaultMark::Pause(n)) => ("pause", n),
             Some(FaultMark::Resume(n)) => ("resume", n),
             Some(FaultMark::Isolate(n)) => {

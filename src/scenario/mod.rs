@@ -141,6 +141,10 @@ pub enum FaultAction {
     Crash(Target),
     /// Power loss: data not yet flushed is lost.
     PowerLoss(Target),
+    /// A replaced drive: each running broker named stops (its host stays up, so peers'
+    /// connections are reset) and comes back at once with an empty new disk: no log, no
+    /// checkpoints. A broker that is down gets the new disk and stays down. Brokers only.
+    DiskWipe(Target),
     /// Start crashed or powered-off nodes again; running nodes are left alone.
     Restart(Target),
     /// Freeze processes (GC pause, SIGSTOP).
@@ -198,6 +202,8 @@ pub enum NemesisKind {
     /// it before the controller's answer arrives, while the leader's and the controller's
     /// ISR disagree; it restarts once leadership moved.
     CrashDuringIsrChange,
+    /// `"disk_wipe"`: a broker's drive replaced (it restarts at once with an empty disk).
+    DiskWipe,
 }
 
 /// Randomized faults drawn from the seed.

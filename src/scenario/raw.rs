@@ -258,6 +258,8 @@ pub(super) struct RawFault {
     #[serde(default, deserialize_with = "present")]
     pub power_loss: Option<Value>,
     #[serde(default, deserialize_with = "present")]
+    pub disk_wipe: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub restart: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     pub pause: Option<Value>,
@@ -281,6 +283,7 @@ impl RawFault {
         [
             ("crash", &self.crash),
             ("power_loss", &self.power_loss),
+            ("disk_wipe", &self.disk_wipe),
             ("restart", &self.restart),
             ("pause", &self.pause),
             ("resume", &self.resume),
@@ -326,6 +329,7 @@ pub(super) enum RawNemesisKind {
     BounceLeader,
     PowerLossAll,
     CrashDuringIsrChange,
+    DiskWipe,
 }
 
 /// `expect`: `"pass"` or `{ "violations": [...] }` (names checked in validation).

@@ -42,8 +42,9 @@ impl Resolver<'_> {
             [] => {
                 return Err(invalid(
                     field,
-                    "a fault needs exactly one action: crash, power_loss, restart, pause, \
-                     resume, isolate, partition, heal, packet_loss or latency (found none)",
+                    "a fault needs exactly one action: crash, power_loss, disk_wipe, restart, \
+                     pause, resume, isolate, partition, heal, packet_loss or latency (found \
+                     none)",
                 ));
             }
             many => {
@@ -63,6 +64,10 @@ impl Resolver<'_> {
         let action = match key {
             "crash" => FaultAction::Crash(self.target(value, &action_field)?),
             "power_loss" => FaultAction::PowerLoss(self.target(value, &action_field)?),
+            "disk_wipe" => FaultAction::DiskWipe(brokers_only(
+                self.target(value, &action_field)?,
+                &action_field,
+            )?),
             "restart" => FaultAction::Restart(self.target(value, &action_field)?),
             "pause" => FaultAction::Pause(self.target(value, &action_field)?),
             "resume" => FaultAction::Resume(self.target(value, &action_field)?),
@@ -303,4 +308,23 @@ fn rate(value: &Value, field: &str) -> Result<f64, ScenarioError> {
             format!("expected a rate in 0.0..=1.0, got {value}"),
         )),
     }
+}
+
+/// `target` when it can only name brokers (what `disk_wipe` hits): not the controller.
+fn brokers_only(target: Target, field: &str) -> Result<Target, ScenarioError> {
+    fn names_controller(t: &Target) -> bool {
+        match t {
+            Target::Controller => true,
+            Target::List(list) => list.iter().any(names_controller),
+            _ => false,
+        }
+    }
+    if names_controller(&target) {
+        return Err(invalid(
+            field,
+            "disk_wipe hits brokers only (a broker id, leader:, followers: or replica: \
+             target), not the controller",
+        ));
+    }
+    Ok(target)
 }

@@ -235,7 +235,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             "nemesis.kinds",
             "at least one kind is required (crash, power_loss, restart, pause, partition, \
              isolate, packet_loss, latency, bounce_leader, power_loss_all, \
-             crash_during_isr_change)",
+             crash_during_isr_change, disk_wipe)",
         ));
     }
     let interval_ms = raw.interval_ms.unwrap_or(DEFAULT_NEMESIS_INTERVAL_MS);
@@ -273,6 +273,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             RawNemesisKind::BounceLeader => NemesisKind::BounceLeader,
             RawNemesisKind::PowerLossAll => NemesisKind::PowerLossAll,
             RawNemesisKind::CrashDuringIsrChange => NemesisKind::CrashDuringIsrChange,
+            RawNemesisKind::DiskWipe => NemesisKind::DiskWipe,
         })
         .collect();
     Ok(NemesisSpec {

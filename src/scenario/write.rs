@@ -35,6 +35,7 @@ pub fn fault_json(fault: &TimedFault, layout: &Layout) -> Value {
     let (key, value) = match &fault.action {
         FaultAction::Crash(t) => ("crash", target(t)),
         FaultAction::PowerLoss(t) => ("power_loss", target(t)),
+        FaultAction::DiskWipe(t) => ("disk_wipe", target(t)),
         FaultAction::Restart(t) => ("restart", target(t)),
         FaultAction::Pause(t) => ("pause", target(t)),
         FaultAction::Resume(t) => ("resume", target(t)),

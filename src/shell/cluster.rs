@@ -249,6 +249,20 @@ impl Cluster {
             .power_loss(b, |len| kept_after_power_loss(len, rng.r#gen()))
     }
 
+    /// A broker's drive is replaced: a running broker stops (its host stays up, so peers'
+    /// connections are reset) and starts again at once on an empty disk; one that is down
+    /// gets the empty disk and stays down. Gives what each log held.
+    pub fn disk_wipe(&mut self, broker: BrokerId) -> Vec<(PartitionId, Offset)> {
+        let node = NodeId::Broker(broker);
+        let was_running = !self.down.contains(&node);
+        self.kill(node, true);
+        let wiped = self.shared.disk.lock().expect("disk").wipe(broker);
+        if was_running {
+            self.restart(node);
+        }
+        wiped
+    }
+
     /// Starts a crashed node again; a running node is left alone.
     pub fn restart(&mut self, node: NodeId) {
         if self.down.remove(&node) {

@@ -93,6 +93,18 @@ impl SimDisk {
         cuts
     }
 
+    /// A broker's drive is replaced: every log and checkpoint of it is gone. Gives each
+    /// partition that held records and how many.
+    pub fn wipe(&mut self, broker: BrokerId) -> Vec<(PartitionId, Offset)> {
+        let Some(disk) = self.brokers.remove(&broker) else {
+            return Vec::new();
+        };
+        disk.iter()
+            .filter(|(_, files)| !files.records.is_empty())
+            .map(|(p, files)| (*p, Offset(files.records.len() as u64)))
+            .collect()
+    }
+
     /// What a booting broker finds.
     pub fn boot_broker(&self, broker: BrokerId) -> BTreeMap<PartitionId, RecoveredPartition> {
         let Some(disk) = self.brokers.get(&broker) else {

@@ -229,6 +229,7 @@ fn nodes_of(mark: &FaultMark) -> Vec<NodeId> {
     match mark {
         FaultMark::Crash(n)
         | FaultMark::PowerLoss(n)
+        | FaultMark::DiskWipe(n)
         | FaultMark::Restart(n)
         | FaultMark::Pause(n)
         | FaultMark::Resume(n)

@@ -453,6 +453,7 @@ fn fault_step(description: &str, before: &ClusterView) -> Meaning {
         Some(FaultMark::Crash(n)) => ("crash", status(&n, NodeStatus::Down)),
         Some(FaultMark::PowerLoss(n)) => ("power loss", status(&n, NodeStatus::Down)),
         Some(FaultMark::Restart(n)) => ("restart", status(&n, NodeStatus::Up)),
+        Some(FaultMark::DiskWipe(_)) => ("disk wipe", Vec::new()),
         Some(FaultMark::Pause(n)) => ("pause", status(&n, NodeStatus::Paused)),
         Some(FaultMark::Resume(n)) => ("resume", status(&n, NodeStatus::Up)),
         Some(FaultMark::Isolate(_)) => ("isolate", cut(description)),

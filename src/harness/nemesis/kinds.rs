@@ -67,6 +67,12 @@ pub(super) fn start<R: Rng>(
             Fault::Down(broker)
         }
         NemesisKind::PowerLossAll => return power_loss_all(cluster, rng, actions),
+        NemesisKind::DiskWipe => {
+            // Instant: the broker is back at once, with nothing to end later.
+            let (_, target) = target_broker(cluster, profile, rng);
+            actions.apply(cluster, FaultAction::DiskWipe(target));
+            return None;
+        }
         NemesisKind::Pause => {
             let (broker, target) = target_broker(cluster, profile, rng);
             actions.apply(cluster, FaultAction::Pause(target));

@@ -352,7 +352,8 @@ impl Nemesis {
             NemesisKind::Crash
             | NemesisKind::PowerLoss
             | NemesisKind::Restart
-            | NemesisKind::Pause => self.may_take_one_down(cluster),
+            | NemesisKind::Pause
+            | NemesisKind::DiskWipe => self.may_take_one_down(cluster),
             // One chain of bounced leaders (and returns) at a time; a watcher becomes one.
             NemesisKind::BounceLeader | NemesisKind::CrashDuringIsrChange => {
                 !watching && !self.chained() && self.may_take_one_down(cluster)

@@ -248,7 +248,7 @@ fn nemesis_and_expect_rules() {
     );
     assert!(
         error(&minimal_with(r#""nemesis": { "kinds": [] }"#))
-            .contains("bounce_leader, power_loss_all, crash_during_isr_change)"),
+            .contains("bounce_leader, power_loss_all, crash_during_isr_change, disk_wipe)"),
         "the empty-kinds message lists every kind"
     );
     assert_rejected(
