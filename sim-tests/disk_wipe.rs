@@ -46,6 +46,22 @@ fn a_wiped_follower_refetches_everything_rejoins_the_isr_and_nothing_is_lost() {
         "it held the log before: {from_leo:?}"
     );
     assert_eq!(to, Offset(0));
+    let recovered = events[fault..].iter().find_map(|e| match &e.kind {
+        EventKind::ReplicaRecovered {
+            broker, leo, hw, ..
+        } if *broker == wiped => Some((*leo, *hw)),
+        _ => None,
+    });
+    assert_eq!(
+        recovered,
+        Some((Offset(0), Offset(0))),
+        "it boots on an empty disk"
+    );
+    let refetched = events[fault..].iter().any(|e| {
+        matches!(&e.kind, EventKind::FollowerAppended { broker, base_offset, .. }
+            if *broker == wiped && *base_offset == Offset(0))
+    });
+    assert!(refetched, "it fetches the log again from offset 0");
     let isr_changes = events[fault..].iter().filter_map(|e| match &e.kind {
         EventKind::IsrChanged { isr, .. } | EventKind::LeaderElected { isr, .. } => Some(isr),
         _ => None,
