@@ -8,7 +8,7 @@
 //! the tests below use those writers, so a change in wording breaks a test here rather
 //! than the readers silently. Like `history`, it depends only on `types`.
 
-use crate::types::{BrokerId, NodeId};
+use crate::types::{BrokerId, ControllerId, NodeId};
 
 /// A fault, structured.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,14 +77,15 @@ fn parse_nodes(text: &str) -> Option<Vec<NodeId>> {
         .collect()
 }
 
-/// `broker-3`, `controller`, `producer-1`, `consumer-2`.
+/// `broker-3`, `controller`, `controller-2`, `producer-1`, `consumer-2`.
 pub fn parse_node(name: &str) -> Option<NodeId> {
     if name == "controller" {
-        return Some(NodeId::Controller);
+        return Some(NodeId::CONTROLLER);
     }
     let (kind, number) = name.rsplit_once('-')?;
     let number: u8 = number.parse().ok()?;
     match kind {
+        "controller" if number > 0 => Some(NodeId::Controller(ControllerId(number))),
         "broker" => Some(NodeId::Broker(BrokerId(number))),
         "producer" => Some(NodeId::Producer(number)),
         "consumer" => Some(NodeId::Consumer(number)),
@@ -102,10 +103,10 @@ mod tests {
 
     #[test]
     fn parses_what_the_harness_writes() {
-        let both = names(&[B1, NodeId::Controller]);
+        let both = names(&[B1, NodeId::CONTROLLER]);
         assert_eq!(
             parse(&format!("crash {both}")),
-            Some(FaultMark::Crash(vec![B1, NodeId::Controller]))
+            Some(FaultMark::Crash(vec![B1, NodeId::CONTROLLER]))
         );
         assert_eq!(
             parse(&format!("power_loss {}", names(&[B2]))),
@@ -115,7 +116,7 @@ mod tests {
             parse(&format!("restart {B2}")),
             Some(FaultMark::Restart(vec![B2]))
         );
-        let groups = vec![vec![B1], vec![B2, NodeId::Controller]];
+        let groups = vec![vec![B1], vec![B2, NodeId::CONTROLLER]];
         assert_eq!(
             parse(&describe_partition(&groups)),
             Some(FaultMark::Partition(groups))

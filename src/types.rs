@@ -20,11 +20,21 @@ impl fmt::Display for BrokerId {
     }
 }
 
-/// Any node of the simulated cluster: the controller, a broker or a client.
+/// A controller node: 1..=5 in a quorum of `cluster.controllers` (named `controller-N`),
+/// or [`ControllerId::SOLE`] when there is only one (named `controller`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ControllerId(pub u8);
+
+impl ControllerId {
+    /// The only controller of a one-controller cluster, named `controller`.
+    pub const SOLE: ControllerId = ControllerId(0);
+}
+
+/// Any node of the simulated cluster: a controller, a broker or a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NodeId {
-    /// The single controller node, named `controller`.
-    Controller,
+    /// A controller node.
+    Controller(ControllerId),
     /// A broker.
     Broker(BrokerId),
     /// Producer client `n` (1-based), named `producer-n`.
@@ -33,10 +43,16 @@ pub enum NodeId {
     Consumer(u8),
 }
 
+impl NodeId {
+    /// The only controller of a one-controller cluster.
+    pub const CONTROLLER: NodeId = NodeId::Controller(ControllerId::SOLE);
+}
+
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NodeId::Controller => write!(f, "controller"),
+            NodeId::Controller(ControllerId::SOLE) => write!(f, "controller"),
+            NodeId::Controller(c) => write!(f, "controller-{}", c.0),
             NodeId::Broker(b) => write!(f, "broker-{}", b.0),
             NodeId::Producer(p) => write!(f, "producer-{p}"),
             NodeId::Consumer(c) => write!(f, "consumer-{c}"),

@@ -255,7 +255,7 @@ impl CauseLog {
         };
         let replicas = self.replicas.get(partition.0 as usize);
         nodes.iter().any(|node| match node {
-            NodeId::Controller | NodeId::Producer(_) => true,
+            NodeId::Controller(_) | NodeId::Producer(_) => true,
             NodeId::Consumer(_) => false,
             NodeId::Broker(b) => replicas.is_none_or(|r| r.is_empty() || r.contains(b)),
         })

@@ -237,7 +237,7 @@ impl ClusterState {
     /// Every datagram between the controller and `broker` arrives, both ways: no cut, no
     /// packet loss anywhere.
     pub fn reachable_from_controller(&self, broker: BrokerId) -> bool {
-        let (c, b) = (NodeId::Controller, NodeId::Broker(broker));
+        let (c, b) = (NodeId::CONTROLLER, NodeId::Broker(broker));
         self.packet_loss == 0.0
             && !self.isolated.contains(&c)
             && !self.isolated.contains(&b)

@@ -163,7 +163,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
 
 /// The electable ISR or ELR member of `p`, if `p` is stalled (module doc).
 fn stalled_with(state: &ClusterState, p: PartitionId) -> Option<BrokerId> {
-    if state.process(NodeId::Controller) != Process::Up || state.has_running_leader(p) {
+    if state.process(NodeId::CONTROLLER) != Process::Up || state.has_running_leader(p) {
         return None;
     }
     state.candidate(p)

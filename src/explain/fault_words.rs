@@ -56,7 +56,7 @@ pub(super) fn fault(description: &str, state: &State, name: &str) -> String {
 fn node(node: NodeId, state: &State, name: &str) -> String {
     match node {
         NodeId::Broker(b) => state.role(b, name),
-        NodeId::Controller => "the controller".to_string(),
+        NodeId::Controller(_) => "the controller".to_string(),
         other => other.to_string(),
     }
 }

@@ -310,7 +310,7 @@ fn cuts_leader_off(groups: &[Vec<NodeId>], state: &State) -> bool {
         return false;
     };
     let leader_side = side(NodeId::Broker(leader));
-    leader_side != side(NodeId::Controller)
+    leader_side != side(NodeId::CONTROLLER)
         || state
             .holders
             .keys()

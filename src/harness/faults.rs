@@ -42,7 +42,7 @@ fn collect(cluster: &Cluster, target: &Target, nodes: &mut Vec<NodeId>) {
     };
     match target {
         Target::Broker(b) => add(NodeId::Broker(*b)),
-        Target::Controller => add(NodeId::Controller),
+        Target::Controller => add(NodeId::CONTROLLER),
         Target::Replica { partition, index } => add(NodeId::Broker(
             cluster.layout().partition(*partition).replicas[*index],
         )),

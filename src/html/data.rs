@@ -20,7 +20,7 @@ pub const VIOLATIONS_LISTED_MAX: usize = 40;
 
 /// Every node lane, top to bottom: the controller, brokers, producers, consumers.
 pub fn lanes(layout: &Layout, producers: u8, consumers: u8) -> Vec<NodeId> {
-    let mut lanes = vec![NodeId::Controller];
+    let mut lanes = vec![NodeId::CONTROLLER];
     lanes.extend(layout.brokers.iter().map(|b| NodeId::Broker(*b)));
     lanes.extend((1..=producers).map(NodeId::Producer));
     lanes.extend((1..=consumers).map(NodeId::Consumer));
@@ -203,7 +203,7 @@ fn faults_json(
                 continue;
             }
             Some(FaultMark::PacketLoss(_) | FaultMark::Latency(..)) | None => {
-                ("network", vec![NodeId::Controller])
+                ("network", vec![NodeId::CONTROLLER])
             }
         };
         for lane in lanes_of(&nodes) {

@@ -124,16 +124,16 @@ impl Cluster {
             .handle
             .create_node()
             .name("controller")
-            .ip(address(NodeId::Controller).ip())
+            .ip(address(NodeId::CONTROLLER).ip())
             .init(move || {
                 let (slot, shared) = (init_slot.clone(), shared.clone());
                 let stored = shared.disk.lock().expect("disk").boot_controller();
                 let controller = Controller::recover(config.clone(), &layout, stored, now());
                 *slot.lock().expect("slot") = Some(controller);
-                let control = connect(&shared, NodeId::Controller);
-                drive(NodeId::Controller, slot, shared, control, Vec::new())
+                let control = connect(&shared, NodeId::CONTROLLER);
+                drive(NodeId::CONTROLLER, slot, shared, control, Vec::new())
             });
-        self.ids.insert(NodeId::Controller, node.build().id());
+        self.ids.insert(NodeId::CONTROLLER, node.build().id());
     }
 
     fn start_broker(&mut self, b: BrokerId, config: &Config) {

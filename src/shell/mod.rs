@@ -13,7 +13,7 @@ mod wake;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::types::{BrokerId, NodeId, SimTime};
+use crate::types::{BrokerId, ControllerId, NodeId, SimTime};
 
 /// The port every node listens on.
 pub const PORT: u16 = 9092;
@@ -58,7 +58,8 @@ pub async fn sleep_until(at: SimTime) {
 /// The simulated IP address of a node.
 pub fn address(node: NodeId) -> SocketAddr {
     let ip = match node {
-        NodeId::Controller => Ipv4Addr::new(10, 0, 0, 100),
+        // 10.0.0.100 for the sole controller, 10.0.0.101.. for a quorum's.
+        NodeId::Controller(ControllerId(c)) => Ipv4Addr::new(10, 0, 0, 100 + c),
         NodeId::Broker(BrokerId(b)) => Ipv4Addr::new(10, 0, 0, b),
         NodeId::Producer(p) => Ipv4Addr::new(10, 0, 1, p),
         NodeId::Consumer(c) => Ipv4Addr::new(10, 0, 2, c),
@@ -72,7 +73,7 @@ pub fn node_at(address: SocketAddr) -> Option<NodeId> {
         return None;
     };
     match ip.octets() {
-        [10, 0, 0, 100] => Some(NodeId::Controller),
+        [10, 0, 0, c @ 100..=105] => Some(NodeId::Controller(ControllerId(c - 100))),
         [10, 0, 0, b] => Some(NodeId::Broker(BrokerId(b))),
         [10, 0, 1, p] => Some(NodeId::Producer(p)),
         [10, 0, 2, c] => Some(NodeId::Consumer(c)),

@@ -192,7 +192,7 @@ impl Seen {
             } => {
                 let sent = *self.elected.get(&(*partition, *leader_epoch))?;
                 let to = NodeId::Broker(*broker);
-                Some((NodeId::Controller, to, sent, ArrowKind::Metadata))
+                Some((NodeId::CONTROLLER, to, sent, ArrowKind::Metadata))
             }
             _ => None,
         }

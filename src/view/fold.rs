@@ -345,7 +345,7 @@ fn controller_step(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
             } else {
                 "leader elected"
             };
-            step(label, partition, NodeId::Controller, ops)
+            step(label, partition, NodeId::CONTROLLER, ops)
         }
         IsrChanged {
             partition,
@@ -367,7 +367,7 @@ fn controller_step(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
                 isr: isr.clone(),
                 elr: elr.clone(),
             };
-            step(label, partition, NodeId::Controller, vec![op])
+            step(label, partition, NodeId::CONTROLLER, vec![op])
         }
         _ => return None,
     })
@@ -377,7 +377,7 @@ fn cluster_step(label: &'static str, ops: Vec<Op>) -> Meaning {
     Meaning {
         label,
         partition: None,
-        node: Some(NodeId::Controller),
+        node: Some(NodeId::CONTROLLER),
         ops,
     }
 }

@@ -493,7 +493,7 @@ impl Broker {
             })
             .collect();
         out.push(Effect::Send {
-            to: NodeId::Controller,
+            to: NodeId::CONTROLLER,
             message: Message::AlterPartition {
                 broker: self.id,
                 broker_epoch,

@@ -158,7 +158,7 @@ impl Broker {
             },
         };
         out.push(Effect::Send {
-            to: NodeId::Controller,
+            to: NodeId::CONTROLLER,
             message,
         });
         self.heartbeat_at = now.plus_ms(self.config.broker_heartbeat_interval_ms);

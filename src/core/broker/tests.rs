@@ -54,7 +54,7 @@ fn leader(isr_update: IsrUpdate) -> Broker {
     let registered = Message::RegisterBrokerResponse {
         result: Ok(BrokerEpoch(1)),
     };
-    broker.on_message(now, NodeId::Controller, registered, &mut out);
+    broker.on_message(now, NodeId::CONTROLLER, registered, &mut out);
     let image = MetadataImage {
         version: 1,
         partitions: vec![registration(&[1, 2], 1)],
@@ -69,7 +69,7 @@ fn leader(isr_update: IsrUpdate) -> Broker {
     let update = Message::MetadataUpdate {
         metadata: Box::new(image),
     };
-    broker.on_message(now, NodeId::Controller, update, &mut out);
+    broker.on_message(now, NodeId::CONTROLLER, update, &mut out);
     assert!(broker.replicas[&P].is_leader(), "the fixture leads");
     broker
 }
@@ -119,7 +119,7 @@ fn deliver(broker: &mut Broker, at_ms: u64, message: Message) -> Vec<Effect> {
     let mut out = Vec::new();
     broker.on_message(
         SimTime::from_ms(at_ms),
-        NodeId::Controller,
+        NodeId::CONTROLLER,
         message,
         &mut out,
     );

@@ -98,7 +98,7 @@ impl Actions {
 pub(super) fn node_target(node: NodeId) -> Target {
     match node {
         NodeId::Broker(b) => Target::Broker(b),
-        NodeId::Controller => Target::Controller,
+        NodeId::Controller(_) => Target::Controller,
         other => unreachable!("the nemesis never aims at client {other}"),
     }
 }

@@ -73,7 +73,7 @@ pub fn groups(shape: Shape, cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeI
             let followers = replicas.into_iter().filter(|r| *r != leader).collect();
             [vec![leader], followers]
         }
-        Shape::ControllerAlone => split(&nodes, |_, n| n == NodeId::Controller),
+        Shape::ControllerAlone => split(&nodes, |_, n| n == NodeId::CONTROLLER),
     }
 }
 
@@ -91,7 +91,7 @@ fn server_nodes(cluster: &Cluster) -> Vec<NodeId> {
         .iter()
         .map(|b| NodeId::Broker(*b))
         .collect();
-    nodes.push(NodeId::Controller);
+    nodes.push(NodeId::CONTROLLER);
     nodes
 }
 
