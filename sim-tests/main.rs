@@ -15,6 +15,7 @@ mod known;
 mod report;
 mod shrink;
 mod step;
+mod tutorial;
 mod unroll;
 
 use std::path::{Path, PathBuf};
