@@ -16,6 +16,7 @@ mod known;
 mod report;
 mod shrink;
 mod step;
+mod tutorial;
 mod unroll;
 
 use std::path::{Path, PathBuf};
