@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
+use crate::quorum_event::QuorumEvent;
 use crate::types::{
     BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
     SimTime,
@@ -97,6 +98,10 @@ pub enum EventKind {
         to: Offset,
         reason: String,
     },
+
+    // ---- the controller quorum ----
+    /// The metadata log and the active controller ([`QuorumEvent`]).
+    Quorum(QuorumEvent),
 
     // ---- controller decisions ----
     /// A broker registered and got a new broker epoch.
@@ -417,6 +422,7 @@ impl History {
                     broker_epoch.0
                 )
             }
+            Quorum(event) => event.describe(),
             BrokerFenced { broker } => format!("controller fenced broker-{broker}"),
             BrokerUnfenced { broker } => format!("controller unfenced broker-{broker}"),
             LeaderElected {

@@ -27,6 +27,7 @@ pub mod history;
 pub mod html;
 pub mod kafka_version;
 pub mod layout;
+pub mod quorum_event;
 pub mod scenario;
 pub mod shell;
 pub mod shrink;

@@ -33,6 +33,11 @@ pub enum ViolationKind {
     /// A partition had no running leader for longer than the failover bound while the
     /// controller could have elected one (liveness, white box).
     SlowFailover,
+    /// Two nodes held different records at one offset of the metadata log below both
+    /// their high watermarks (controller quorum).
+    MetadataDivergence,
+    /// Two controllers acted as active controller in the same quorum epoch.
+    ControllerSplitBrain,
     /// A white-box invariant of our own model broke (protocol.md section 10): a simulator
     /// bug, never an allowed outcome.
     ModelInvariant,
@@ -40,7 +45,7 @@ pub enum ViolationKind {
 
 impl ViolationKind {
     /// Every kind, in report order.
-    pub const ALL: [ViolationKind; 14] = [
+    pub const ALL: [ViolationKind; 16] = [
         ViolationKind::LostWrite,
         ViolationKind::UncommittedRead,
         ViolationKind::Divergence,
@@ -54,6 +59,8 @@ impl ViolationKind {
         ViolationKind::Unseen,
         ViolationKind::ReadAboveHw,
         ViolationKind::SlowFailover,
+        ViolationKind::MetadataDivergence,
+        ViolationKind::ControllerSplitBrain,
         ViolationKind::ModelInvariant,
     ];
 
@@ -73,6 +80,8 @@ impl ViolationKind {
             ViolationKind::Unseen => "unseen",
             ViolationKind::ReadAboveHw => "read-above-hw",
             ViolationKind::SlowFailover => "slow-failover",
+            ViolationKind::MetadataDivergence => "metadata-divergence",
+            ViolationKind::ControllerSplitBrain => "controller-split-brain",
             ViolationKind::ModelInvariant => "model-invariant",
         }
     }

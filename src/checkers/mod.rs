@@ -7,14 +7,18 @@
 
 pub mod aborted_read;
 pub mod cluster_state;
+pub mod controller_split_brain;
 pub mod divergence;
 pub mod duplicate;
 pub mod facts;
 pub mod inconsistent_offsets;
 pub mod known_bugs;
 pub mod lost_write;
+pub mod metadata_divergence;
+pub mod metadata_log;
 pub mod nonmonotonic_read;
 pub mod nonmonotonic_send;
+pub mod quorum_invariants;
 pub mod read_above_hw;
 pub mod slow_failover;
 pub mod split_brain;
@@ -41,7 +45,7 @@ pub const EVIDENCE_MAX: usize = 8;
 pub type Checker = fn(&History, &Config) -> Vec<Violation>;
 
 /// Every checker, in report order.
-pub const ALL: [(&str, Checker); 13] = [
+pub const ALL: [(&str, Checker); 16] = [
     ("lost-write", lost_write::check),
     ("uncommitted-read", uncommitted_read::check),
     ("divergence", divergence::check),
@@ -55,6 +59,9 @@ pub const ALL: [(&str, Checker); 13] = [
     ("unseen", unseen::check),
     ("read-above-hw", read_above_hw::check),
     ("slow-failover", slow_failover::check),
+    ("metadata-divergence", metadata_divergence::check),
+    ("controller-split-brain", controller_split_brain::check),
+    ("metadata-log invariants", quorum_invariants::check),
 ];
 
 /// Runs every checker and returns their findings sorted by kind, then partition (in the
