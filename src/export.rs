@@ -71,6 +71,7 @@ pub fn history_jsonl(history: &History) -> String {
                 partition,
                 value,
                 offset,
+                ..
             } => send(
                 history,
                 time_ms,
@@ -115,6 +116,7 @@ pub fn history_jsonl(history: &History) -> String {
                 consumer,
                 partition,
                 records,
+                ..
             } => to_line(&PollLine {
                 time_ms,
                 process: format!("consumer-{consumer}"),
@@ -229,6 +231,8 @@ mod tests {
                 partition: p0,
                 value: m(1, 17),
                 offset: Offset(0),
+                broker: crate::types::BrokerId(1),
+                sent_at: crate::types::SimTime::ZERO,
             },
         );
         at(
@@ -279,6 +283,8 @@ mod tests {
                 consumer: 1,
                 partition: p0,
                 records,
+                broker: crate::types::BrokerId(1),
+                sent_at: crate::types::SimTime::ZERO,
             },
         );
         let (from_leo, to, hw, reason) =

@@ -52,12 +52,17 @@ pub enum EventKind {
         partition: PartitionId,
         value: MessageId,
     },
-    /// Definite success: the leader appended `value` at `offset`.
+    /// Definite success: the leader appended `value` at `offset`. `broker` is the broker
+    /// whose answer the producer took and `sent_at` when that broker sent it (after a
+    /// retry, possibly a later leader acknowledging a duplicate); both only traced (the
+    /// space-time diagram's ack arrows), not part of the exported client history.
     SendOk {
         producer: u8,
         partition: PartitionId,
         value: MessageId,
         offset: Offset,
+        broker: BrokerId,
+        sent_at: SimTime,
     },
     /// Definite failure: rejected before append (e.g. NOT_ENOUGH_REPLICAS).
     SendFail {
@@ -83,11 +88,16 @@ pub enum EventKind {
         records: u32,
         attempt: u32,
     },
-    /// A consumer was handed these records (consecutive offsets, in order).
+    /// A consumer was handed these records (consecutive offsets, in order). `broker`
+    /// answered the fetch and sent the answer at `sent_at` (its `ConsumerServed`); both
+    /// only traced (the space-time diagram's consume arrows), not part of the exported
+    /// client history.
     Poll {
         consumer: u8,
         partition: PartitionId,
         records: Vec<(Offset, MessageId)>,
+        broker: BrokerId,
+        sent_at: SimTime,
     },
     /// A consumer was told its position is invalid and moved it (KIP-320 truncation
     /// detection, or offset out of range). Not a silent skip.
@@ -351,6 +361,7 @@ impl History {
                 partition,
                 value,
                 offset,
+                ..
             } => {
                 format!(
                     "producer-{producer} ok {value} at {}@{offset}",
@@ -394,6 +405,7 @@ impl History {
                 consumer,
                 partition,
                 records,
+                ..
             } => {
                 let mut s = format!("consumer-{consumer} read {}:", name(partition));
                 for (o, v) in records {

@@ -77,6 +77,8 @@ impl Script {
                 partition,
                 value,
                 offset,
+                broker: crate::types::BrokerId(1),
+                sent_at: crate::types::SimTime::ZERO,
             },
         );
     }

@@ -39,6 +39,7 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
             consumer,
             partition,
             records,
+            ..
         } = &event.kind
         {
             for (offset, value) in records.iter().filter(|(_, v)| failed.contains_key(v)) {

@@ -21,6 +21,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             partition,
             value,
             offset,
+            ..
         } = &event.kind
         else {
             continue;

@@ -242,6 +242,8 @@ mod tests {
             partition: PartitionId(42),
             value: m(9, 0),
             offset: crate::types::Offset(0),
+            broker: crate::types::BrokerId(1),
+            sent_at: crate::types::SimTime::ZERO,
         });
         assert_eq!(check_all(&incomplete.history, &safe_config()), vec![]);
     }

@@ -40,6 +40,7 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
                 consumer,
                 partition,
                 records,
+                ..
             } => {
                 let position = positions.entry((*consumer, *partition)).or_default();
                 let mut expected = position.expected;

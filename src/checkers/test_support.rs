@@ -100,6 +100,8 @@ impl Builder {
             partition,
             value,
             offset: Offset(offset),
+            broker: crate::types::BrokerId(1),
+            sent_at: crate::types::SimTime::ZERO,
         })
     }
 
@@ -155,6 +157,8 @@ impl Builder {
             consumer: c,
             partition: P0,
             records,
+            broker: crate::types::BrokerId(1),
+            sent_at: crate::types::SimTime::ZERO,
         })
     }
 

@@ -22,6 +22,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             consumer,
             partition,
             records,
+            ..
         } = &event.kind
         else {
             continue;

@@ -135,6 +135,7 @@ fn received(
             consumer,
             partition,
             records,
+            ..
         } = &event.kind
         else {
             continue;

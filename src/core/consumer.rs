@@ -112,10 +112,12 @@ impl Consumer {
         self.metadata.poll(now, out);
     }
 
+    /// `sent_at`: when `leader` sent the answer (traced only).
     fn on_fetch_response(
         &mut self,
         now: SimTime,
         leader: BrokerId,
+        sent_at: SimTime,
         correlation: u64,
         answers: Vec<FetchedPartition>,
         out: &mut Vec<Effect>,
@@ -164,6 +166,8 @@ impl Consumer {
                 consumer: self.id,
                 partition: p,
                 records,
+                broker: leader,
+                sent_at,
             }));
         }
     }
@@ -212,11 +216,11 @@ impl StateMachine for Consumer {
             (
                 Message::FetchResponse {
                     correlation,
+                    sent_at,
                     partitions,
-                    ..
                 },
                 NodeId::Broker(leader),
-            ) => self.on_fetch_response(now, leader, correlation, partitions, out),
+            ) => self.on_fetch_response(now, leader, sent_at, correlation, partitions, out),
             (
                 Message::MetadataResponse {
                     correlation,

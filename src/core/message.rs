@@ -229,6 +229,9 @@ pub enum Message {
     ProduceResponse {
         /// Echoes the request.
         correlation: u64,
+        /// When the leader sent it. Only traced (the space-time diagram's ack arrows); no
+        /// receiver decides anything on it.
+        sent_at: SimTime,
         /// Which partition.
         partition: PartitionId,
         /// Base offset of the batch, or why not.

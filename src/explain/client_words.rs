@@ -28,6 +28,7 @@ pub(super) fn describe(
             partition,
             value,
             offset,
+            ..
         } => {
             let by = if focus.on(*partition) && focus.value == Some(*value) {
                 appended_by(state, &focus.name)
@@ -53,6 +54,7 @@ pub(super) fn describe(
             consumer,
             partition,
             records,
+            ..
         } => {
             let what = match records.iter().find(|(_, v)| Some(*v) == focus.value) {
                 Some((o, v)) => format!("{v} at offset {o}"),

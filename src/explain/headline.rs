@@ -54,6 +54,7 @@ fn lost_write(history: &History, focus: &Focus) -> Option<String> {
             partition,
             value: v,
             offset,
+            ..
         } if focus.on(*partition) && *v == value => Some(format!(
             "producer-{producer}'s write {value}, acknowledged at {} at offset {offset} of {}, \
              is missing from the final log.",
@@ -81,6 +82,7 @@ fn uncommitted_read(history: &History, focus: &Focus) -> Option<String> {
             consumer,
             partition,
             records,
+            ..
         } if focus.on(*partition) && records.iter().any(|(o, v)| o.0 == offset && *v == value) => {
             Some(format!(
                 "consumer-{consumer} read {value} at offset {offset} of {} at {}, but {there}.",
@@ -110,6 +112,7 @@ fn aborted_read(history: &History, focus: &Focus) -> Option<String> {
             consumer,
             partition,
             records,
+            ..
         } => records.iter().find(|(_, v)| *v == value).map(|(o, _)| {
             let name = crate::checkers::partition_name(history, *partition);
             format!(

@@ -3,11 +3,15 @@
 //!
 //! - produce: producer → leader, from the latest invocation among the batch's messages
 //!   (the request leaves then or later) to the leader's append;
-//! - ack: leader → producer, from the moment the leader could answer (its append, or the
-//!   HW covering the message when that came later) to the producer's `ok`;
+//! - ack: leader → producer, from the broker whose answer the producer took, at the time
+//!   it sent it (both carried in `SendOk`; after a retry that is the broker that answered
+//!   the retry, e.g. a new leader acknowledging a duplicate, not the first append), to
+//!   the producer's `ok`;
 //! - replicate: leader → follower, from the leader's send time (carried in the fetch
 //!   response) to the follower's append;
-//! - consume: leader → consumer, from the broker serving the records to the poll;
+//! - consume: leader → consumer, from the broker's `ConsumerServed` to the `Poll` that
+//!   received that very answer (same broker, partition, first offset and send time, which
+//!   `Poll` carries); a served answer that never arrived has no arrow;
 //! - metadata: controller → broker, from the election to the broker taking up its role.
 //!
 //! Requests that carried nothing (empty fetches, heartbeats) have no arrow.
@@ -66,9 +70,9 @@ pub struct Arrow {
 #[derive(Default)]
 struct Seen {
     invoked: BTreeMap<MessageId, SimTime>,
-    appended: BTreeMap<MessageId, (BrokerId, SimTime)>,
-    covered: BTreeMap<(BrokerId, MessageId), SimTime>,
-    served: BTreeMap<(PartitionId, Offset), Vec<(BrokerId, SimTime)>>,
+    /// Consumer answers sent and not yet matched to a `Poll`, by broker, partition,
+    /// first offset and send time (several consumers may be served alike at once).
+    served: BTreeMap<(BrokerId, PartitionId, Offset, SimTime), u32>,
     elected: BTreeMap<(PartitionId, LeaderEpoch), SimTime>,
 }
 
@@ -103,26 +107,16 @@ impl Seen {
             EventKind::SendInvoke { value, .. } => {
                 self.invoked.insert(*value, t);
             }
-            EventKind::LeaderAppended { broker, values, .. } => {
-                for v in values {
-                    self.appended.insert(*v, (*broker, t));
-                }
-            }
-            EventKind::HwChanged {
-                broker, covered, ..
-            } => {
-                for (_, v) in covered {
-                    self.covered.insert((*broker, *v), t);
-                }
-            }
             EventKind::ConsumerServed {
                 broker,
                 partition,
                 from,
                 ..
             } => {
-                let queue = self.served.entry((*partition, *from)).or_default();
-                queue.push((*broker, t));
+                *self
+                    .served
+                    .entry((*broker, *partition, *from, t))
+                    .or_default() += 1;
             }
             EventKind::LeaderElected {
                 partition,
@@ -147,13 +141,13 @@ impl Seen {
                 Some((NodeId::Producer(producer), to, sent, ArrowKind::Produce))
             }
             EventKind::SendOk {
-                producer, value, ..
+                producer,
+                broker,
+                sent_at,
+                ..
             } => {
-                let (broker, appended) = *self.appended.get(value)?;
-                let covered = self.covered.get(&(broker, *value)).copied();
-                let sent = covered.map_or(appended, |c| c.max(appended));
                 let to = NodeId::Producer(*producer);
-                Some((NodeId::Broker(broker), to, sent, ArrowKind::Ack))
+                Some((NodeId::Broker(*broker), to, *sent_at, ArrowKind::Ack))
             }
             EventKind::FollowerAppended {
                 broker,
@@ -168,15 +162,18 @@ impl Seen {
                 consumer,
                 partition,
                 records,
+                broker,
+                sent_at,
             } => {
                 let (first, _) = records.first()?;
-                let queue = self.served.get_mut(&(*partition, *first))?;
-                if queue.is_empty() {
-                    return None;
+                let key = (*broker, *partition, *first, *sent_at);
+                let left = self.served.get_mut(&key)?;
+                *left -= 1;
+                if *left == 0 {
+                    self.served.remove(&key);
                 }
-                let (broker, sent) = queue.remove(0);
                 let to = NodeId::Consumer(*consumer);
-                Some((NodeId::Broker(broker), to, sent, ArrowKind::Consume))
+                Some((NodeId::Broker(*broker), to, *sent_at, ArrowKind::Consume))
             }
             EventKind::BecameLeader {
                 broker,
@@ -260,6 +257,8 @@ mod tests {
                 partition: p,
                 value,
                 offset,
+                broker: b1,
+                sent_at: ms(8),
             },
         );
         let got: Vec<(ArrowKind, SimTime, SimTime)> = arrows(&h)
@@ -274,5 +273,160 @@ mod tests {
                 (ArrowKind::Ack, ms(8), ms(9)),
             ]
         );
+    }
+
+    /// (kind, from, to, sent, received) of every arrow.
+    fn drawn(h: &History) -> Vec<(ArrowKind, NodeId, NodeId, SimTime, SimTime)> {
+        arrows(h)
+            .iter()
+            .map(|a| (a.kind, a.from, a.to, a.sent, a.received))
+            .collect()
+    }
+
+    #[test]
+    fn ack_arrow_starts_at_the_broker_that_answered_the_retry() {
+        // broker-1 appends and commits the value, then crashes before its answer leaves;
+        // the producer retries to broker-2, which has the value (replicated) and
+        // acknowledges the duplicate at its original offset.
+        let p = PartitionId(0);
+        let v = MessageId {
+            producer: 1,
+            index: 0,
+        };
+        let (b1, b2) = (BrokerId(1), BrokerId(2));
+        let ms = SimTime::from_ms;
+        let mut h = History::new(vec!["t-0".into()]);
+        h.push(
+            ms(1),
+            EventKind::SendInvoke {
+                producer: 1,
+                partition: p,
+                value: v,
+            },
+        );
+        h.push(
+            ms(3),
+            EventKind::LeaderAppended {
+                broker: b1,
+                partition: p,
+                leader_epoch: LeaderEpoch(1),
+                base_offset: Offset(0),
+                values: vec![v],
+            },
+        );
+        h.push(
+            ms(8),
+            EventKind::HwChanged {
+                broker: b1,
+                partition: p,
+                hw: Offset(1),
+                covered: vec![(Offset(0), v)],
+            },
+        );
+        h.push(
+            ms(9),
+            EventKind::Fault {
+                description: "crash broker-1".into(),
+            },
+        );
+        h.push(
+            ms(2770),
+            EventKind::SendRetry {
+                producer: 1,
+                partition: p,
+                first: v,
+                records: 1,
+                attempt: 1,
+            },
+        );
+        h.push(
+            ms(2780),
+            EventKind::SendOk {
+                producer: 1,
+                partition: p,
+                value: v,
+                offset: Offset(0),
+                broker: b2,
+                sent_at: ms(2775),
+            },
+        );
+        let acks: Vec<_> = drawn(&h)
+            .into_iter()
+            .filter(|a| a.0 == ArrowKind::Ack)
+            .collect();
+        // Not (broker-1, 8 ms): broker-1's answer never left.
+        assert_eq!(
+            acks,
+            vec![(
+                ArrowKind::Ack,
+                NodeId::Broker(b2),
+                NodeId::Producer(1),
+                ms(2775),
+                ms(2780)
+            )]
+        );
+    }
+
+    #[test]
+    fn consume_arrow_pairs_the_poll_with_the_answer_it_received() {
+        // broker-1 serves offset 42 and crashes before the answer arrives; broker-2 serves
+        // offset 42 twice, the first answer is lost too, the second is the one read.
+        let p = PartitionId(0);
+        let v = MessageId {
+            producer: 1,
+            index: 42,
+        };
+        let (b1, b2) = (BrokerId(1), BrokerId(2));
+        let ms = SimTime::from_ms;
+        let served = |broker| EventKind::ConsumerServed {
+            broker,
+            partition: p,
+            from: Offset(42),
+            count: 1,
+            hw: Offset(43),
+            leo: Offset(43),
+        };
+        let mut h = History::new(vec!["t-0".into()]);
+        h.push(ms(4000), served(b1));
+        h.push(
+            ms(4001),
+            EventKind::Fault {
+                description: "crash broker-1".into(),
+            },
+        );
+        h.push(ms(5800), served(b2));
+        h.push(ms(5960), served(b2));
+        h.push(
+            ms(5970),
+            EventKind::Poll {
+                consumer: 1,
+                partition: p,
+                records: vec![(Offset(42), v)],
+                broker: b2,
+                sent_at: ms(5960),
+            },
+        );
+        assert_eq!(
+            drawn(&h),
+            vec![(
+                ArrowKind::Consume,
+                NodeId::Broker(b2),
+                NodeId::Consumer(1),
+                ms(5960),
+                ms(5970)
+            )]
+        );
+        // A poll whose answer no `ConsumerServed` sent has no arrow.
+        h.push(
+            ms(5990),
+            EventKind::Poll {
+                consumer: 1,
+                partition: p,
+                records: vec![(Offset(43), v)],
+                broker: b2,
+                sent_at: ms(5980),
+            },
+        );
+        assert_eq!(drawn(&h).len(), 1);
     }
 }

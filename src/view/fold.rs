@@ -116,6 +116,7 @@ fn client_step(kind: &EventKind) -> Option<Meaning> {
             consumer,
             partition,
             records,
+            ..
         } => {
             let upto = records.last().map_or(Offset(0), |(o, _)| o.plus(1));
             let op = Op::Consumer {

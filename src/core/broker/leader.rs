@@ -68,8 +68,12 @@ impl Broker {
         let result = self.produce_append(acks, &batch, out);
         match (result, acks) {
             (_, Acks::Zero) => {} // acks=0: no response at all
-            (Err(error), _) => respond_produce(out, client, correlation, partition, Err(error)),
-            (Ok(base), Acks::One) => respond_produce(out, client, correlation, partition, Ok(base)),
+            (Err(error), _) => {
+                respond_produce(out, now, client, correlation, partition, Err(error))
+            }
+            (Ok(base), Acks::One) => {
+                respond_produce(out, now, client, correlation, partition, Ok(base))
+            }
             (Ok(base), Acks::All) => {
                 let required_hw = base.plus(batch.values.len() as u64);
                 self.parked_produce.push(ParkedProduce {
@@ -305,6 +309,7 @@ impl Broker {
             if !local.is_leader() {
                 respond_produce(
                     out,
+                    now,
                     p.client,
                     p.correlation,
                     p.partition,
@@ -317,10 +322,11 @@ impl Broker {
                 } else {
                     Err(ErrorCode::NotEnoughReplicasAfterAppend)
                 };
-                respond_produce(out, p.client, p.correlation, p.partition, result);
+                respond_produce(out, now, p.client, p.correlation, p.partition, result);
             } else if expire && now >= p.deadline {
                 respond_produce(
                     out,
+                    now,
                     p.client,
                     p.correlation,
                     p.partition,
@@ -564,6 +570,7 @@ impl Broker {
 
 fn respond_produce(
     out: &mut Vec<Effect>,
+    now: SimTime,
     client: NodeId,
     correlation: u64,
     partition: PartitionId,
@@ -573,6 +580,7 @@ fn respond_produce(
         to: client,
         message: Message::ProduceResponse {
             correlation,
+            sent_at: now,
             partition,
             result,
         },

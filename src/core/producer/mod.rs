@@ -377,9 +377,11 @@ impl Producer {
         true
     }
 
+    /// `answer`: the broker that answered and when it sent the answer (traced only).
     fn on_produce_response(
         &mut self,
         now: SimTime,
+        answer: (BrokerId, SimTime),
         correlation: u64,
         p: PartitionId,
         result: Result<Offset, ErrorCode>,
@@ -399,7 +401,7 @@ impl Producer {
             Ok(base) => {
                 if i > 0 && queue.in_flight[0].gap {
                     self.fail_gap(p, out); // acked ahead of the refused oldest batch
-                    return self.on_produce_response(now, correlation, p, result, out);
+                    return self.on_produce_response(now, answer, correlation, p, result, out);
                 }
                 let flight = queue.in_flight.remove(i).expect("present");
                 // The leader appends one producer epoch's batches in sequence order, so
@@ -414,6 +416,8 @@ impl Producer {
                         partition: p,
                         value,
                         offset,
+                        broker: answer.0,
+                        sent_at: answer.1,
                     }));
                 }
             }
@@ -461,9 +465,15 @@ impl StateMachine for Producer {
         match message {
             Message::ProduceResponse {
                 correlation,
+                sent_at,
                 partition,
                 result,
-            } => self.on_produce_response(now, correlation, partition, result, out),
+            } => {
+                if let NodeId::Broker(broker) = from {
+                    let answer = (broker, sent_at);
+                    self.on_produce_response(now, answer, correlation, partition, result, out);
+                }
+            }
             Message::MetadataResponse {
                 correlation,
                 metadata,

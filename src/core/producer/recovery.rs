@@ -333,6 +333,7 @@ mod tests {
             correlation,
             partition: PartitionId(0),
             result: Err(ErrorCode::OutOfOrderSequenceNumber),
+            sent_at: now,
         };
         producer.on_message(now, LEADER, answer, &mut out);
         producer.on_timeout(now.plus_ms(200), &mut out);
@@ -351,6 +352,7 @@ mod tests {
             correlation: resent,
             partition: PartitionId(0),
             result: Ok(Offset(0)),
+            sent_at: SimTime::from_ms(300),
         };
         producer.on_message(SimTime::from_ms(300), LEADER, ok, &mut out);
         assert_eq!(outcomes(&out), vec!["ok"]);
