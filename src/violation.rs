@@ -121,6 +121,21 @@ pub struct Violation {
 }
 
 impl Violation {
+    /// A violation about the cluster rather than one partition (the controller quorum's
+    /// metadata log), with no offsets or values of a partition, nothing permitting it.
+    pub fn of_cluster(kind: ViolationKind, message: String, evidence: Vec<usize>) -> Violation {
+        Violation {
+            kind,
+            partition: None,
+            offsets: Vec::new(),
+            values: Vec::new(),
+            message,
+            evidence,
+            permitted_by: None,
+            known_bug: None,
+        }
+    }
+
     /// Neither the configuration nor a known bug of the chosen protocol version explains
     /// it: the model itself misbehaved.
     pub fn unexplained(&self) -> bool {

@@ -28,19 +28,15 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
             let mut evidence = Evidence::default();
             nodes.iter().for_each(|(_, i)| evidence.add(*i));
             let names: Vec<String> = nodes.iter().map(|(n, _)| n.to_string()).collect();
-            Violation {
-                kind: ViolationKind::ControllerSplitBrain,
-                partition: None,
-                offsets: Vec::new(),
-                values: Vec::new(),
-                message: format!(
-                    "{} all acted as active controller in quorum epoch {epoch}",
-                    names.join(" and ")
-                ),
-                evidence: evidence.finish(),
-                permitted_by: None,
-                known_bug: None,
-            }
+            let message = format!(
+                "{} all acted as active controller in quorum epoch {epoch}",
+                names.join(" and ")
+            );
+            Violation::of_cluster(
+                ViolationKind::ControllerSplitBrain,
+                message,
+                evidence.finish(),
+            )
         })
         .collect()
 }

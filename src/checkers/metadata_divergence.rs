@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::metadata_log::{Step, replay};
 use super::Evidence;
+use super::metadata_log::{Step, replay};
 use crate::config::Config;
 use crate::history::History;
 use crate::quorum_event::RecordStamp;
@@ -38,20 +38,18 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
             evidence.add(set_by);
             evidence.add(log.set_by[offset as usize]);
             evidence.add(index);
-            violations.push(Violation {
-                kind: ViolationKind::MetadataDivergence,
-                partition: None,
-                offsets: vec![offset],
-                values: Vec::new(),
-                message: format!(
-                    "{holder} and {node} hold different metadata records at offset {offset} \
+            let message = format!(
+                "{holder} and {node} hold different metadata records at offset {offset} \
                      (epochs {} and {}), below both their high watermarks",
-                    first.0, stamp.0
-                ),
-                evidence: evidence.finish(),
-                permitted_by: None,
-                known_bug: None,
-            });
+                first.0, stamp.0
+            );
+            let mut violation = Violation::of_cluster(
+                ViolationKind::MetadataDivergence,
+                message,
+                evidence.finish(),
+            );
+            violation.offsets = vec![offset];
+            violations.push(violation);
         }
     });
     violations

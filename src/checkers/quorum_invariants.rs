@@ -31,16 +31,11 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
             return;
         }
         seen.push((rule, node));
-        violations.push(Violation {
-            kind: ViolationKind::ModelInvariant,
-            partition: None,
-            offsets: Vec::new(),
-            values: Vec::new(),
+        violations.push(Violation::of_cluster(
+            ViolationKind::ModelInvariant,
             message,
-            evidence: vec![index],
-            permitted_by: None,
-            known_bug: None,
-        });
+            vec![index],
+        ));
     });
     violations
 }
