@@ -3,4 +3,5 @@
 
 pub mod controller;
 pub mod partition_change;
+pub mod raft;
 pub mod records;
