@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::run::parse_scenario_file;
-use crate::cli::shrink::{explicit, shrink_error, write_shrunk};
+use crate::cli::shrink::{display_file, explicit, shrink_error, write_shrunk};
 use crate::explore::shrunk::{ShrunkFile, targets};
 use crate::explore::stopwatch::Stopwatch;
 use crate::explore::summary::Exploration;
@@ -92,7 +92,7 @@ fn shrink_into(
     let (file, seed) = (display_file(explored.file), result.seed);
     let kind = ViolationKind::parse(&result.kind)
         .ok_or_else(|| format!("`{}` is not a violation kind", result.kind))?;
-    let start = explicit(&file, explored.text, explored.scenario, seed, Some(kind))
+    let start = explicit(file, explored.text, explored.scenario, seed, Some(kind))
         .map_err(|e| format!("{e:#}"))??;
     let original = explored.scenario;
     let base = Base::new(&start.text, &start.scenario, original.expect.clone());
@@ -101,7 +101,7 @@ fn shrink_into(
         jobs: plan.jobs,
     };
     let shrunk = shrink::shrink(&base, seed, start.target, options, &|_| {})
-        .map_err(|e| shrink_error(&file, seed, &e))?;
+        .map_err(|e| shrink_error(file, seed, &e))?;
     record(result, &shrunk);
     let name = format!("{}-{seed}-{kind}-shrunk.json", original.name);
     let path = plan.folder.join(name);
@@ -128,15 +128,6 @@ fn reproduces(path: &Path, shrunk: &Shrunk) -> Result<bool, String> {
         .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
     let scenario = parse_scenario_file(path, &text).map_err(|e| format!("{e:#}"))?;
     Ok(shrink::fails_same(&scenario, scenario.seed, &shrunk.signature).0)
-}
-
-/// The scenario file as messages name it.
-fn display_file(file: &str) -> String {
-    if file.is_empty() {
-        "the built-in default".to_string()
-    } else {
-        file.to_string()
-    }
 }
 
 /// One shrink, as the summary lists it.

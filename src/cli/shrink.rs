@@ -194,11 +194,7 @@ pub(super) fn write_shrunk(
     let (original, file, seed) = origin;
     let description = format!(
         "shrunk from {} seed {seed}: {} faults -> {} ({})",
-        if file.is_empty() {
-            "the built-in default"
-        } else {
-            file
-        },
+        display_file(file),
         shrunk.before.schedule.fault_count(),
         shrunk.after.schedule.fault_count(),
         shrunk.signature
@@ -208,6 +204,15 @@ pub(super) fn write_shrunk(
         .file(base, seed, &name, &description)
         .context("the shrunk scenario does not load (a bug in shrink)")?;
     write_file(path, &written)
+}
+
+/// The scenario file as messages name it (`file` empty: the built-in default).
+pub(super) fn display_file(file: &str) -> &str {
+    if file.is_empty() {
+        "the built-in default"
+    } else {
+        file
+    }
 }
 
 /// Says why the shrink did not start; exit code 1.

@@ -222,8 +222,8 @@ impl Controller {
 
     fn remove_from_elr(&mut self, broker: BrokerId, out: &mut Vec<Effect>) {
         for i in 0..self.state.partitions.len() {
-            let mut registration = self.state.partitions[i].clone();
-            if registration.elr.contains(&broker) {
+            if self.state.partitions[i].elr.contains(&broker) {
+                let mut registration = self.state.partitions[i].clone();
                 registration.elr.retain(|b| *b != broker);
                 registration.partition_epoch = PartitionEpoch(registration.partition_epoch.0 + 1);
                 out.push(Effect::Trace(EventKind::IsrChanged {

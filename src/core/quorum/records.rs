@@ -130,11 +130,6 @@ impl ControllerState {
             }
         }
     }
-
-    /// The partition registration of `p`'s index.
-    pub fn partition(&self, index: usize) -> &PartitionRegistration {
-        &self.partitions[index]
-    }
 }
 
 #[cfg(test)]
@@ -164,7 +159,7 @@ mod tests {
             fenced: false,
         });
         assert!(!state.brokers[&BrokerId(2)].fenced);
-        let mut changed = state.partition(0).clone();
+        let mut changed = state.partitions[0].clone();
         changed.leader = Some(BrokerId(2));
         changed.isr = vec![BrokerId(2)];
         state.apply(&MetadataRecord::PartitionChange(changed.clone()));
