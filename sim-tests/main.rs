@@ -5,6 +5,7 @@
 mod availability;
 mod checkers;
 mod ci;
+mod controller_quorum;
 mod coverage;
 mod disk_wipe;
 mod explain;

@@ -170,8 +170,49 @@ pub struct Config {
     /// whose connection was reset or refused (doubling per failure up to
     /// `reconnect.backoff.max.ms`, 1 s).
     pub reconnect_backoff_ms: u64,
+    /// `controller.quorum.election.timeout.ms`: a voter's election timer is drawn from
+    /// `T + rand(T)`.
+    pub controller_quorum_election_timeout_ms: u64,
+    /// `controller.quorum.fetch.timeout.ms`: a follower controller that fetched nothing
+    /// for this long starts an election (the leader's check-quorum window is 1.5 x it).
+    pub controller_quorum_fetch_timeout_ms: u64,
+    /// The controller quorum's protocol knobs (Kafka's fixes), set by `kafka_version`.
+    pub quorum: QuorumKnobs,
     /// Deliberate bugs for checker tests; all off (see [`TestHooks`]).
     pub hooks: TestHooks,
+}
+
+/// The controller quorum's protocol knobs: each defaults to what Kafka does today, and
+/// its other value brings back the bug its doc names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuorumKnobs {
+    /// KAFKA-15489 (fixed in 3.7): a leader that no majority fetched from within 1.5 x the
+    /// fetch timeout resigns.
+    pub check_quorum: bool,
+    /// KIP-996 (4.0): pre-votes before an election.
+    pub pre_vote: bool,
+    /// KAFKA-10527 (fixed in 2.7): a restarted leader comes back resigned.
+    pub restart_leader_resigned: bool,
+    /// KAFKA-12619 (fixed in 3.0): the HW moves only past the leader's epoch start.
+    pub hw_requires_current_epoch: bool,
+    /// Voters flush their log before their next fetch.
+    pub voters_flush_before_fetch: bool,
+    /// KAFKA-15345 (fixed in 3.6) and KAFKA-17333 (3.9): the active controller acts only
+    /// once it has replayed the log up to its epoch start.
+    pub activate_after_replay: bool,
+}
+
+impl Default for QuorumKnobs {
+    fn default() -> Self {
+        QuorumKnobs {
+            check_quorum: true,
+            pre_vote: true,
+            restart_leader_resigned: true,
+            hw_requires_current_epoch: true,
+            voters_flush_before_fetch: true,
+            activate_after_replay: true,
+        }
+    }
 }
 
 impl Default for Config {
@@ -204,6 +245,9 @@ impl Default for Config {
             metadata_max_age_ms: 300_000,
             idempotent_epoch_bump: true,
             reconnect_backoff_ms: 50,
+            controller_quorum_election_timeout_ms: 1_000,
+            controller_quorum_fetch_timeout_ms: 2_000,
+            quorum: QuorumKnobs::default(),
             hooks: TestHooks::default(),
         }
     }

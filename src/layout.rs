@@ -1,6 +1,6 @@
 //! The static shape of a cluster: brokers, topics, partitions and replica assignments.
 
-use crate::types::{BrokerId, PartitionId};
+use crate::types::{BrokerId, ControllerId, NodeId, PartitionId};
 
 /// One partition's name and assigned replicas (AR; `replicas[0]` is the preferred leader).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub struct Layout {
     pub brokers: Vec<BrokerId>,
     /// Every partition of every topic; `PartitionId(i)` indexes this.
     pub partitions: Vec<PartitionLayout>,
+    /// The controller nodes: the single `controller`, or `controller-1` … `controller-N`
+    /// forming a KRaft quorum.
+    pub controllers: Vec<NodeId>,
 }
 
 impl Layout {
@@ -54,7 +57,26 @@ impl Layout {
         Layout {
             brokers: broker_ids,
             partitions,
+            controllers: vec![NodeId::CONTROLLER],
         }
+    }
+
+    /// The same layout with `count` controllers: one is the single `controller`; more
+    /// form a quorum of `controller-1` … `controller-N`.
+    pub fn with_controllers(mut self, count: u8) -> Layout {
+        self.controllers = if count <= 1 {
+            vec![NodeId::CONTROLLER]
+        } else {
+            (1..=count)
+                .map(|n| NodeId::Controller(ControllerId(n)))
+                .collect()
+        };
+        self
+    }
+
+    /// Whether the controllers form a quorum (more than one).
+    pub fn has_quorum(&self) -> bool {
+        self.controllers.len() > 1
     }
 
     /// Every partition id.

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fault_mark::{self, FaultMark};
 use crate::history::{EventKind, History};
+use crate::quorum_event::QuorumEvent;
 use crate::types::{BrokerId, LeaderEpoch, NodeId, PartitionId};
 
 /// Whether a process runs.
@@ -60,11 +61,27 @@ pub struct ClusterState {
     partitions: BTreeMap<PartitionId, PartitionState>,
     /// The epoch each (broker, partition) leads in, since the broker last started.
     leading: BTreeMap<(BrokerId, PartitionId), LeaderEpoch>,
+    /// The controllers form a quorum (the history has quorum events).
+    quorum: bool,
+    /// The active controller as last recorded: the single one, or the quorum controller
+    /// that last activated and has not renounced.
+    active: Option<NodeId>,
+    /// A quorum's controllers (seen in its events).
+    controllers: BTreeSet<NodeId>,
 }
 
 impl ClusterState {
     /// The cluster at the start of `history`: everything runs, the start network.
     pub fn new(history: &History) -> ClusterState {
+        let controllers: BTreeSet<NodeId> = history
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Quorum(q) if matches!(q.node(), NodeId::Controller(_)) => Some(q.node()),
+                _ => None,
+            })
+            .collect();
+        let quorum = !controllers.is_empty();
         ClusterState {
             processes: BTreeMap::new(),
             isolated: BTreeSet::new(),
@@ -75,6 +92,9 @@ impl ClusterState {
             unfenced_at_controller: BTreeSet::new(),
             partitions: BTreeMap::new(),
             leading: BTreeMap::new(),
+            quorum,
+            active: (!quorum).then_some(NodeId::CONTROLLER),
+            controllers,
         }
     }
 
@@ -82,6 +102,12 @@ impl ClusterState {
     pub fn apply(&mut self, kind: &EventKind) -> bool {
         use EventKind::*;
         match kind {
+            Quorum(QuorumEvent::Activated { node, .. }) => self.active = Some(*node),
+            Quorum(QuorumEvent::Renounced { node, .. }) => {
+                if self.active == Some(*node) {
+                    self.active = None;
+                }
+            }
             Fault { description } => match fault_mark::parse(description) {
                 Some(mark) => self.fault(mark),
                 None => return false,
@@ -237,12 +263,62 @@ impl ClusterState {
     /// Every datagram between the controller and `broker` arrives, both ways: no cut, no
     /// packet loss anywhere.
     pub fn reachable_from_controller(&self, broker: BrokerId) -> bool {
-        let (c, b) = (NodeId::CONTROLLER, NodeId::Broker(broker));
+        let Some(c) = self.active else {
+            return false;
+        };
+        self.connected(c, NodeId::Broker(broker))
+    }
+
+    /// Every datagram between `a` and `b` arrives, both ways.
+    fn connected(&self, c: NodeId, b: NodeId) -> bool {
         self.packet_loss == 0.0
             && !self.isolated.contains(&c)
             && !self.isolated.contains(&b)
             && !self.cut.contains(&(c, b))
             && !self.cut.contains(&(b, c))
+    }
+
+    /// The active controller as last recorded, if it can act: it runs, and in a quorum
+    /// every datagram between it and a majority of controllers arrives (else its records
+    /// cannot commit).
+    pub fn usable_controller(&self) -> Option<NodeId> {
+        let c = self.active.filter(|c| self.process(*c) == Process::Up)?;
+        (!self.quorum || self.majority_group(c).is_some()).then_some(c)
+    }
+
+    /// The running controllers `c` reaches both ways (itself included), if they are a
+    /// majority of the quorum.
+    fn majority_group(&self, c: NodeId) -> Option<Vec<NodeId>> {
+        let group: Vec<NodeId> = self
+            .controllers
+            .iter()
+            .copied()
+            .filter(|d| self.process(*d) == Process::Up && (*d == c || self.connected(c, *d)))
+            .collect();
+        (group.len() > self.controllers.len() / 2).then_some(group)
+    }
+
+    /// Whether the controllers form a quorum.
+    pub fn quorum(&self) -> bool {
+        self.quorum
+    }
+
+    /// Whether a quorum has no usable active controller (none recorded, or it stopped or
+    /// is cut off from a majority of controllers) while a majority of controllers runs and
+    /// every datagram between them arrives: the quorum could elect one.
+    pub fn quorum_could_elect(&self) -> bool {
+        if !self.quorum {
+            return false;
+        }
+        if self.usable_controller().is_some() {
+            return false;
+        }
+        self.controllers.iter().any(|c| {
+            self.majority_group(*c).is_some_and(|g| {
+                g.iter()
+                    .all(|a| g.iter().all(|b| a == b || self.connected(*a, *b)))
+            })
+        })
     }
 
     /// Registered since it last started and not fenced.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::Evidence;
-use super::metadata_log::{Step, replay};
+use super::metadata_log::{Step, UNKNOWN, replay};
 use crate::config::Config;
 use crate::history::History;
 use crate::quorum_event::RecordStamp;
@@ -25,6 +25,9 @@ pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
         let log = &logs[&node];
         for offset in from.0..to.0.min(log.records.len() as u64) {
             let stamp = log.records[offset as usize];
+            if stamp == UNKNOWN {
+                continue; // inside a snapshot it installed
+            }
             let (first, holder, set_by) =
                 *committed
                     .entry(offset)

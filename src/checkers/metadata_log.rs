@@ -4,9 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::fault_mark::FaultMark;
 use crate::history::{EventKind, History};
 use crate::quorum_event::{QuorumEvent, RecordStamp};
 use crate::types::{NodeId, Offset};
+
+/// The stamp of an offset a node holds only inside a snapshot it installed.
+pub const UNKNOWN: RecordStamp = (u32::MAX, 0);
 
 /// One node's metadata log.
 #[derive(Clone, Debug, Default)]
@@ -40,13 +44,19 @@ pub enum Step {
 }
 
 /// Replays the history's quorum events in order, calling `visit` after each with the
-/// logs so far, the event's index, its node and what it did.
+/// logs so far, the event's index, its node and what it did. A node's high watermark is
+/// volatile: when its process dies (crash, power loss, wiped disk) it is forgotten, and the
+/// node's next incarnation states what its log kept with a `Truncated` event.
 pub fn replay(
     history: &History,
     mut visit: impl FnMut(&BTreeMap<NodeId, NodeLog>, usize, NodeId, Step),
 ) {
     let mut logs: BTreeMap<NodeId, NodeLog> = BTreeMap::new();
     for (index, event) in history.events.iter().enumerate() {
+        if let EventKind::Fault { description } = &event.kind {
+            forget_hw_of_dead(&mut logs, description);
+            continue;
+        }
         let EventKind::Quorum(q) = &event.kind else {
             continue;
         };
@@ -58,9 +68,12 @@ pub fn replay(
                 records,
                 ..
             } => {
-                let base = base_offset.index().min(log.records.len());
+                let base = base_offset.index();
                 log.records.truncate(base);
                 log.set_by.truncate(base);
+                // Entries below a snapshot the node installed were never appended to it.
+                log.records.resize(base, UNKNOWN);
+                log.set_by.resize(base, index);
                 log.records.extend(records.iter().copied());
                 log.set_by.extend(records.iter().map(|_| index));
                 Step::Appended
@@ -79,5 +92,20 @@ pub fn replay(
             QuorumEvent::Activated { .. } | QuorumEvent::Renounced { .. } => Step::Other,
         };
         visit(&logs, index, node, step);
+    }
+}
+
+/// A process that died takes its (volatile) high watermark with it.
+fn forget_hw_of_dead(logs: &mut BTreeMap<NodeId, NodeLog>, description: &str) {
+    let nodes = match crate::fault_mark::parse(description) {
+        Some(
+            FaultMark::Crash(nodes) | FaultMark::PowerLoss(nodes) | FaultMark::DiskWipe(nodes),
+        ) => nodes,
+        _ => return,
+    };
+    for node in nodes {
+        if let Some(log) = logs.get_mut(&node) {
+            log.hw = Offset(0);
+        }
     }
 }

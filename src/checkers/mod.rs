@@ -8,6 +8,7 @@
 pub mod aborted_read;
 pub mod cluster_state;
 pub mod controller_split_brain;
+pub mod controller_stall;
 pub mod divergence;
 pub mod duplicate;
 pub mod facts;

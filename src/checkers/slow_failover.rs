@@ -54,20 +54,24 @@
 use std::collections::BTreeMap;
 
 use super::Evidence;
-use super::cluster_state::{ClusterState, Process};
+use super::cluster_state::ClusterState;
 use crate::config::Config;
 use crate::core::quorum::controller::SESSION_CHECK_INTERVAL_MS;
 use crate::history::{EventKind, History};
-use crate::types::{BrokerId, NodeId, PartitionId, SimTime};
+use crate::types::{BrokerId, PartitionId, SimTime};
 use crate::violation::{Violation, ViolationKind};
 
 /// The failover bound in milliseconds (module doc) for a network whose largest
 /// per-message latency so far is `latency_max_ms`.
-pub fn bound_ms(config: &Config, latency_max_ms: u64) -> u64 {
+pub fn bound_ms(config: &Config, latency_max_ms: u64, quorum: bool) -> u64 {
     let d = latency_max_ms;
     let detect = config.broker_session_timeout_ms + 1 + SESSION_CHECK_INTERVAL_MS + 3 * d;
     let catch_up = config.broker_heartbeat_interval_ms + 2 * d;
-    detect.max(catch_up)
+    // A quorum's records commit before brokers learn them: the followers' parked fetches
+    // return (d), their next fetches bring the HW up (d), and the brokers' parked fetches
+    // return with it (d).
+    let commit = if quorum { 3 * d } else { 0 };
+    detect.max(catch_up) + commit
 }
 
 /// A stall in progress.
@@ -106,6 +110,11 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             continue;
         }
         let mut acted = None;
+        // A newly active controller gives every broker a fresh session: a new failover.
+        let new_controller = matches!(
+            &event.kind,
+            EventKind::Quorum(crate::quorum_event::QuorumEvent::Activated { .. })
+        );
         if let EventKind::LeaderElected {
             partition, leader, ..
         } = &event.kind
@@ -122,7 +131,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             let leader_failed = watch.leader_in_reach && !in_reach;
             watch.leader_in_reach = in_reach;
             let candidate = stalled_with(&state, p);
-            let restart = acted == Some(p) || leader_failed;
+            let restart = acted == Some(p) || leader_failed || new_controller;
             if let Some(stall) = watch.stall
                 && (candidate.is_none() || restart)
             {
@@ -158,12 +167,13 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             violations.extend(judge(history, config, &state, p, stall, ended));
         }
     }
+    violations.extend(super::controller_stall::check(history, config));
     violations
 }
 
 /// The electable ISR or ELR member of `p`, if `p` is stalled (module doc).
 fn stalled_with(state: &ClusterState, p: PartitionId) -> Option<BrokerId> {
-    if state.process(NodeId::CONTROLLER) != Process::Up || state.has_running_leader(p) {
+    if state.usable_controller().is_none() || state.has_running_leader(p) {
         return None;
     }
     state.candidate(p)
@@ -187,7 +197,7 @@ fn judge(
     ended: Ended,
 ) -> Option<Violation> {
     let lasted_ms = ended.time.ms_since(stall.since);
-    let bound = bound_ms(config, state.latency_max_ms());
+    let bound = bound_ms(config, state.latency_max_ms(), state.quorum());
     if lasted_ms <= bound {
         return None;
     }
@@ -259,12 +269,13 @@ mod tests {
 
     #[test]
     fn the_bound_is_the_session_the_check_and_three_latencies() {
-        assert_eq!(bound_ms(&config(), 10), 1500 + 1 + 100 + 30);
+        assert_eq!(bound_ms(&config(), 10, false), 1500 + 1 + 100 + 30);
+        assert_eq!(bound_ms(&config(), 10, true), 1500 + 1 + 100 + 60);
         let slow_heartbeats = Config {
             broker_heartbeat_interval_ms: 5000,
             ..config()
         };
-        assert_eq!(bound_ms(&slow_heartbeats, 10), 5020);
+        assert_eq!(bound_ms(&slow_heartbeats, 10, false), 5020);
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum ErrorCode {
     DuplicateBrokerRegistration,
     /// The broker epoch in the request is not the registered one.
     StaleBrokerEpoch,
+    /// The receiving controller is not the active one (or stopped being it before the
+    /// request's records committed): find the active controller and ask again.
+    NotController,
 }
 
 impl ErrorCode {
@@ -55,6 +58,7 @@ impl ErrorCode {
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
             ErrorCode::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
             ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
+            ErrorCode::NotController => "NOT_CONTROLLER",
         }
     }
 
@@ -249,7 +253,20 @@ pub enum Message {
         /// The broker's image (may be stale).
         metadata: Box<MetadataImage>,
     },
+
+    // ---- the controller quorum's metadata log ----
+    /// A Raft message between controllers, or between a controller and a broker that
+    /// fetches the metadata log as an observer.
+    Raft(Box<MetadataRaftMessage>),
 }
+
+/// The metadata log's Raft messages: replicas are nodes, records are metadata records,
+/// snapshots are the metadata state.
+pub type MetadataRaftMessage = crate::core::quorum::raft::RaftMessage<
+    crate::types::NodeId,
+    crate::core::quorum::records::MetadataRecord,
+    crate::core::quorum::records::ControllerState,
+>;
 
 /// What the controller publishes: every partition and broker registration.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -39,8 +39,10 @@ pub enum DiskOp {
     Flush { partition: PartitionId },
     /// Write the HW checkpoint file (`replication-offset-checkpoint`), durably.
     CheckpointHw { partition: PartitionId, hw: Offset },
-    /// The controller's durable state (KRaft's metadata log, fsynced on commit).
+    /// The single controller's durable state (its metadata log, fsynced on commit).
     ControllerState(Box<quorum::records::ControllerState>),
+    /// A write to a quorum controller's metadata log files.
+    Quorum(quorum::metadata_log::QuorumDiskOp),
 }
 
 /// Something a state machine asks the outside world to do.
@@ -53,6 +55,10 @@ pub enum Effect {
     Disk(DiskOp),
     /// An observation for the history; never changes behaviour.
     Trace(EventKind),
+    /// An observation every controller of a quorum makes of the same committed metadata
+    /// record, at `offset` of the metadata log: the history keeps the first only (the
+    /// moment the record first counted as committed anywhere).
+    TraceOnce { offset: Offset, kind: EventKind },
 }
 
 /// Why a connection to a peer is gone (the shell models connections; the core only hears

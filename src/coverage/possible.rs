@@ -144,7 +144,7 @@ impl Reach {
 /// less one), counting repeats.
 fn brokers_named(scenario: &Scenario, target: &Target) -> u64 {
     match target {
-        Target::Controller => 0,
+        Target::Controller | Target::ControllerN(_) | Target::Controllers => 0,
         Target::Broker(_) | Target::Replica { .. } | Target::Leader(_) => 1,
         Target::Followers(p) => scenario.layout.partition(*p).replicas.len() as u64 - 1,
         Target::List(targets) => targets.iter().map(|t| brokers_named(scenario, t)).sum(),
@@ -154,7 +154,7 @@ fn brokers_named(scenario: &Scenario, target: &Target) -> u64 {
 /// Whether `target` names the controller.
 fn names_controller(target: &Target) -> bool {
     match target {
-        Target::Controller => true,
+        Target::Controller | Target::ControllerN(_) | Target::Controllers => true,
         Target::List(targets) => targets.iter().any(names_controller),
         _ => false,
     }

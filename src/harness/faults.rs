@@ -42,7 +42,13 @@ fn collect(cluster: &Cluster, target: &Target, nodes: &mut Vec<NodeId>) {
     };
     match target {
         Target::Broker(b) => add(NodeId::Broker(*b)),
-        Target::Controller => add(NodeId::CONTROLLER),
+        Target::Controller => add(cluster.active_controller()),
+        Target::ControllerN(n) => add(cluster.layout().controllers[usize::from(*n) - 1]),
+        Target::Controllers => {
+            for c in &cluster.layout().controllers {
+                add(*c);
+            }
+        }
         Target::Replica { partition, index } => add(NodeId::Broker(
             cluster.layout().partition(*partition).replicas[*index],
         )),
@@ -101,7 +107,18 @@ pub fn apply(cluster: &mut Cluster, action: &FaultAction) {
         FaultAction::Resume(t) => each(cluster, t, "resume", |c, n| c.resume(n)),
         FaultAction::Isolate(t) => each(cluster, t, "isolate", |c, n| c.isolate(n)),
         FaultAction::Partition(groups) => {
-            let resolved: Vec<Vec<NodeId>> = groups.iter().map(|g| resolve(cluster, g)).collect();
+            // Groups may overlap: a node belongs to the first group that names it.
+            let mut placed: Vec<NodeId> = Vec::new();
+            let mut resolved: Vec<Vec<NodeId>> = Vec::new();
+            for group in groups {
+                let nodes: Vec<NodeId> = resolve(cluster, group)
+                    .into_iter()
+                    .filter(|n| !placed.contains(n))
+                    .collect();
+                placed.extend(&nodes);
+                resolved.push(nodes);
+            }
+            resolved.retain(|g| !g.is_empty());
             record(cluster, describe_partition(&resolved));
             cluster.partition(&resolved);
         }

@@ -114,8 +114,14 @@ pub struct Workload {
 pub enum Target {
     /// A broker by id (JSON: an integer).
     Broker(BrokerId),
-    /// The controller node (JSON: `"controller"`).
+    /// The active controller when the fault fires (the single one when there is one;
+    /// when none is active, the one that was active last) (JSON: `"controller"`).
     Controller,
+    /// Controller N, 1-based (JSON: `"controller:N"`; `"controller:1"` is `controller`
+    /// when there is one).
+    ControllerN(u8),
+    /// Every controller (JSON: `"controllers"`).
+    Controllers,
     /// The `index`-th assigned replica of a partition, 0-based in assignment order
     /// (JSON: `"replica:TOPIC-P:I"`).
     Replica {
@@ -216,6 +222,10 @@ pub struct NemesisSpec {
     /// At most this many brokers down at once (< brokers, default 1); `power_loss_all`
     /// alone may take down a whole partition's replicas.
     pub max_down: u8,
+    /// At most this many controllers crashed, paused or cut off at once (< controllers;
+    /// default the largest minority, `(controllers - 1) / 2`). With one controller the
+    /// nemesis leaves it alone.
+    pub max_controllers_down: u8,
     /// BUGGIFY-style bias (default on): each seed draws which kinds it uses and how
     /// often it aims at leaders and followers (see `harness::nemesis`).
     pub buggify: bool,

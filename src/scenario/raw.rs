@@ -38,6 +38,7 @@ pub(super) struct RawScenario {
 #[serde(deny_unknown_fields, expecting = "a cluster object")]
 pub(super) struct RawCluster {
     pub brokers: u64,
+    pub controllers: Option<u64>,
     pub topics: Vec<RawTopic>,
 }
 
@@ -77,6 +78,8 @@ pub(super) struct RawConfig {
     pub replica_high_watermark_checkpoint_interval_ms: Option<u64>,
     pub metadata_max_age_ms: Option<u64>,
     pub reconnect_backoff_ms: Option<u64>,
+    pub controller_quorum_election_timeout_ms: Option<u64>,
+    pub controller_quorum_fetch_timeout_ms: Option<u64>,
     pub idempotent_epoch_bump: Option<bool>,
     pub eligible_leader_replicas: Option<bool>,
     pub hw_requires_min_isr: Option<bool>,
@@ -311,6 +314,7 @@ pub(super) struct RawNemesis {
     pub kinds: Vec<Named<RawNemesisKind>>,
     pub interval_ms: Option<u64>,
     pub max_down: Option<u64>,
+    pub max_controllers_down: Option<u64>,
     pub buggify: Option<bool>,
 }
 

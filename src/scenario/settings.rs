@@ -167,6 +167,16 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             raw.reconnect_backoff_ms,
             &mut c.reconnect_backoff_ms,
         ),
+        (
+            "controller_quorum_election_timeout_ms",
+            raw.controller_quorum_election_timeout_ms,
+            &mut c.controller_quorum_election_timeout_ms,
+        ),
+        (
+            "controller_quorum_fetch_timeout_ms",
+            raw.controller_quorum_fetch_timeout_ms,
+            &mut c.controller_quorum_fetch_timeout_ms,
+        ),
     ];
     for (name, value, slot) in periods {
         if let Some(ms) = value {

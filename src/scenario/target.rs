@@ -8,8 +8,9 @@ use crate::layout::Layout;
 use crate::types::{BrokerId, PartitionId};
 
 /// The accepted target forms, for error messages.
-const TARGET_FORMS: &str = "a broker id, \"controller\", \"replica:TOPIC-P:I\", \
-                            \"leader:TOPIC-P\", \"followers:TOPIC-P\" or a list of targets";
+const TARGET_FORMS: &str = "a broker id, \"controller\", \"controller:N\", \"controllers\", \
+                            \"replica:TOPIC-P:I\", \"leader:TOPIC-P\", \"followers:TOPIC-P\" \
+                            or a list of targets";
 
 /// Resolves targets and faults against one layout.
 pub(super) struct Resolver<'a> {
@@ -169,6 +170,27 @@ impl Resolver<'_> {
     fn named_target(&self, text: &str, field: &str) -> Result<Target, ScenarioError> {
         if text == "controller" {
             return Ok(Target::Controller);
+        }
+        if text == "controllers" {
+            return Ok(Target::Controllers);
+        }
+        if let Some(rest) = text.strip_prefix("controller:") {
+            let count = self.layout.controllers.len();
+            return match rest.parse::<u64>() {
+                Ok(n) if (1..=count as u64).contains(&n) => Ok(Target::ControllerN(n as u8)),
+                Ok(n) => Err(invalid(
+                    field,
+                    format!(
+                        "controller {n} does not exist (cluster.controllers = {count}; numbered from 1)"
+                    ),
+                )),
+                Err(_) => Err(invalid(
+                    field,
+                    format!(
+                        "`{text}`: the controller number `{rest}` is not a number; write \"controller:N\""
+                    ),
+                )),
+            };
         }
         if let Some(rest) = text.strip_prefix("leader:") {
             return Ok(Target::Leader(self.partition(rest, field)?));

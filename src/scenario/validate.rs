@@ -45,7 +45,7 @@ pub(super) fn scenario(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         .collect::<Result<Vec<_>, _>>()?;
     let nemesis = raw
         .nemesis
-        .map(|n| nemesis(&n, layout.brokers.len()))
+        .map(|n| nemesis(&n, layout.brokers.len(), layout.controllers.len()))
         .transpose()?;
     let looks_ms = super::looks::parse(
         raw.nemesis_looks_ms.as_deref().unwrap_or_default(),
@@ -119,7 +119,16 @@ fn cluster(raw: &RawCluster) -> Result<Layout, ScenarioError> {
             topic.replication_factor as u8,
         ));
     }
-    Ok(Layout::new(raw.brokers as u8, &topics))
+    let controllers = raw.controllers.unwrap_or(1);
+    if ![1, 3, 5].contains(&controllers) {
+        return Err(invalid(
+            "cluster.controllers",
+            format!(
+                "must be 1, 3 or 5 (a KRaft quorum has an odd number of voters), got {controllers}"
+            ),
+        ));
+    }
+    Ok(Layout::new(raw.brokers as u8, &topics).with_controllers(controllers as u8))
 }
 
 /// A topic name as Kafka allows it: 1..=249 characters of ASCII letters, digits, `.`, `_`
@@ -228,8 +237,13 @@ fn workload(raw: &RawWorkload) -> Result<Workload, ScenarioError> {
     })
 }
 
-/// `nemesis`: kinds, step interval and how many brokers may be down at once.
-fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioError> {
+/// `nemesis`: kinds, step interval and how many brokers and controllers may be down at
+/// once.
+fn nemesis(
+    raw: &RawNemesis,
+    brokers: usize,
+    controllers: usize,
+) -> Result<NemesisSpec, ScenarioError> {
     if raw.kinds.is_empty() {
         return Err(invalid(
             "nemesis.kinds",
@@ -258,6 +272,17 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
             format!("must be less than the number of brokers ({brokers}), got {max_down}{default}"),
         ));
     }
+    let minority = (controllers as u64 - 1) / 2;
+    let max_controllers_down = raw.max_controllers_down.unwrap_or(minority);
+    if max_controllers_down >= controllers as u64 {
+        return Err(invalid(
+            "nemesis.max_controllers_down",
+            format!(
+                "must be less than the number of controllers ({controllers}), got \
+                 {max_controllers_down}"
+            ),
+        ));
+    }
     let kinds = raw
         .kinds
         .iter()
@@ -280,6 +305,7 @@ fn nemesis(raw: &RawNemesis, brokers: usize) -> Result<NemesisSpec, ScenarioErro
         kinds,
         interval_ms,
         max_down: max_down as u8,
+        max_controllers_down: max_controllers_down as u8,
         buggify: raw.buggify.unwrap_or(true),
     })
 }

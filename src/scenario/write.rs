@@ -15,6 +15,8 @@ pub fn target_json(target: &Target, layout: &Layout) -> Value {
     match target {
         Target::Broker(b) => json!(b.0),
         Target::Controller => json!("controller"),
+        Target::ControllerN(n) => json!(format!("controller:{n}")),
+        Target::Controllers => json!("controllers"),
         Target::Replica { partition, index } => {
             json!(format!(
                 "replica:{}:{index}",

@@ -15,10 +15,13 @@ use crate::core::consumer::Consumer;
 use crate::core::prng::Prng;
 use crate::core::producer::{Producer, ProducerWorkload};
 use crate::core::quorum::controller::Controller;
+use crate::core::quorum::node::ControllerNode;
+use crate::core::quorum::quorum_controller::QuorumController;
 use crate::core::quorum::records::ControllerState;
 use crate::core::{Disconnect, Effect, StateMachine};
 use crate::history::{EventKind, History};
 use crate::layout::Layout;
+use crate::quorum_event::QuorumEvent;
 use crate::shell::disk::{PowerLossCut, SimDisk};
 use crate::shell::links::{Control, Links};
 use crate::shell::node::{Shared, Slot, drive, latency_us};
@@ -43,7 +46,7 @@ pub struct Cluster {
     shared: Arc<Shared>,
     ids: BTreeMap<NodeId, madsim::task::NodeId>,
     brokers: BTreeMap<BrokerId, Slot<Broker>>,
-    controller: Slot<Controller>,
+    controllers: BTreeMap<NodeId, Slot<ControllerNode>>,
     producers: BTreeMap<u8, Slot<Producer>>,
     consumers: BTreeMap<u8, Slot<Consumer>>,
     down: BTreeSet<NodeId>,
@@ -65,6 +68,7 @@ impl Cluster {
             history: Mutex::new(History::new(names)),
             disk: Mutex::new(SimDisk::default()),
             links: Mutex::new(Links::new(latency_ms)),
+            metadata_traced: Mutex::new(Offset(0)),
         });
         let mut cluster = Cluster {
             handle,
@@ -72,13 +76,15 @@ impl Cluster {
             shared,
             ids: BTreeMap::new(),
             brokers: BTreeMap::new(),
-            controller: Arc::new(Mutex::new(None)),
+            controllers: BTreeMap::new(),
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
             down: BTreeSet::new(),
             paused: BTreeSet::new(),
         };
-        cluster.start_controller(config);
+        for &c in &layout.controllers {
+            cluster.start_controller(c, config);
+        }
         for &b in &layout.brokers {
             cluster.start_broker(b, config);
         }
@@ -112,28 +118,40 @@ impl Cluster {
         cluster
     }
 
-    fn start_controller(&mut self, config: &Config) {
-        let (slot, shared, layout, config) = (
-            self.controller.clone(),
+    fn start_controller(&mut self, me: NodeId, config: &Config) {
+        let slot: Slot<ControllerNode> = Arc::new(Mutex::new(None));
+        let (init_slot, shared, layout, config) = (
+            slot.clone(),
             self.shared.clone(),
             self.layout.clone(),
             config.clone(),
         );
-        let init_slot = slot.clone();
         let node = self
             .handle
             .create_node()
-            .name("controller")
-            .ip(address(NodeId::CONTROLLER).ip())
+            .name(me.to_string())
+            .ip(address(me).ip())
             .init(move || {
                 let (slot, shared) = (init_slot.clone(), shared.clone());
-                let stored = shared.disk.lock().expect("disk").boot_controller();
-                let controller = Controller::recover(config.clone(), &layout, stored, now());
+                let mut initial = Vec::new();
+                let controller = if layout.has_quorum() {
+                    let stored = shared.disk.lock().expect("disk").boot_quorum(me);
+                    let seed = madsim::rand::thread_rng().r#gen::<u64>();
+                    let q =
+                        QuorumController::recover(me, config.clone(), &layout, stored, now(), seed);
+                    initial = q.boot_events();
+                    ControllerNode::Quorum(Box::new(q))
+                } else {
+                    let stored = shared.disk.lock().expect("disk").boot_controller();
+                    let single = Controller::recover(config.clone(), &layout, stored, now());
+                    ControllerNode::Single(Box::new(single))
+                };
                 *slot.lock().expect("slot") = Some(controller);
-                let control = connect(&shared, NodeId::CONTROLLER);
-                drive(NodeId::CONTROLLER, slot, shared, control, Vec::new())
+                let control = connect(&shared, me);
+                drive(me, slot, shared, control, initial)
             });
-        self.ids.insert(NodeId::CONTROLLER, node.build().id());
+        self.ids.insert(me, node.build().id());
+        self.controllers.insert(me, slot);
     }
 
     fn start_broker(&mut self, b: BrokerId, config: &Config) {
@@ -203,6 +221,11 @@ impl Cluster {
         self.down.contains(&node)
     }
 
+    /// Whether a node is cut off from every other node (`isolate`).
+    pub fn is_isolated(&self, node: NodeId) -> bool {
+        self.shared.links.lock().expect("links").is_isolated(node)
+    }
+
     /// Whether a node is paused.
     pub fn is_paused(&self, node: NodeId) -> bool {
         self.paused.contains(&node)
@@ -239,6 +262,18 @@ impl Cluster {
     pub fn power_loss(&mut self, node: NodeId) -> Vec<PowerLossCut> {
         self.kill(node, false);
         let NodeId::Broker(b) = node else {
+            if self.layout.has_quorum() {
+                let mut rng = madsim::rand::thread_rng();
+                let cut = self
+                    .shared
+                    .disk
+                    .lock()
+                    .expect("disk")
+                    .power_loss_quorum(node, |len| kept_after_power_loss(len, rng.r#gen()));
+                if let Some((from, to)) = cut {
+                    tracing::trace!(target: "kafkasim::net", "{node} lost metadata log entries {from:?}..{to:?}");
+                }
+            }
             return Vec::new();
         };
         let mut rng = madsim::rand::thread_rng();
@@ -349,13 +384,43 @@ impl Cluster {
         self.brokers.get(&b)?.lock().expect("slot").as_ref().map(f)
     }
 
-    /// A copy of the controller's durable state.
+    /// A copy of the metadata as committed: the single controller's durable state, or
+    /// the state of the quorum controller that has replayed the most of the metadata log.
     pub fn controller_state(&self) -> Option<ControllerState> {
-        self.controller
-            .lock()
-            .expect("slot")
-            .as_ref()
-            .map(|c| c.state().clone())
+        let mut best: Option<(u64, ControllerState)> = None;
+        for slot in self.controllers.values() {
+            if let Some(c) = slot.lock().expect("slot").as_ref()
+                && best
+                    .as_ref()
+                    .is_none_or(|(applied, _)| c.applied() > *applied)
+            {
+                best = Some((c.applied(), c.state().clone()));
+            }
+        }
+        best.map(|(_, state)| state)
+    }
+
+    /// The active controller now (a running controller that leads the metadata log and
+    /// has replayed it), else the one that was active last, else the first controller.
+    pub fn active_controller(&self) -> NodeId {
+        let running_active = self.controllers.iter().find(|(node, slot)| {
+            !self.down.contains(node)
+                && slot
+                    .lock()
+                    .expect("slot")
+                    .as_ref()
+                    .is_some_and(|c| c.is_active())
+        });
+        if let Some((node, _)) = running_active {
+            return *node;
+        }
+        let last = self.with_history(|h: &History| {
+            h.events.iter().rev().find_map(|e| match &e.kind {
+                EventKind::Quorum(QuorumEvent::Activated { node, .. }) => Some(*node),
+                _ => None,
+            })
+        });
+        last.unwrap_or(self.layout.controllers[0])
     }
 
     /// Whether every producer has an outcome for every message.

@@ -12,6 +12,10 @@ use crate::core::DiskOp;
 use crate::core::broker::RecoveredPartition;
 use crate::core::broker::producer_state::NO_PRODUCER_ID;
 use crate::core::log::Record;
+use crate::core::quorum::metadata_log::{
+    MetadataEntry, MetadataSnapshot, MetadataStored, QuorumDiskOp,
+};
+use crate::core::quorum::raft::ElectionState;
 use crate::core::quorum::records::ControllerState;
 use crate::types::{BrokerId, NodeId, Offset, PartitionId};
 
@@ -26,11 +30,68 @@ pub struct PartitionDisk {
     pub hw_checkpoint: Offset,
 }
 
+/// One quorum controller's metadata log files: the quorum-state file and the snapshot are
+/// written durably, log entries reach stable storage when flushed.
+#[derive(Clone, Debug, Default)]
+pub struct QuorumFiles {
+    election: Option<ElectionState<NodeId>>,
+    entries: Vec<MetadataEntry>,
+    durable_end: Offset,
+    snapshot: Option<MetadataSnapshot>,
+}
+
+impl QuorumFiles {
+    fn apply(&mut self, op: QuorumDiskOp) {
+        match op {
+            QuorumDiskOp::Election(state) => self.election = Some(state),
+            QuorumDiskOp::Append(entries) => self.entries.extend(entries),
+            QuorumDiskOp::Truncate(to) => {
+                self.entries.retain(|e| e.offset < to);
+                self.durable_end = self.durable_end.min(to);
+            }
+            QuorumDiskOp::Flush(upto) => self.durable_end = self.durable_end.max(upto),
+            QuorumDiskOp::Snapshot(snapshot) => {
+                let end = snapshot.id.end_offset;
+                self.entries.retain(|e| e.offset >= end);
+                self.durable_end = self.durable_end.max(end);
+                self.snapshot = Some(*snapshot);
+            }
+        }
+    }
+
+    /// A power loss keeps the durable entries and a random part of the rest.
+    fn power_loss(&mut self, pick: impl FnOnce(usize) -> usize) -> Option<(Offset, Offset)> {
+        let durable = self
+            .entries
+            .iter()
+            .take_while(|e| e.offset < self.durable_end)
+            .count();
+        let unflushed = self.entries.len() - durable;
+        if unflushed == 0 {
+            return None;
+        }
+        let from = self.entries.last().map(|e| e.offset.plus(1))?;
+        self.entries.truncate(durable + pick(unflushed));
+        let to = self
+            .entries
+            .last()
+            .map_or(self.start(), |e| e.offset.plus(1));
+        (to < from).then_some((from, to))
+    }
+
+    fn start(&self) -> Offset {
+        self.snapshot
+            .as_ref()
+            .map_or(Offset(0), |s| s.id.end_offset)
+    }
+}
+
 /// Every node's disk.
 #[derive(Clone, Debug, Default)]
 pub struct SimDisk {
     brokers: BTreeMap<BrokerId, BTreeMap<PartitionId, PartitionDisk>>,
     controller: Option<ControllerState>,
+    quorum: BTreeMap<NodeId, QuorumFiles>,
 }
 
 /// What a power loss cut from one partition: `(partition, from_len, to_len)`.
@@ -39,10 +100,17 @@ pub type PowerLossCut = (PartitionId, Offset, Offset);
 impl SimDisk {
     /// Applies one write from `node`.
     pub fn apply(&mut self, node: NodeId, op: DiskOp) {
-        if let DiskOp::ControllerState(state) = op {
-            self.controller = Some(*state);
-            return;
-        }
+        let op = match op {
+            DiskOp::ControllerState(state) => {
+                self.controller = Some(*state);
+                return;
+            }
+            DiskOp::Quorum(op) => {
+                self.quorum.entry(node).or_default().apply(op);
+                return;
+            }
+            op => op,
+        };
         let NodeId::Broker(broker) = node else { return };
         let disk = self.brokers.entry(broker).or_default();
         match op {
@@ -61,7 +129,7 @@ impl SimDisk {
             DiskOp::CheckpointHw { partition, hw } => {
                 disk.entry(partition).or_default().hw_checkpoint = hw
             }
-            DiskOp::ControllerState(_) => unreachable!("handled above"),
+            DiskOp::ControllerState(_) | DiskOp::Quorum(_) => unreachable!("handled above"),
         }
     }
 
@@ -124,6 +192,30 @@ impl SimDisk {
     /// What a booting controller finds.
     pub fn boot_controller(&self) -> Option<ControllerState> {
         self.controller.clone()
+    }
+
+    /// What a booting quorum controller finds: its quorum-state file, the log entries
+    /// that survived and its latest snapshot.
+    pub fn boot_quorum(&self, node: NodeId) -> MetadataStored {
+        let Some(files) = self.quorum.get(&node) else {
+            return MetadataStored::empty();
+        };
+        MetadataStored {
+            election: files.election.clone(),
+            entries: files.entries.clone(),
+            snapshot: files.snapshot.clone(),
+        }
+    }
+
+    /// A quorum controller loses power: its metadata log keeps the flushed entries and a
+    /// random part of the rest (`pick(len)` draws from `0..=len`). Gives the log end
+    /// before and after when entries were lost.
+    pub fn power_loss_quorum(
+        &mut self,
+        node: NodeId,
+        pick: impl FnOnce(usize) -> usize,
+    ) -> Option<(Offset, Offset)> {
+        self.quorum.get_mut(&node)?.power_loss(pick)
     }
 
     /// Records of one partition on one broker that are not yet durable.

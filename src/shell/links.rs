@@ -118,6 +118,11 @@ impl Links {
             && !self.clogged.contains(&(from, to))
     }
 
+    /// Whether `node` is cut off from everyone.
+    pub fn is_isolated(&self, node: NodeId) -> bool {
+        self.isolated.contains(&node)
+    }
+
     /// Cuts `node` off from everyone; returns whether it was not cut off already.
     pub fn isolate(&mut self, node: NodeId) -> bool {
         self.isolated.insert(node)

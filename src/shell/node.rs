@@ -30,7 +30,7 @@ use crate::shell::disk::SimDisk;
 use crate::shell::links::{Control, Links};
 use crate::shell::wake::{Source, TaskWaker};
 use crate::shell::{Clock, TAG, address, sleep_until};
-use crate::types::{NodeId, SimTime};
+use crate::types::{NodeId, Offset, SimTime};
 
 /// What every node of one run shares: the recorded history, the disks and the
 /// connections.
@@ -42,6 +42,9 @@ pub struct Shared {
     pub disk: Mutex<SimDisk>,
     /// Who is connected to whom, which processes refuse connections, which links are cut.
     pub links: Mutex<Links>,
+    /// The metadata log offset below which every committed record's event is recorded
+    /// (see [`Effect::TraceOnce`]).
+    pub metadata_traced: Mutex<Offset>,
 }
 
 impl Shared {
@@ -52,6 +55,19 @@ impl Shared {
             tracing::info!(target: "kafkasim::event", "[{now}] {}", history.describe(&kind));
         }
         history.push(now, kind);
+    }
+
+    /// Records the event of the committed metadata record at `offset` unless some
+    /// controller already did.
+    pub fn record_once(&self, now: SimTime, offset: Offset, kind: EventKind) {
+        {
+            let mut traced = self.metadata_traced.lock().expect("traced");
+            if offset < *traced {
+                return;
+            }
+            *traced = offset.plus(1);
+        }
+        self.record(now, kind);
     }
 }
 
@@ -267,6 +283,7 @@ fn perform(
             }
             Effect::Disk(op) => shared.disk.lock().expect("disk").apply(me, op),
             Effect::Trace(kind) => shared.record(now, kind),
+            Effect::TraceOnce { offset, kind } => shared.record_once(now, offset, kind),
         }
     }
 }

@@ -470,6 +470,9 @@ impl Broker {
     }
 
     fn send_alter(&mut self, partition: PartitionId, out: &mut Vec<Effect>) {
+        let Some(controller) = self.controller() else {
+            return; // resent once a controller is known (`alter_retry_at`)
+        };
         self.next_correlation += 1;
         let attempt = self.next_correlation;
         let replica = self.replicas.get_mut(&partition).expect("hosted");
@@ -499,7 +502,7 @@ impl Broker {
             })
             .collect();
         out.push(Effect::Send {
-            to: NodeId::CONTROLLER,
+            to: controller,
             message: Message::AlterPartition {
                 broker: self.id,
                 broker_epoch,

@@ -7,6 +7,7 @@
 
 mod follower;
 mod leader;
+pub mod metadata_observer;
 pub mod producer_state;
 pub mod replica;
 #[cfg(test)]
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{Config, FlushPolicy};
 use crate::core::log::Record;
-use crate::core::message::{Message, MetadataImage};
+use crate::core::message::{ErrorCode, Message, MetadataImage};
 use crate::core::prng::Prng;
 use crate::core::{Disconnect, DiskOp, Effect, StateMachine};
 use crate::history::EventKind;
@@ -25,6 +26,7 @@ use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, SimTime};
 
 pub use follower::{FETCH_RESPONSE_GRACE_MS, Fetcher};
 pub use leader::{ParkedFetch, ParkedProduce};
+use metadata_observer::MetadataObserver;
 use replica::{Replica, Role};
 
 /// What survived on a broker's disk for one partition.
@@ -58,6 +60,8 @@ pub struct Broker {
     hw_checkpoint_at: SimTime,
     flush_at: Option<SimTime>,
     alter_retry_at: Option<SimTime>,
+    /// The broker's replica of the metadata log when the controllers form a quorum.
+    observer: Option<MetadataObserver>,
 }
 
 /// How often an unanswered AlterPartition is resent.
@@ -87,11 +91,16 @@ impl Broker {
                 ),
             );
         }
+        let incarnation = prng.next_u64();
+        let observer = layout
+            .has_quorum()
+            .then(|| MetadataObserver::new(id, &config, layout, SimTime::ZERO, prng.next_u64()));
         Broker {
             id,
             flush_at: None,
             config,
-            incarnation: prng.next_u64(),
+            incarnation,
+            observer,
             broker_epoch: None,
             metadata: MetadataImage::default(),
             replicas,
@@ -144,7 +153,20 @@ impl Broker {
             .is_some_and(|r| !r.fenced && r.broker_epoch == epoch)
     }
 
+    /// Where registrations, heartbeats and AlterPartition go: the single controller, or
+    /// the controller that leads the metadata log (none while this broker knows of none).
+    fn controller(&self) -> Option<NodeId> {
+        match &self.observer {
+            None => Some(NodeId::CONTROLLER),
+            Some(observer) => observer.active_controller(),
+        }
+    }
+
     fn on_heartbeat_timer(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        self.heartbeat_at = now.plus_ms(self.config.broker_heartbeat_interval_ms);
+        let Some(controller) = self.controller() else {
+            return;
+        };
         let message = match self.broker_epoch {
             None => Message::RegisterBroker {
                 broker: self.id,
@@ -158,10 +180,46 @@ impl Broker {
             },
         };
         out.push(Effect::Send {
-            to: NodeId::CONTROLLER,
+            to: controller,
             message,
         });
-        self.heartbeat_at = now.plus_ms(self.config.broker_heartbeat_interval_ms);
+    }
+
+    /// A controller answered `NOT_CONTROLLER`: ask the active one soon (the metadata log
+    /// names it once this broker's observer learns of the new leader).
+    fn on_not_controller(&mut self, now: SimTime) {
+        let soon = now.plus_ms(self.config.retry_backoff_ms);
+        self.heartbeat_at = self.heartbeat_at.min(soon);
+    }
+
+    /// A metadata log message: the observer steps, and the broker applies what committed.
+    /// A newly known active controller hears from this broker at once.
+    fn on_raft(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        message: crate::core::message::MetadataRaftMessage,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(observer) = &mut self.observer else {
+            return;
+        };
+        let before = observer.active_controller();
+        observer.on_message(now, from, message, out);
+        self.after_observer(now, before, out);
+    }
+
+    fn after_observer(&mut self, now: SimTime, before: Option<NodeId>, out: &mut Vec<Effect>) {
+        let Some(observer) = &mut self.observer else {
+            return;
+        };
+        let image = observer.catch_up();
+        if observer.active_controller() != before && observer.active_controller().is_some() {
+            self.heartbeat_at = now;
+        }
+        if let Some(image) = image {
+            self.apply_metadata(now, image, out);
+        }
     }
 
     /// Applies a metadata image newer than ours: KRaft brokers react to the resulting state.
@@ -362,6 +420,14 @@ impl Broker {
 impl StateMachine for Broker {
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
         match message {
+            Message::Raft(message) => self.on_raft(now, from, *message, out),
+            Message::RegisterBrokerResponse {
+                result: Err(ErrorCode::NotController),
+            }
+            | Message::HeartbeatResponse {
+                error: Some(ErrorCode::NotController),
+                ..
+            } => self.on_not_controller(now),
             Message::RegisterBrokerResponse { result } => {
                 if let (Ok(epoch), None) = (result, self.broker_epoch) {
                     self.broker_epoch = Some(epoch);
@@ -432,6 +498,11 @@ impl StateMachine for Broker {
     /// requests parked here for a client or follower that crashed complete as usual (their
     /// answers go nowhere, as Kafka's purgatory completes them regardless).
     fn on_disconnect(&mut self, now: SimTime, peer: NodeId, _: Disconnect, out: &mut Vec<Effect>) {
+        if let (NodeId::Controller(_), Some(observer)) = (peer, &mut self.observer) {
+            let before = observer.active_controller();
+            observer.on_disconnect(now, peer, out);
+            self.after_observer(now, before, out);
+        }
         if let NodeId::Broker(leader) = peer {
             self.on_leader_disconnect(now, leader);
             self.send_fetches(now, out);
@@ -439,6 +510,13 @@ impl StateMachine for Broker {
     }
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        if let Some(observer) = &mut self.observer
+            && observer.next_deadline().is_some_and(|at| at <= now)
+        {
+            let before = observer.active_controller();
+            observer.on_timeout(now, out);
+            self.after_observer(now, before, out);
+        }
         if now >= self.heartbeat_at {
             self.on_heartbeat_timer(now, out);
         }
@@ -460,7 +538,11 @@ impl StateMachine for Broker {
             .heartbeat_at
             .min(self.isr_check_at)
             .min(self.hw_checkpoint_at);
-        for at in [self.flush_at, self.alter_retry_at].into_iter().flatten() {
+        let observer = self.observer.as_ref().and_then(|o| o.next_deadline());
+        for at in [self.flush_at, self.alter_retry_at, observer]
+            .into_iter()
+            .flatten()
+        {
             deadline = deadline.min(at);
         }
         for fetcher in self.fetchers.values() {

@@ -12,14 +12,13 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::core::message::{ErrorCode, Message, MetadataImage};
-use crate::core::metadata::BrokerRegistration;
 use crate::core::quorum::partition_change::{self, ElectionRules};
 use crate::core::quorum::records::{ControllerState, MetadataRecord};
 use crate::core::{Disconnect, DiskOp, Effect, StateMachine};
 use crate::history::EventKind;
 use crate::layout::Layout;
 use crate::types::{
-    BrokerEpoch, BrokerId, LeaderEpoch, NodeId, PartitionEpoch, PartitionId, SimTime,
+    BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, SimTime,
 };
 
 /// The controller.
@@ -29,6 +28,22 @@ pub struct Controller {
     state: ControllerState,
     last_heartbeat: BTreeMap<BrokerId, SimTime>,
     session_check_at: SimTime,
+    sink: RecordSink,
+}
+
+/// Where the controller's records go.
+#[derive(Clone, Debug)]
+enum RecordSink {
+    /// The single controller: records apply at once, and each commit persists the whole
+    /// state and pushes it to every broker.
+    Local,
+    /// The active controller of a quorum: records apply speculatively and are collected
+    /// for the metadata log, where the next one will land at `next_offset`; brokers learn
+    /// them by fetching the log.
+    Quorum {
+        next_offset: Offset,
+        written: Vec<MetadataRecord>,
+    },
 }
 
 /// How often sessions are checked and leaderless partitions retried.
@@ -51,6 +66,45 @@ impl Controller {
             state,
             last_heartbeat,
             session_check_at: now,
+            sink: RecordSink::Local,
+        }
+    }
+
+    /// The active controller of a quorum, taking over `state` (the metadata log replayed
+    /// up to its epoch start) at `now`; its next record lands at `next_offset`. Every
+    /// registered broker gets a fresh session (`ClusterControlManager.activate`).
+    pub fn activate(
+        config: Config,
+        state: ControllerState,
+        now: SimTime,
+        next_offset: Offset,
+    ) -> Controller {
+        let last_heartbeat = state.brokers.keys().map(|b| (*b, now)).collect();
+        Controller {
+            config,
+            state,
+            last_heartbeat,
+            session_check_at: now,
+            sink: RecordSink::Quorum {
+                next_offset,
+                written: Vec::new(),
+            },
+        }
+    }
+
+    /// The records written since the last call (a quorum's active controller proposes
+    /// them to the metadata log). Always empty for the single controller.
+    pub fn take_written(&mut self) -> Vec<MetadataRecord> {
+        match &mut self.sink {
+            RecordSink::Local => Vec::new(),
+            RecordSink::Quorum { written, .. } => std::mem::take(written),
+        }
+    }
+
+    /// Where the next record lands in the metadata log (a quorum's active controller).
+    pub fn set_next_offset(&mut self, offset: Offset) {
+        if let RecordSink::Quorum { next_offset, .. } = &mut self.sink {
+            *next_offset = offset;
         }
     }
 
@@ -61,20 +115,7 @@ impl Controller {
 
     /// The metadata image brokers and clients see.
     pub fn image(&self) -> MetadataImage {
-        MetadataImage {
-            version: self.state.metadata_version,
-            partitions: self.state.partitions.clone(),
-            brokers: self
-                .state
-                .brokers
-                .iter()
-                .map(|(b, info)| BrokerRegistration {
-                    broker: *b,
-                    broker_epoch: info.broker_epoch,
-                    fenced: info.fenced,
-                })
-                .collect(),
-        }
+        self.state.image(self.state.metadata_version)
     }
 
     /// Whether `broker` leads a partition. Only a fenced broker can be an initial leader
@@ -94,8 +135,12 @@ impl Controller {
             .is_some_and(|b| b.broker_epoch.0 > 0 && !b.fenced)
     }
 
-    /// Commits a change: bump the version, persist, push metadata to every broker.
+    /// Commits a change: bump the version, persist, push metadata to every broker. In a
+    /// quorum the metadata log does all of that.
     fn commit(&mut self, out: &mut Vec<Effect>) {
+        if matches!(self.sink, RecordSink::Quorum { .. }) {
+            return;
+        }
         self.state.metadata_version += 1;
         out.push(Effect::Disk(DiskOp::ControllerState(Box::new(
             self.state.clone(),
@@ -111,9 +156,34 @@ impl Controller {
         }
     }
 
-    /// Applies one record to the metadata (the only way the state changes).
+    /// Applies one record to the metadata (the only way the state changes); in a quorum
+    /// it also goes to the metadata log.
     fn write(&mut self, record: MetadataRecord) {
         self.state.apply(&record);
+        if let RecordSink::Quorum {
+            next_offset,
+            written,
+        } = &mut self.sink
+        {
+            written.push(record);
+            *next_offset = next_offset.plus(1);
+        }
+    }
+
+    /// The broker epoch a registration written now gets, and the metadata version a
+    /// broker must have applied to be unfenced: the single controller counts both; in a
+    /// quorum the epoch is the registration record's offset and the broker must have
+    /// applied that record (KAFKA-13959's fix).
+    fn registration_epoch(&self) -> (BrokerEpoch, u64) {
+        match &self.sink {
+            RecordSink::Local => (
+                BrokerEpoch(self.state.next_broker_epoch),
+                self.state.metadata_version + 1,
+            ),
+            RecordSink::Quorum { next_offset, .. } => {
+                (BrokerEpoch(next_offset.0), next_offset.0 + 1)
+            }
+        }
     }
 
     /// The rules elections follow.
@@ -141,7 +211,10 @@ impl Controller {
             return false;
         };
         let r = change.registration.clone();
-        self.write(MetadataRecord::PartitionChange(change.registration));
+        self.write(MetadataRecord::PartitionChange {
+            registration: change.registration,
+            unclean: change.unclean,
+        });
         out.push(Effect::Trace(if change.leader_changed {
             EventKind::LeaderElected {
                 partition: p,
@@ -194,9 +267,8 @@ impl Controller {
                 self.fence(broker, out);
                 self.elect_leaderless(out);
             }
-            let epoch = BrokerEpoch(self.state.next_broker_epoch);
+            let (epoch, registered_version) = self.registration_epoch();
             let unclean_shutdown = previous != Some(info.broker_epoch);
-            let registered_version = self.state.metadata_version + 1;
             self.write(MetadataRecord::RegisterBroker {
                 broker,
                 broker_epoch: epoch,
@@ -233,7 +305,10 @@ impl Controller {
                     isr: registration.isr.clone(),
                     elr: registration.elr.clone(),
                 }));
-                self.write(MetadataRecord::PartitionChange(registration));
+                self.write(MetadataRecord::PartitionChange {
+                    registration,
+                    unclean: false,
+                });
             }
         }
     }
@@ -269,7 +344,9 @@ impl Controller {
             self.elect_leaderless(out);
             self.commit(out);
         }
-        let metadata = (version < self.state.metadata_version).then(|| Box::new(self.image()));
+        let pushes = matches!(self.sink, RecordSink::Local);
+        let metadata =
+            (pushes && version < self.state.metadata_version).then(|| Box::new(self.image()));
         out.push(Effect::Send {
             to: NodeId::Broker(broker),
             message: Message::HeartbeatResponse {
@@ -362,7 +439,10 @@ impl Controller {
                 if registration.recovering {
                     // KIP-704: the recovering leader's first AlterPartition ends recovery.
                     registration.recovering = false;
-                    self.write(MetadataRecord::PartitionChange(registration));
+                    self.write(MetadataRecord::PartitionChange {
+                        registration,
+                        unclean: false,
+                    });
                 }
                 self.commit(out);
             }
@@ -481,103 +561,5 @@ impl StateMachine for Controller {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn register(c: &mut Controller, now: SimTime, broker: u8, incarnation: u64) -> BrokerEpoch {
-        let previous = Some(c.state.brokers[&BrokerId(broker)].broker_epoch);
-        let mut out = Vec::new();
-        let message = Message::RegisterBroker {
-            broker: BrokerId(broker),
-            incarnation,
-            previous_broker_epoch: previous.filter(|e| e.0 > 0),
-        };
-        c.on_message(now, NodeId::Broker(BrokerId(broker)), message, &mut out);
-        c.state.brokers[&BrokerId(broker)].broker_epoch
-    }
-
-    fn heartbeat(c: &mut Controller, now: SimTime, broker: u8) {
-        let message = Message::Heartbeat {
-            broker: BrokerId(broker),
-            broker_epoch: c.state.brokers[&BrokerId(broker)].broker_epoch,
-            metadata_version: c.state.metadata_version,
-        };
-        c.on_message(
-            now,
-            NodeId::Broker(BrokerId(broker)),
-            message,
-            &mut Vec::new(),
-        );
-    }
-
-    fn session_check(c: &mut Controller, now: SimTime) {
-        c.on_timeout(now, &mut Vec::new());
-    }
-
-    #[test]
-    fn an_initial_leader_that_dies_before_it_was_unfenced_loses_its_leadership() {
-        let layout = Layout::new(3, &[("t".to_string(), 1, 3)]);
-        let config = Config {
-            broker_session_timeout_ms: 1000,
-            ..Config::default()
-        };
-        let t0 = SimTime::ZERO;
-        let fresh = || Controller::recover(config.clone(), &layout, None, t0);
-        // Broker 1, the initial leader, registers and crashes before any heartbeat
-        // unfenced it; brokers 2 and 3 heartbeat on.
-        let mut c = fresh();
-        register(&mut c, t0, 1, 11);
-        for b in [2, 3] {
-            register(&mut c, t0, b, 20 + u64::from(b));
-        }
-        for ms in (100..=1200).step_by(100) {
-            heartbeat(&mut c, t0.plus_ms(ms), 2);
-            heartbeat(&mut c, t0.plus_ms(ms), 3);
-            session_check(&mut c, t0.plus_ms(ms));
-        }
-        assert!(c.state.brokers[&BrokerId(1)].fenced);
-        assert_eq!(
-            c.state.partitions[0].leader,
-            Some(BrokerId(2)),
-            "the session check moved it"
-        );
-        // Back before its session expired, it must not resume leading in the same epoch.
-        let mut c = fresh();
-        register(&mut c, t0, 1, 11);
-        register(&mut c, t0, 2, 22);
-        heartbeat(&mut c, t0.plus_ms(50), 2);
-        register(&mut c, t0.plus_ms(300), 1, 12);
-        let after = &c.state.partitions[0];
-        assert_eq!(after.leader, Some(BrokerId(2)), "the registration moved it");
-        assert!(after.leader_epoch > LeaderEpoch(0));
-    }
-
-    #[test]
-    fn a_new_incarnation_registering_after_its_session_expired_loses_its_leadership() {
-        let layout = Layout::new(2, &[("t".to_string(), 1, 2)]);
-        let config = Config {
-            broker_session_timeout_ms: 1000,
-            ..Config::default()
-        };
-        let mut c = Controller::recover(config, &layout, None, SimTime::ZERO);
-        let t0 = SimTime::ZERO;
-        register(&mut c, t0, 1, 11);
-        register(&mut c, t0, 2, 22);
-        heartbeat(&mut c, t0.plus_ms(10), 1);
-        heartbeat(&mut c, t0.plus_ms(10), 2);
-        let before = c.state.partitions[0].clone();
-        assert_eq!(before.leader, Some(BrokerId(1)));
-        assert!(!c.state.brokers[&BrokerId(1)].fenced);
-        // Broker 1 loses power; broker 2 keeps heartbeating. Its successor registers
-        // after the old session expired, before any session check ran.
-        heartbeat(&mut c, t0.plus_ms(900), 2);
-        register(&mut c, t0.plus_ms(1500), 1, 12);
-        let after = &c.state.partitions[0];
-        assert_eq!(after.leader, Some(BrokerId(2)), "leadership moved");
-        assert!(
-            after.leader_epoch > before.leader_epoch,
-            "in a new leader epoch"
-        );
-        assert_eq!(after.isr, vec![BrokerId(2)]);
-    }
-}
+#[path = "controller_tests.rs"]
+mod tests;

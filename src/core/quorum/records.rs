@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::metadata::PartitionRegistration;
+use crate::core::message::MetadataImage;
+use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::layout::Layout;
 use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch};
 
@@ -46,8 +47,14 @@ pub enum MetadataRecord {
     },
     /// `PartitionChangeRecord`: a partition's new leader, ISR, ELR and epochs. Kafka's
     /// record carries only the fields that changed; this one carries the whole
-    /// registration (a deviation in encoding only).
-    PartitionChange(PartitionRegistration),
+    /// registration, and whether the election it records was unclean, which only the
+    /// history reads (deviations in encoding only).
+    PartitionChange {
+        /// The partition's new registration.
+        registration: PartitionRegistration,
+        /// Whether a new leader came from an unclean election.
+        unclean: bool,
+    },
 }
 
 /// The cluster's metadata: what replaying every record gives.
@@ -101,6 +108,23 @@ impl ControllerState {
         }
     }
 
+    /// The metadata image brokers and clients see of this state, as `version`.
+    pub fn image(&self, version: u64) -> MetadataImage {
+        MetadataImage {
+            version,
+            partitions: self.partitions.clone(),
+            brokers: self
+                .brokers
+                .iter()
+                .map(|(b, info)| BrokerRegistration {
+                    broker: *b,
+                    broker_epoch: info.broker_epoch,
+                    fenced: info.fenced,
+                })
+                .collect(),
+        }
+    }
+
     /// Replays one record.
     pub fn apply(&mut self, record: &MetadataRecord) {
         match record {
@@ -124,7 +148,7 @@ impl ControllerState {
                     info.fenced = *fenced;
                 }
             }
-            MetadataRecord::PartitionChange(registration) => {
+            MetadataRecord::PartitionChange { registration, .. } => {
                 let index = registration.partition.0 as usize;
                 self.partitions[index] = registration.clone();
             }
@@ -162,7 +186,10 @@ mod tests {
         let mut changed = state.partitions[0].clone();
         changed.leader = Some(BrokerId(2));
         changed.isr = vec![BrokerId(2)];
-        state.apply(&MetadataRecord::PartitionChange(changed.clone()));
+        state.apply(&MetadataRecord::PartitionChange {
+            registration: changed.clone(),
+            unclean: false,
+        });
         assert_eq!(state.partitions[PartitionId(0).0 as usize], changed);
     }
 }

@@ -13,8 +13,11 @@ use crate::scenario::{FaultAction, NemesisKind, Network, Target};
 use crate::shell::cluster::Cluster;
 use crate::types::{BrokerId, NodeId, PartitionId};
 
-/// Chance that an `isolate` cuts off the controller rather than a broker.
+/// Chance that an `isolate` cuts off the (active) controller rather than a broker.
 const ISOLATE_CONTROLLER: f64 = 0.25;
+/// With a controller quorum, the share of crashes, power losses and pauses that hit a
+/// controller.
+const CONTROLLER_SHARE: f64 = 0.3;
 /// A packet-loss burst drops this many percent of messages, drawn uniformly.
 const LOSS_PERCENT: std::ops::RangeInclusive<u32> = 5..=30;
 /// A latency spell's slowest message takes this many ms, drawn uniformly.
@@ -35,6 +38,9 @@ pub(super) struct Draw<'a, R: Rng> {
     pub rng: &'a mut R,
     /// Where actions are applied and kept.
     pub actions: &'a mut Actions,
+    /// Whether one more controller of a quorum may be crashed, paused or cut off (under
+    /// `max_controllers_down`); always false with a single controller.
+    pub controllers_may_go: bool,
 }
 
 /// Starts a fault of `kind` and says how to end it (None: nothing to do, e.g. a bounce
@@ -49,10 +55,17 @@ pub(super) fn start<R: Rng>(
         profile,
         rng,
         actions,
+        controllers_may_go,
     } = draw;
+    let target_node = |cluster: &Cluster, rng: &mut R| {
+        controllers_may_go
+            .then(|| target_controller(cluster, rng))
+            .flatten()
+            .unwrap_or_else(|| target_broker(cluster, profile, rng))
+    };
     Some(match kind {
         NemesisKind::Crash | NemesisKind::Restart => {
-            let (broker, target) = target_broker(cluster, profile, rng);
+            let (broker, target) = target_node(cluster, rng);
             actions.apply(cluster, FaultAction::Crash(target));
             Fault::Down(broker)
         }
@@ -62,7 +75,7 @@ pub(super) fn start<R: Rng>(
             return bounce(cluster, partition, BOUNCES_MAX - 1, now, actions);
         }
         NemesisKind::PowerLoss => {
-            let (broker, target) = target_broker(cluster, profile, rng);
+            let (broker, target) = target_node(cluster, rng);
             actions.apply(cluster, FaultAction::PowerLoss(target));
             Fault::Down(broker)
         }
@@ -74,12 +87,13 @@ pub(super) fn start<R: Rng>(
             return None;
         }
         NemesisKind::Pause => {
-            let (broker, target) = target_broker(cluster, profile, rng);
+            let (broker, target) = target_node(cluster, rng);
             actions.apply(cluster, FaultAction::Pause(target));
             Fault::Paused(broker)
         }
         NemesisKind::Isolate => {
-            let target = if rng.gen_bool(ISOLATE_CONTROLLER) {
+            let controller_may_go = controllers_may_go || !cluster.layout().has_quorum();
+            let target = if controller_may_go && rng.gen_bool(ISOLATE_CONTROLLER) {
                 Target::Controller
             } else {
                 target_broker(cluster, profile, rng).1
@@ -258,6 +272,31 @@ fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> (N
     }
     let node = running_broker(cluster, rng);
     (node, node_target(node))
+}
+
+/// With a quorum, a share [`CONTROLLER_SHARE`] of crashes, power losses and pauses hit a
+/// running controller: the active one (named by role) half the time, else any. None: the
+/// fault hits a broker.
+fn target_controller(cluster: &Cluster, rng: &mut impl Rng) -> Option<(NodeId, Target)> {
+    if !rng.gen_bool(CONTROLLER_SHARE) {
+        return None;
+    }
+    let running: Vec<NodeId> = cluster
+        .layout()
+        .controllers
+        .iter()
+        .copied()
+        .filter(|c| is_up(cluster, *c))
+        .collect();
+    if running.is_empty() {
+        return None;
+    }
+    let active = cluster.active_controller();
+    if rng.gen_bool(0.5) && running.contains(&active) {
+        return Some((active, Target::Controller));
+    }
+    let node = running[rng.gen_range(0..running.len())];
+    Some((node, node_target(node)))
 }
 
 /// A slower latency range than `normal`: the maximum drawn from [`SLOW_MAX_MS`] (raised

@@ -57,7 +57,7 @@ use rand::{Rng, SeedableRng};
 use crate::harness::faults;
 use crate::scenario::{FaultAction, NemesisKind, NemesisSpec, Network, Target, TimedFault};
 use crate::shell::cluster::Cluster;
-use crate::types::{LeaderEpoch, NodeId, PartitionId, SimTime};
+use crate::types::{ControllerId, LeaderEpoch, NodeId, PartitionId, SimTime};
 use profile::Profile;
 
 /// Chance that a `bounce_leader` also bounces the next leader of its partition.
@@ -98,7 +98,8 @@ impl Actions {
 pub(super) fn node_target(node: NodeId) -> Target {
     match node {
         NodeId::Broker(b) => Target::Broker(b),
-        NodeId::Controller(_) => Target::Controller,
+        NodeId::Controller(ControllerId::SOLE) => Target::Controller,
+        NodeId::Controller(ControllerId(n)) => Target::ControllerN(n),
         other => unreachable!("the nemesis never aims at client {other}"),
     }
 }
@@ -128,6 +129,16 @@ fn elected_since(cluster: &Cluster, partition: PartitionId, epoch: Option<Leader
 }
 
 /// How many brokers are crashed, powered off or paused.
+/// Controllers crashed, powered off, paused or isolated now.
+fn controllers_out(cluster: &Cluster) -> usize {
+    cluster
+        .layout()
+        .controllers
+        .iter()
+        .filter(|c| !kinds::is_up(cluster, **c) || cluster.is_isolated(**c))
+        .count()
+}
+
 fn brokers_out(cluster: &Cluster) -> usize {
     let brokers = &cluster.layout().brokers;
     brokers
@@ -322,11 +333,14 @@ impl Nemesis {
             return None;
         }
         let kind = startable[self.rng.gen_range(0..startable.len())];
+        let controllers_may_go = cluster.layout().has_quorum()
+            && controllers_out(cluster) < usize::from(self.spec.max_controllers_down);
         let draw = kinds::Draw {
             network: &self.network,
             profile: &self.profile,
             rng: &mut self.rng,
             actions: &mut self.actions,
+            controllers_may_go,
         };
         let fault = kinds::start(kind, cluster, draw)?;
         let interval = self.profile.interval_ms;

@@ -17,8 +17,11 @@ pub enum Shape {
     SingleNode,
     /// The current leader of a random partition cut off from that partition's followers.
     LeaderVsFollowers,
-    /// The controller cut off from every broker.
+    /// The (active) controller cut off from every broker and every other controller.
     ControllerAlone,
+    /// With a controller quorum: the active controller with a minority of the other
+    /// controllers and some brokers, against the rest (the majority elects a new one).
+    QuorumSplit,
 }
 
 /// Every shape, in the order the nemesis draws from.
@@ -30,10 +33,11 @@ pub const SHAPES: [Shape; 4] = [
 ];
 
 /// Draws a shape and resolves it against the cluster now: two non-empty groups, each in
-/// the order brokers by id, then the controller.
+/// the order brokers by id, then the controllers. A quorum adds [`Shape::QuorumSplit`].
 pub fn draw(cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeId>; 2] {
-    let shape = SHAPES[rng.gen_range(0..SHAPES.len())];
-    groups(shape, cluster, rng)
+    let count = SHAPES.len() + usize::from(cluster.layout().has_quorum());
+    let shape = SHAPES.get(rng.gen_range(0..count)).copied();
+    groups(shape.unwrap_or(Shape::QuorumSplit), cluster, rng)
 }
 
 /// The two groups of `shape` now. A leader-vs-followers split of a partition without
@@ -73,8 +77,37 @@ pub fn groups(shape: Shape, cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeI
             let followers = replicas.into_iter().filter(|r| *r != leader).collect();
             [vec![leader], followers]
         }
-        Shape::ControllerAlone => split(&nodes, |_, n| n == NodeId::CONTROLLER),
+        Shape::ControllerAlone => {
+            let active = cluster.active_controller();
+            split(&nodes, |_, n| n == active)
+        }
+        Shape::QuorumSplit => quorum_split(cluster, &nodes, rng),
     }
+}
+
+/// The active controller, a random minority of the other controllers (possibly none) and
+/// each broker with even odds, against the rest.
+fn quorum_split(cluster: &Cluster, nodes: &[NodeId], rng: &mut impl Rng) -> [Vec<NodeId>; 2] {
+    let controllers = &cluster.layout().controllers;
+    let active = cluster.active_controller();
+    let minority = (controllers.len() - 1) / 2;
+    let mut others: Vec<NodeId> = controllers
+        .iter()
+        .copied()
+        .filter(|c| *c != active)
+        .collect();
+    for i in (1..others.len()).rev() {
+        others.swap(i, rng.gen_range(0..=i));
+    }
+    let with_active = rng.gen_range(0..minority);
+    let mut left: Vec<NodeId> = vec![active];
+    left.extend(others.into_iter().take(with_active));
+    for node in nodes.iter().filter(|n| matches!(n, NodeId::Broker(_))) {
+        if rng.gen_bool(0.5) {
+            left.push(*node);
+        }
+    }
+    split(nodes, |_, n| left.contains(&n))
 }
 
 /// A partition drawn uniformly.
@@ -83,7 +116,7 @@ pub(super) fn random_partition(cluster: &Cluster, rng: &mut impl Rng) -> Partiti
     partitions[rng.gen_range(0..partitions.len())]
 }
 
-/// Brokers by id, then the controller.
+/// Brokers by id, then the controllers.
 fn server_nodes(cluster: &Cluster) -> Vec<NodeId> {
     let mut nodes: Vec<NodeId> = cluster
         .layout()
@@ -91,7 +124,7 @@ fn server_nodes(cluster: &Cluster) -> Vec<NodeId> {
         .iter()
         .map(|b| NodeId::Broker(*b))
         .collect();
-    nodes.push(NodeId::CONTROLLER);
+    nodes.extend(cluster.layout().controllers.iter().copied());
     nodes
 }
 

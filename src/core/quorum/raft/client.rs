@@ -128,6 +128,16 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         self.settle(now, out);
     }
 
+    /// The connection to `peer` ended (its process crashed on a host that stayed up): a
+    /// request in flight to it fails now rather than at its timeout, as Kafka's
+    /// `NetworkClient` fails requests on a disconnect.
+    pub fn on_disconnect(&mut self, now: SimTime, peer: I, out: &mut Vec<RaftEffect<I, R, S>>) {
+        out.append(&mut self.pending);
+        if self.requests.on_disconnect(peer, now) {
+            self.settle(now, out);
+        }
+    }
+
     /// The deadline from `next_deadline` has passed (calling it early or late is harmless).
     pub fn on_timeout(&mut self, now: SimTime, out: &mut Vec<RaftEffect<I, R, S>>) {
         out.append(&mut self.pending);

@@ -99,8 +99,9 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
     }
 
     /// `pollFollowerAsVoter` / `pollFollowerAsObserver`: a voter whose fetch timeout
-    /// expired starts an election; an observer asks a random voter instead. Otherwise fetch
-    /// from the leader.
+    /// expired starts an election; an observer asks a random voter instead, as it does
+    /// while its requests to the leader back off after a failure. Otherwise fetch from the
+    /// leader.
     fn poll_follower(&mut self, now: SimTime, out: &mut Out<I, R, S>) {
         let voter = self.is_voter();
         let timeout_ms = self.config.fetch_timeout_ms;
@@ -115,6 +116,12 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         }
         if expired {
             return self.start_election(now, out);
+        }
+        if !voter && self.requests.is_backing_off(leader) {
+            if !self.requests.any_in_flight() {
+                self.fetch_any_voter(now, out);
+            }
+            return;
         }
         if voter || !self.requests.any_in_flight() {
             self.send_fetch_or_snapshot(now, leader, out);

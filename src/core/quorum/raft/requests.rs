@@ -112,6 +112,29 @@ impl<I: ReplicaId> RequestManager<I> {
         }
     }
 
+    /// The connection to `destination` ended (`NetworkClient` fails what was in flight
+    /// on it): a request in flight there fails now and backs off. Returns whether one did.
+    pub(super) fn on_disconnect(&mut self, destination: I, now: SimTime) -> bool {
+        if !matches!(
+            self.connections.get(&destination),
+            Some(Connection::Awaiting { .. })
+        ) {
+            return false;
+        }
+        let until = now.plus_ms(self.retry_backoff_ms);
+        self.connections
+            .insert(destination, Connection::BackingOff { until });
+        true
+    }
+
+    /// Whether requests to `destination` are backing off after a failure or timeout.
+    pub(super) fn is_backing_off(&self, destination: I) -> bool {
+        matches!(
+            self.connections.get(&destination),
+            Some(Connection::BackingOff { .. })
+        )
+    }
+
     /// Forgets every request (`resetAll`).
     pub(super) fn reset_all(&mut self) {
         self.connections.clear();

@@ -1,0 +1,100 @@
+//! Unit tests of the controller's registration and fencing rules.
+
+use super::*;
+
+fn register(c: &mut Controller, now: SimTime, broker: u8, incarnation: u64) -> BrokerEpoch {
+    let previous = Some(c.state.brokers[&BrokerId(broker)].broker_epoch);
+    let mut out = Vec::new();
+    let message = Message::RegisterBroker {
+        broker: BrokerId(broker),
+        incarnation,
+        previous_broker_epoch: previous.filter(|e| e.0 > 0),
+    };
+    c.on_message(now, NodeId::Broker(BrokerId(broker)), message, &mut out);
+    c.state.brokers[&BrokerId(broker)].broker_epoch
+}
+
+fn heartbeat(c: &mut Controller, now: SimTime, broker: u8) {
+    let message = Message::Heartbeat {
+        broker: BrokerId(broker),
+        broker_epoch: c.state.brokers[&BrokerId(broker)].broker_epoch,
+        metadata_version: c.state.metadata_version,
+    };
+    c.on_message(
+        now,
+        NodeId::Broker(BrokerId(broker)),
+        message,
+        &mut Vec::new(),
+    );
+}
+
+fn session_check(c: &mut Controller, now: SimTime) {
+    c.on_timeout(now, &mut Vec::new());
+}
+
+#[test]
+fn an_initial_leader_that_dies_before_it_was_unfenced_loses_its_leadership() {
+    let layout = Layout::new(3, &[("t".to_string(), 1, 3)]);
+    let config = Config {
+        broker_session_timeout_ms: 1000,
+        ..Config::default()
+    };
+    let t0 = SimTime::ZERO;
+    let fresh = || Controller::recover(config.clone(), &layout, None, t0);
+    // Broker 1, the initial leader, registers and crashes before any heartbeat
+    // unfenced it; brokers 2 and 3 heartbeat on.
+    let mut c = fresh();
+    register(&mut c, t0, 1, 11);
+    for b in [2, 3] {
+        register(&mut c, t0, b, 20 + u64::from(b));
+    }
+    for ms in (100..=1200).step_by(100) {
+        heartbeat(&mut c, t0.plus_ms(ms), 2);
+        heartbeat(&mut c, t0.plus_ms(ms), 3);
+        session_check(&mut c, t0.plus_ms(ms));
+    }
+    assert!(c.state.brokers[&BrokerId(1)].fenced);
+    assert_eq!(
+        c.state.partitions[0].leader,
+        Some(BrokerId(2)),
+        "the session check moved it"
+    );
+    // Back before its session expired, it must not resume leading in the same epoch.
+    let mut c = fresh();
+    register(&mut c, t0, 1, 11);
+    register(&mut c, t0, 2, 22);
+    heartbeat(&mut c, t0.plus_ms(50), 2);
+    register(&mut c, t0.plus_ms(300), 1, 12);
+    let after = &c.state.partitions[0];
+    assert_eq!(after.leader, Some(BrokerId(2)), "the registration moved it");
+    assert!(after.leader_epoch > LeaderEpoch(0));
+}
+
+#[test]
+fn a_new_incarnation_registering_after_its_session_expired_loses_its_leadership() {
+    let layout = Layout::new(2, &[("t".to_string(), 1, 2)]);
+    let config = Config {
+        broker_session_timeout_ms: 1000,
+        ..Config::default()
+    };
+    let mut c = Controller::recover(config, &layout, None, SimTime::ZERO);
+    let t0 = SimTime::ZERO;
+    register(&mut c, t0, 1, 11);
+    register(&mut c, t0, 2, 22);
+    heartbeat(&mut c, t0.plus_ms(10), 1);
+    heartbeat(&mut c, t0.plus_ms(10), 2);
+    let before = c.state.partitions[0].clone();
+    assert_eq!(before.leader, Some(BrokerId(1)));
+    assert!(!c.state.brokers[&BrokerId(1)].fenced);
+    // Broker 1 loses power; broker 2 keeps heartbeating. Its successor registers
+    // after the old session expired, before any session check ran.
+    heartbeat(&mut c, t0.plus_ms(900), 2);
+    register(&mut c, t0.plus_ms(1500), 1, 12);
+    let after = &c.state.partitions[0];
+    assert_eq!(after.leader, Some(BrokerId(2)), "leadership moved");
+    assert!(
+        after.leader_epoch > before.leader_epoch,
+        "in a new leader epoch"
+    );
+    assert_eq!(after.isr, vec![BrokerId(2)]);
+}
