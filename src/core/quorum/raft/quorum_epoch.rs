@@ -67,11 +67,8 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         reply: Reply<I>,
         out: &mut Out<I, R, S>,
     ) -> bool {
-        if let Some(ok) = self.handle_common_response(now, &reply, out) {
+        if let Some(ok) = self.handle_reply(now, &reply, out) {
             return ok;
-        }
-        if reply.error.is_some() {
-            return false;
         }
         if let Role::Leader(leader) = &mut self.role {
             leader.acknowledge(from);
@@ -122,11 +119,8 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         reply: Reply<I>,
         out: &mut Out<I, R, S>,
     ) -> bool {
-        if let Some(ok) = self.handle_common_response(now, &reply, out) {
+        if let Some(ok) = self.handle_reply(now, &reply, out) {
             return ok;
-        }
-        if reply.error.is_some() {
-            return false;
         }
         if let Role::Resigned(resigned) = &mut self.role {
             resigned.unacked.remove(&from);
