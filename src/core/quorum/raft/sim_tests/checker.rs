@@ -7,16 +7,22 @@
 //!   data is never changed, and never lost once the liveness phase commits past it.
 //! - MajorityReachedHighWatermark: a majority of voters holds the leader's HW (for a down
 //!   voter: what its disk holds).
+//! - LeaderCompleteness: a replica that starts leading an epoch holds the newest
+//!   committed entry (with its epoch), so by log matching every committed entry.
+//! - Durability (kafka-tlaplus `AckedValueNotLost`): a majority of voters holds the
+//!   newest committed entry with its epoch (a down voter: on its disk), so no fault
+//!   schedule the protocol claims to survive can lose it.
 //! - BoundedStaleLeader: a leader of an epoch older than one someone has been elected in
 //!   steps down within check-quorum's bound (`stale_leader_bound_ms`, two check-quorum
 //!   windows): the split brain of KAFKA-15489 must end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::core::quorum::raft::{Entry, Epoch, LogEntry, RaftEffect, RoleKind};
 use crate::types::{Offset, SimTime};
 
+use super::disk::Disk;
 use super::{Ledger, Node, Record};
 
 /// Which invariant failed.
@@ -26,6 +32,8 @@ pub(in crate::core::quorum::raft) enum Kind {
     MonotonicHighWatermark,
     ConsistentCommittedData,
     MajorityReachedHighWatermark,
+    LeaderCompleteness,
+    Durability,
     BoundedStaleLeader,
     Liveness,
 }
@@ -66,8 +74,33 @@ struct Tracked {
 pub(super) struct View<'a> {
     pub(super) id: u8,
     pub(super) node: Option<&'a Node>,
-    pub(super) disk_end: Offset,
+    pub(super) disk: &'a Disk,
     pub(super) voter: bool,
+}
+
+impl View<'_> {
+    /// Its LEO: in memory if it is up, else what its disk holds.
+    fn end(&self) -> Offset {
+        self.node.map_or(self.disk.end(), |n| n.log_end_offset())
+    }
+
+    /// Whether it holds the entry at `offset` in `epoch` (a snapshot covering `offset`
+    /// counts: snapshots are checked against the ledger when they are written).
+    fn holds(&self, offset: Offset, epoch: Epoch) -> bool {
+        let Some(node) = self.node else {
+            return self
+                .disk
+                .epoch_at(offset)
+                .is_some_and(|e| e.is_none_or(|e| e == epoch));
+        };
+        if offset < node.log_start_offset() {
+            return node.latest_snapshot().is_some();
+        }
+        let index = usize::try_from(offset.0 - node.log_start_offset().0).expect("fits");
+        node.log_entries()
+            .get(index)
+            .is_some_and(|e| e.epoch == epoch)
+    }
 }
 
 /// The checker's memory across steps.
@@ -76,6 +109,8 @@ pub(super) struct Checker {
     pub(super) ledger: Vec<Digest>,
     tracked: BTreeMap<u8, Tracked>,
     stale_since: BTreeMap<(u8, Epoch), SimTime>,
+    /// Epochs whose leader has been checked for completeness.
+    complete_leaders: BTreeSet<Epoch>,
     stale_bound_ms: u64,
     majority: usize,
 }
@@ -87,6 +122,7 @@ impl Checker {
             ledger: Vec::new(),
             tracked: BTreeMap::new(),
             stale_since: BTreeMap::new(),
+            complete_leaders: BTreeSet::new(),
             stale_bound_ms,
             majority,
         }
@@ -189,6 +225,7 @@ impl Checker {
 
     /// Every invariant, after a step.
     pub(super) fn check_step(&mut self, now: SimTime, views: &[View<'_>]) -> Result<(), Violation> {
+        self.check_new_leaders(now, views)?;
         for view in views {
             let Some(node) = view.node else { continue };
             if node.role() == RoleKind::Leader {
@@ -197,7 +234,54 @@ impl Checker {
             self.check_hw(now, node)?;
         }
         self.check_majority(now, views)?;
+        self.check_durable(now, views)?;
         self.check_stale_leaders(now, views)
+    }
+
+    /// The newest committed offset and the epoch it was committed in.
+    fn newest_committed(&self) -> Option<(Offset, Epoch)> {
+        let last = self.ledger.len().checked_sub(1)?;
+        Some((Offset(last as u64), self.ledger[last].0))
+    }
+
+    /// LeaderCompleteness, once per epoch, when its leader is first seen leading.
+    fn check_new_leaders(&mut self, now: SimTime, views: &[View<'_>]) -> Result<(), Violation> {
+        for view in views {
+            let Some(node) = view.node.filter(|n| n.role() == RoleKind::Leader) else {
+                continue;
+            };
+            if !self.complete_leaders.insert(node.epoch()) {
+                continue;
+            }
+            if let Some((offset, epoch)) = self.newest_committed()
+                && !view.holds(offset, epoch)
+            {
+                let detail = format!(
+                    "replica {} leads {} without the entry committed at {offset} in {epoch}",
+                    view.id,
+                    node.epoch()
+                );
+                return Self::fail(now, Kind::LeaderCompleteness, detail);
+            }
+        }
+        Ok(())
+    }
+
+    /// Durability: a majority of voters holds the newest committed entry.
+    fn check_durable(&self, now: SimTime, views: &[View<'_>]) -> Result<(), Violation> {
+        let Some((offset, epoch)) = self.newest_committed() else {
+            return Ok(());
+        };
+        let holding = views
+            .iter()
+            .filter(|v| v.voter && v.holds(offset, epoch))
+            .count();
+        if holding < self.majority {
+            let detail =
+                format!("the entry committed at {offset} in {epoch} is on {holding} voters");
+            return Self::fail(now, Kind::Durability, detail);
+        }
+        Ok(())
     }
 
     fn check_hw(&mut self, now: SimTime, node: &Node) -> Result<(), Violation> {
@@ -234,8 +318,7 @@ impl Checker {
             .filter(|n| n.role() == RoleKind::Leader)
         {
             let hw = leader.high_watermark();
-            let end = |v: &View<'_>| v.node.map_or(v.disk_end, |n| n.log_end_offset());
-            let holding = views.iter().filter(|v| v.voter && end(v) >= hw).count();
+            let holding = views.iter().filter(|v| v.voter && v.end() >= hw).count();
             if holding < self.majority {
                 let detail = format!("leader {} HW {hw} held by {holding} voters", leader.id());
                 return Self::fail(now, Kind::MajorityReachedHighWatermark, detail);

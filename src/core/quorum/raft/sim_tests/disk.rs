@@ -2,7 +2,7 @@
 //! entries sit in the page cache until a `Flush`. A process crash keeps the page cache, a
 //! power loss keeps only the flushed prefix.
 
-use crate::core::quorum::raft::{ElectionState, LogEntry, RaftEffect, Snapshot, Stored};
+use crate::core::quorum::raft::{ElectionState, Epoch, LogEntry, RaftEffect, Snapshot, Stored};
 use crate::types::Offset;
 
 use super::{Ledger, Record};
@@ -59,6 +59,16 @@ impl Disk {
     /// The LEO on disk (page cache included).
     pub(super) fn end(&self) -> Offset {
         self.start.plus(self.entries.len() as u64)
+    }
+
+    /// The epoch of the entry at `offset` as the disk holds it (page cache included);
+    /// `Some(None)` if a snapshot covers it, `None` if the disk does not hold it.
+    pub(super) fn epoch_at(&self, offset: Offset) -> Option<Option<Epoch>> {
+        if offset < self.start {
+            return self.snapshot.as_ref().map(|_| None);
+        }
+        let index = usize::try_from(offset.0 - self.start.0).expect("fits");
+        self.entries.get(index).map(|e| Some(e.epoch))
     }
 
     /// A power loss: the unflushed tail is gone.

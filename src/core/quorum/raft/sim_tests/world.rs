@@ -512,7 +512,7 @@ impl World {
             .map(|(&id, r)| View {
                 id,
                 node: r.node.as_ref(),
-                disk_end: r.disk.end(),
+                disk: &r.disk,
                 voter: r.voter,
             })
             .collect();
