@@ -342,3 +342,41 @@ fn a_stale_response_is_ignored() {
     assert!(out.is_empty(), "no request of ours had that correlation id");
     assert_eq!(node.epoch(), Epoch(0), "not even its epoch is learned");
 }
+
+/// KAFKA-16536 (3.9): the leader resends BeginQuorumEpoch to every voter each
+/// `fetch_timeout / 2`, not only until each acknowledged it once. A voter that moved to a
+/// newer epoch without a leader (it persisted Unattached(e + 1) from a vote request whose
+/// candidate then lost) cannot get back on its own with pre-votes: the leader and its
+/// fetching followers reject its pre-votes, and a pre-vote never bumps their epoch. Only
+/// the leader's BeginQuorumEpoch, answered with the newer epoch, ends the standoff. Before
+/// the fix the leader stopped after the first acknowledgement and voter 3 stayed out.
+#[test]
+fn a_voter_stranded_in_a_newer_epoch_is_found_by_the_begin_quorum_epoch_heartbeat() {
+    let mut cluster = Cluster::new(&[1, 2, 3], &[], |_| {});
+    let leader = cluster.elect();
+    let epoch = cluster.nodes[&leader].epoch();
+    let stranded = if leader == 3 { 2 } else { 3 };
+    cluster.run_ms(1_000);
+    let node = &cluster.nodes[&stranded];
+    let stored = Stored {
+        election: Some(ElectionState {
+            epoch: epoch.next(),
+            leader: None,
+            voted: None,
+        }),
+        entries: node.log_entries().to_vec(),
+        snapshot: None,
+    };
+    cluster.start(stranded, stored);
+    cluster.run_ms(30_000);
+    let leader = cluster.leader().expect("a leader");
+    let epoch_now = cluster.nodes[&leader].epoch();
+    for node in cluster.nodes.values() {
+        assert_eq!(
+            (node.epoch(), node.leader()),
+            (epoch_now, Some(leader)),
+            "replica {} rejoined the quorum",
+            node.id()
+        );
+    }
+}
