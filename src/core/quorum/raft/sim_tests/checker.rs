@@ -12,6 +12,11 @@
 //! - Durability (kafka-tlaplus `AckedValueNotLost`): a majority of voters holds the
 //!   newest committed entry with its epoch (a down voter: on its disk), so no fault
 //!   schedule the protocol claims to survive can lose it.
+//! - ElectableWithoutCommit: no voter that lacks the newest committed entry could win an
+//!   election, i.e. fewer than a majority of voters have a log `(last epoch, LEO)` at or
+//!   below its own (the vote rule of `handleVoteRequest`). This is the induction step of
+//!   Raft's leader completeness: it fails as soon as a commit is unsafe (the Figure 8
+//!   hazard of KAFKA-12619), not only once a conflicting leader is elected later.
 //! - BoundedStaleLeader: a leader of an epoch older than one someone has been elected in
 //!   steps down within check-quorum's bound (`stale_leader_bound_ms`, two check-quorum
 //!   windows): the split brain of KAFKA-15489 must end.
@@ -19,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::core::quorum::raft::{Entry, Epoch, LogEntry, RaftEffect, RoleKind};
+use crate::core::quorum::raft::{Entry, Epoch, LogEntry, OffsetAndEpoch, RaftEffect, RoleKind};
 use crate::types::{Offset, SimTime};
 
 use super::disk::Disk;
@@ -34,6 +39,7 @@ pub(in crate::core::quorum::raft) enum Kind {
     MajorityReachedHighWatermark,
     LeaderCompleteness,
     Durability,
+    ElectableWithoutCommit,
     BoundedStaleLeader,
     Liveness,
 }
@@ -82,6 +88,13 @@ impl View<'_> {
     /// Its LEO: in memory if it is up, else what its disk holds.
     fn end(&self) -> Offset {
         self.node.map_or(self.disk.end(), |n| n.log_end_offset())
+    }
+
+    /// Its `(LEO, last epoch)`, as a vote compares it.
+    fn position(&self) -> OffsetAndEpoch {
+        self.node.map_or(self.disk.position(), |n| {
+            OffsetAndEpoch::new(n.log_end_offset(), n.last_fetched_epoch())
+        })
     }
 
     /// Whether it holds the entry at `offset` in `epoch` (a snapshot covering `offset`
@@ -223,6 +236,37 @@ impl Checker {
         Ok(())
     }
 
+    /// Power failed in the middle of a step of `node`: an HW it exposed before the cut
+    /// (a performed `HighWatermark` effect: its state machine saw the commit) counts as
+    /// committed, although the replica is gone before `check_step` could see it.
+    pub(super) fn on_power_cut(
+        &mut self,
+        now: SimTime,
+        node: &Node,
+        performed: &[RaftEffect<u8, Record, Ledger>],
+    ) -> Result<(), Violation> {
+        let exposed = performed.iter().rev().find_map(|e| match e {
+            RaftEffect::HighWatermark(hw) => Some(*hw),
+            _ => None,
+        });
+        let Some(exposed) = exposed else {
+            return Ok(());
+        };
+        let id = node.id();
+        let tracked = self.tracked.get(&id).cloned().unwrap_or_default();
+        let from = tracked.checked.max(node.log_start_offset());
+        let entries: Vec<(Offset, Digest)> = node
+            .committed(from)
+            .iter()
+            .filter(|e| e.offset < exposed)
+            .map(|e| (e.offset, digest(e)))
+            .collect();
+        for (offset, digest) in entries {
+            self.check_offset(now, id, offset, digest, "exposed before a power cut")?;
+        }
+        Ok(())
+    }
+
     /// Every invariant, after a step.
     pub(super) fn check_step(&mut self, now: SimTime, views: &[View<'_>]) -> Result<(), Violation> {
         self.check_new_leaders(now, views)?;
@@ -235,6 +279,7 @@ impl Checker {
         }
         self.check_majority(now, views)?;
         self.check_durable(now, views)?;
+        self.check_electable(now, views)?;
         self.check_stale_leaders(now, views)
     }
 
@@ -262,6 +307,28 @@ impl Checker {
                     node.epoch()
                 );
                 return Self::fail(now, Kind::LeaderCompleteness, detail);
+            }
+        }
+        Ok(())
+    }
+
+    /// ElectableWithoutCommit: a voter lacking the newest committed entry would get the
+    /// vote of fewer than a majority of voters (itself included).
+    fn check_electable(&self, now: SimTime, views: &[View<'_>]) -> Result<(), Violation> {
+        let Some((offset, epoch)) = self.newest_committed() else {
+            return Ok(());
+        };
+        let voters: Vec<&View<'_>> = views.iter().filter(|v| v.voter).collect();
+        for lacking in voters.iter().filter(|v| !v.holds(offset, epoch)) {
+            let position = lacking.position();
+            let votes = voters.iter().filter(|v| v.position() <= position).count();
+            if votes >= self.majority {
+                let detail = format!(
+                    "replica {} at {position} lacks the entry committed at {offset} in {epoch} \
+                     but {votes} voters would vote for it",
+                    lacking.id
+                );
+                return Self::fail(now, Kind::ElectableWithoutCommit, detail);
             }
         }
         Ok(())

@@ -2,7 +2,9 @@
 //! entries sit in the page cache until a `Flush`. A process crash keeps the page cache, a
 //! power loss keeps only the flushed prefix.
 
-use crate::core::quorum::raft::{ElectionState, Epoch, LogEntry, RaftEffect, Snapshot, Stored};
+use crate::core::quorum::raft::{
+    ElectionState, Epoch, LogEntry, OffsetAndEpoch, RaftEffect, Snapshot, Stored,
+};
 use crate::types::Offset;
 
 use super::{Ledger, Record};
@@ -69,6 +71,16 @@ impl Disk {
         }
         let index = usize::try_from(offset.0 - self.start.0).expect("fits");
         self.entries.get(index).map(|e| Some(e.epoch))
+    }
+
+    /// `(LEO, last epoch)` as a vote would compare it after a restart from this disk.
+    pub(super) fn position(&self) -> OffsetAndEpoch {
+        let epoch = match (self.entries.last(), &self.snapshot) {
+            (Some(last), _) => last.epoch,
+            (None, Some(snapshot)) => snapshot.id.epoch,
+            (None, None) => Epoch(0),
+        };
+        OffsetAndEpoch::new(self.end(), epoch)
     }
 
     /// A power loss: the unflushed tail is gone.

@@ -10,7 +10,6 @@
 mod checker;
 mod disk;
 mod faults;
-#[cfg(test)]
 mod mutations;
 mod net;
 mod world;
@@ -113,6 +112,22 @@ fn raft_simulation_keeps_every_invariant_with_kafkas_defaults() {
         "{report}"
     );
     assert!(totals.committed > SEEDS * 50, "{report}");
+}
+
+/// Many seeds on demand (CI runs `SEEDS`):
+/// `RAFT_SEEDS=5000 cargo test --lib raft_simulation_many_seeds -- --nocapture`;
+/// `RAFT_SEED_FIRST` moves the range.
+#[test]
+fn raft_simulation_many_seeds() {
+    let number = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    let Some(seeds) = number("RAFT_SEEDS") else {
+        return;
+    };
+    let first = number("RAFT_SEED_FIRST").unwrap_or(0);
+    let summary = run_seeds(first..first + seeds, &|_| {});
+    let report = summary.report();
+    eprintln!("{report}");
+    assert!(summary.failures.is_empty(), "{report}");
 }
 
 /// Replays one seed with a trace: `RAFT_SEED=173 RAFT_TRACE=1 cargo test --release --lib

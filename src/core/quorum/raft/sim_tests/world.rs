@@ -40,6 +40,8 @@ pub(super) struct Scenario {
     pub(super) fault_every_ms: (u64, u64),
     pub(super) down_ms: (u64, u64),
     pub(super) partition_ms: (u64, u64),
+    /// How long `Fault::StrandLeader` lasts: past two check-quorum windows.
+    pub(super) long_partition_ms: (u64, u64),
     /// Entries per fetch response: small values make followers catch up in steps that
     /// can end exactly at a new leader's epoch start offset.
     pub(super) fetch_max_entries: usize,
@@ -64,8 +66,9 @@ impl Scenario {
             fault_every_ms: (200, 1_500),
             down_ms: (50, 4_000),
             partition_ms: (1_000, 15_000),
-            fetch_max_entries: [2, 8, 64][prng.below(3) as usize],
-            fragile_leader_percent: [0, 25, 50][prng.below(3) as usize],
+            long_partition_ms: (8_000, 20_000),
+            fetch_max_entries: [1, 2, 8, 64][prng.below(4) as usize],
+            fragile_leader_percent: [0, 25, 50, 80][prng.below(4) as usize],
         }
     }
 }
@@ -110,6 +113,9 @@ pub(super) struct Replica {
     pub(super) voter: bool,
     /// Power fails in the middle of this replica's next step.
     pub(super) cut_next_step: bool,
+    /// Power fails in the step in which this leader's HW first moves, right after the
+    /// HW is exposed: before the fetch answers that would carry it.
+    pub(super) cut_at_first_commit: bool,
 }
 
 pub(super) struct World {
@@ -122,6 +128,8 @@ pub(super) struct World {
     checker: Checker,
     pub(super) stats: Stats,
     pub(super) partition_until: Option<SimTime>,
+    /// The partition in force ends only at `partition_until` (or the final heal).
+    pub(super) partition_sticky: bool,
     next_fault: SimTime,
     /// Faults due at a set time (a fragile leader's failure).
     scheduled: BTreeMap<(SimTime, u64), Fault>,
@@ -169,6 +177,7 @@ impl World {
             checker,
             stats: Stats::default(),
             partition_until: None,
+            partition_sticky: false,
             next_fault: SimTime::from_ms(3_000),
             scheduled: BTreeMap::new(),
             scheduled_count: 0,
@@ -190,6 +199,7 @@ impl World {
                 restart_at: Some(SimTime::ZERO),
                 voter,
                 cut_next_step: false,
+                cut_at_first_commit: false,
             };
             world.replicas.insert(id, replica);
         }
@@ -265,6 +275,7 @@ impl World {
             Event::HealPartition => {
                 self.net.heal();
                 self.partition_until = None;
+                self.partition_sticky = false;
             }
             Event::Fault => {
                 let fault = Fault::pick(self);
@@ -311,11 +322,23 @@ impl World {
         };
         let mut out = Vec::new();
         input(node, &mut out);
-        let cut = std::mem::take(&mut replica.cut_next_step);
-        let performed = if cut {
-            self.prng.below(out.len() as u64 + 1) as usize
+        let first_commit = if node.role() == RoleKind::Leader {
+            replica
+                .cut_at_first_commit
+                .then(|| {
+                    out.iter()
+                        .position(|e| matches!(e, RaftEffect::HighWatermark(_)))
+                })
+                .flatten()
         } else {
-            out.len()
+            replica.cut_at_first_commit = false;
+            None
+        };
+        let cut = std::mem::take(&mut replica.cut_next_step) || first_commit.is_some();
+        let performed = match first_commit {
+            Some(index) => index + 1,
+            None if cut => self.prng.below(out.len() as u64 + 1) as usize,
+            None => out.len(),
         };
         if self.trace {
             let node = self.replicas[&id].node.as_ref().expect("live");
@@ -334,6 +357,9 @@ impl World {
         }
         self.checker.on_effects(self.now, id, &out[..performed])?;
         if cut {
+            let node = self.replicas[&id].node.as_ref().expect("live");
+            self.checker
+                .on_power_cut(self.now, node, &out[..performed])?;
             self.stats.mid_step_cuts += 1;
             self.power_loss(id);
         }
@@ -374,10 +400,11 @@ impl World {
             return;
         }
         let at = self.now.plus_ms(self.prng.below(30));
-        let fault = match self.prng.below(3) {
+        let fault = match self.prng.below(4) {
             0 => Fault::Crash(id),
             1 => Fault::PowerLoss(id),
-            _ => Fault::PowerLossMidStep(id),
+            2 => Fault::PowerLossMidStep(id),
+            _ => Fault::PowerLossAtFirstCommit(id),
         };
         self.scheduled_count += 1;
         self.scheduled.insert((at, self.scheduled_count), fault);
@@ -426,9 +453,11 @@ impl World {
         self.net.heal();
         self.net.config.loss_per_million = 0;
         self.partition_until = None;
+        self.partition_sticky = false;
         self.scheduled.clear();
         for replica in self.replicas.values_mut() {
             replica.cut_next_step = false;
+            replica.cut_at_first_commit = false;
             if replica.node.is_none() {
                 replica.restart_at = Some(self.now);
             }
