@@ -12,6 +12,8 @@ mod disk;
 mod faults;
 mod mutations;
 mod net;
+mod scenario;
+mod workload;
 mod world;
 
 use std::collections::BTreeMap;
@@ -19,7 +21,8 @@ use std::collections::BTreeMap;
 use super::{Raft, RaftConfig, RaftEffect, RaftMessage};
 
 use checker::{Digest, Kind, Violation};
-use world::{Stats, World};
+use scenario::Stats;
+use world::World;
 
 /// The records the simulated leader proposes: unique numbers.
 pub(super) type Record = u64;
