@@ -278,7 +278,7 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
                 vote_granted,
             } => self.on_vote_response(now, from, reply, vote_granted, out),
             RaftMessage::BeginQuorumEpochResponse(reply) => {
-                self.on_begin_quorum_epoch_response(now, from, reply, out)
+                self.on_begin_quorum_epoch_response(now, reply, out)
             }
             RaftMessage::EndQuorumEpochResponse(reply) => {
                 self.on_end_quorum_epoch_response(now, from, reply, out)

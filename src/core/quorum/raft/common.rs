@@ -120,4 +120,17 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
             _ => None,
         }
     }
+
+    /// `maybeHandleCommonResponse`, then any error it left fails the response (Kafka's
+    /// `handleUnexpectedError`). `Some(ok)` if the response is fully handled here, `None`
+    /// if the caller goes on with a response without error.
+    pub(super) fn handle_reply(
+        &mut self,
+        now: SimTime,
+        reply: &Reply<I>,
+        out: &mut Out<I, R, S>,
+    ) -> Option<bool> {
+        let handled = self.handle_common_response(now, reply, out);
+        handled.or(reply.error.map(|_| false))
+    }
 }

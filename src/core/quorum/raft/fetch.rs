@@ -106,6 +106,20 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         }
     }
 
+    /// A parked fetch timed out: no records, our HW and log start (the purgatory's
+    /// REQUEST_TIMED_OUT path returns the response computed on arrival).
+    fn expired_fetch_response(&self, request: &FetchRequest<I>) -> FetchResponse<I, R> {
+        let Role::Leader(leader) = &self.role else {
+            unreachable!("only a leader holds parked fetches");
+        };
+        FetchResponse {
+            reply: self.reply(request.correlation, None),
+            data: FetchData::Records(Vec::new()),
+            high_watermark: leader.hw(),
+            log_start_offset: self.log.start_offset(),
+        }
+    }
+
     fn empty_fetch_response(
         &self,
         request: &FetchRequest<I>,
@@ -159,8 +173,10 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         }
     }
 
-    /// Answers the parked fetches that are due: all of them after an HW change, those
-    /// below our LEO (`fetchPurgatory.maybeComplete`), and the expired ones.
+    /// Answers the parked fetches that are due: all of them after an HW change and those
+    /// below our LEO (`fetchPurgatory.maybeComplete`: completed afresh, which counts as a
+    /// fetch again), then the expired ones (with the empty answer they would have got on
+    /// arrival, as Kafka's purgatory times out: not a new fetch).
     pub(super) fn complete_parked_fetches(&mut self, now: SimTime, out: &mut Out<I, R, S>) {
         for _ in 0..2 {
             let wake_all = std::mem::take(&mut self.parked_wake_all);
@@ -168,10 +184,14 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
             let Role::Leader(leader) = &mut self.role else {
                 return;
             };
-            let due = leader
-                .take_parked(|p| wake_all || p.request.fetch_offset < end || p.deadline <= now);
-            for parked in due {
+            let completed = leader.take_parked(|p| wake_all || p.request.fetch_offset < end);
+            let expired = leader.take_parked(|p| p.deadline <= now);
+            for parked in completed {
                 let response = self.try_complete_fetch(now, &parked.request, out);
+                self.respond_fetch(parked.from, response, out);
+            }
+            for parked in expired {
+                let response = self.expired_fetch_response(&parked.request);
                 self.respond_fetch(parked.from, response, out);
             }
             if !self.parked_wake_all {

@@ -92,11 +92,8 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         response: FetchResponse<I, R>,
         out: &mut Out<I, R, S>,
     ) -> bool {
-        if let Some(ok) = self.handle_common_response(now, &response.reply, out) {
+        if let Some(ok) = self.handle_reply(now, &response.reply, out) {
             return ok;
-        }
-        if response.reply.error.is_some() {
-            return false;
         }
         let Role::Follower(follower) = &mut self.role else {
             return true;

@@ -1,5 +1,5 @@
 //! The leader's state (`LeaderState`): voter and observer progress from valid fetches, the
-//! HW, check-quorum, BeginQuorumEpoch acknowledgements and the parked (long-poll) fetches.
+//! HW, check-quorum, the BeginQuorumEpoch heartbeat and the parked (long-poll) fetches.
 //!
 //! Invariants: the HW is the largest offset a majority of voters holds (sorted end
 //! offsets, index `voters / 2`), it is exposed only once it is past the epoch start offset
@@ -22,8 +22,6 @@ pub(super) struct ReplicaProgress {
     pub(super) end_offset: Option<Offset>,
     /// When it last fetched.
     pub(super) last_fetch: Option<SimTime>,
-    /// It answered our BeginQuorumEpoch or fetched from us.
-    pub(super) acknowledged: bool,
 }
 
 /// A fetch with nothing to return, held until data or a new HW arrives or it expires
@@ -53,6 +51,10 @@ pub(super) struct Leader<I> {
     /// `None`: exempt (a single voter, or check-quorum off).
     check_quorum_deadline: Option<SimTime>,
     check_quorum_timeout_ms: u64,
+    /// When to send the next round of BeginQuorumEpoch to every other voter.
+    begin_quorum_epoch_deadline: SimTime,
+    /// `LeaderState.beginQuorumEpochTimeoutMs`: half the fetch timeout.
+    begin_quorum_epoch_timeout_ms: u64,
     hw_requires_current_epoch: bool,
     parked: Vec<ParkedFetch<I>>,
 }
@@ -70,15 +72,7 @@ impl<I: ReplicaId> Leader<I> {
         let voters = config
             .voters
             .iter()
-            .map(|&v| {
-                (
-                    v,
-                    ReplicaProgress {
-                        acknowledged: v == local,
-                        ..ReplicaProgress::default()
-                    },
-                )
-            })
+            .map(|&v| (v, ReplicaProgress::default()))
             .collect();
         let exempt = !config.check_quorum || config.voters.len() == 1;
         let timeout_ms = config.check_quorum_timeout_ms();
@@ -92,6 +86,8 @@ impl<I: ReplicaId> Leader<I> {
             fetched_voters: BTreeSet::new(),
             check_quorum_deadline: (!exempt).then(|| now.plus_ms(timeout_ms)),
             check_quorum_timeout_ms: timeout_ms,
+            begin_quorum_epoch_deadline: now,
+            begin_quorum_epoch_timeout_ms: config.fetch_timeout_ms / 2,
             hw_requires_current_epoch: config.hw_requires_current_epoch,
             parked: Vec::new(),
         }
@@ -137,7 +133,6 @@ impl<I: ReplicaId> Leader<I> {
         };
         progress.end_offset = Some(fetch_offset);
         progress.last_fetch = Some(now);
-        progress.acknowledged = true;
         self.update_check_quorum(replica, now);
         is_voter && self.maybe_update_hw()
     }
@@ -184,17 +179,26 @@ impl<I: ReplicaId> Leader<I> {
         self.check_quorum_deadline
     }
 
-    /// A voter answered our BeginQuorumEpoch.
-    pub(super) fn acknowledge(&mut self, voter: I) {
-        if let Some(progress) = self.voters.get_mut(&voter) {
-            progress.acknowledged = true;
-        }
+    /// When the next BeginQuorumEpoch round is due (`timeUntilBeginQuorumEpochTimerExpires`).
+    pub(super) fn begin_quorum_epoch_deadline(&self) -> SimTime {
+        self.begin_quorum_epoch_deadline
     }
 
-    /// Voters to send BeginQuorumEpoch to: those that have not acknowledged us yet.
-    pub(super) fn unacknowledged(&self) -> Vec<I> {
-        let pending = self.voters.iter().filter(|(_, p)| !p.acknowledged);
-        pending.map(|(&v, _)| v).collect()
+    /// A round is due: returns the voters to send BeginQuorumEpoch to (every voter but
+    /// us, acknowledged or not, as since KAFKA-16536) and restarts the timer
+    /// (`resetBeginQuorumEpochTimer`); nothing if the round is not due yet.
+    pub(super) fn begin_quorum_epoch_round(&mut self, now: SimTime) -> Vec<I> {
+        if now < self.begin_quorum_epoch_deadline {
+            return Vec::new();
+        }
+        self.begin_quorum_epoch_deadline = now.plus_ms(self.begin_quorum_epoch_timeout_ms);
+        assert!(self.begin_quorum_epoch_deadline > now || self.begin_quorum_epoch_timeout_ms == 0);
+        let local = self.local;
+        self.voters
+            .keys()
+            .copied()
+            .filter(|&v| v != local)
+            .collect()
     }
 
     /// `nonLeaderVotersByDescendingFetchOffset`: the preferred successors on resigning.

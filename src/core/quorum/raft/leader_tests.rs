@@ -114,15 +114,17 @@ fn check_quorum_exemptions() {
 }
 
 #[test]
-fn acknowledgements_and_successors() {
+fn begin_quorum_epoch_heartbeat_and_successors() {
+    // `leader` starts at 0 ms with a fetch timeout of 2 s: a round at once, then every 1 s
     let mut leader = leader(&[1, 2, 3], 0);
-    assert_eq!(leader.unacknowledged(), vec![2, 3]);
-    leader.acknowledge(2);
-    assert_eq!(leader.unacknowledged(), vec![3]);
+    assert_eq!(leader.begin_quorum_epoch_round(at(0)), vec![2, 3]);
+    assert_eq!(leader.begin_quorum_epoch_deadline(), at(1_000));
     leader.update_replica(3, at(1), Offset(1));
-    assert!(
-        leader.unacknowledged().is_empty(),
-        "a fetch acknowledges too"
+    assert!(leader.begin_quorum_epoch_round(at(999)).is_empty());
+    assert_eq!(
+        leader.begin_quorum_epoch_round(at(1_000)),
+        vec![2, 3],
+        "every voter, also one that fetched (KAFKA-16536)"
     );
     assert_eq!(leader.voters_by_descending_fetch_offset(), vec![3, 2]);
 }

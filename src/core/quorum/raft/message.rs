@@ -67,7 +67,8 @@ pub struct VoteRequest<I> {
     pub pre_vote: bool,
 }
 
-/// BeginQuorumEpoch: a new leader announces itself to the voters, until each acknowledges.
+/// BeginQuorumEpoch: the leader announces itself to every other voter, at once and then every
+/// `fetch_timeout / 2` (KAFKA-16536).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BeginQuorumEpoch<I> {
     /// Pairs the response with this request.

@@ -33,17 +33,20 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
             Role::Unattached(s) => s.election_deadline,
             Role::Prospective(s) => Some(s.election_deadline),
             Role::Candidate(s) => Some(s.backoff_until.unwrap_or(s.election_deadline)),
-            Role::Leader(s) => match (s.check_quorum_deadline(), s.parked_deadline()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            Role::Leader(s) => {
+                let deadlines = [s.check_quorum_deadline(), s.parked_deadline()];
+                let earliest = deadlines.into_iter().flatten().min();
+                Some(earliest.map_or(s.begin_quorum_epoch_deadline(), |d| {
+                    d.min(s.begin_quorum_epoch_deadline())
+                }))
+            }
             Role::Follower(s) => Some(s.fetch_deadline),
             Role::Resigned(s) => Some(s.election_deadline),
         }
     }
 
-    /// `pollLeader`: resign on check-quorum expiry (KAFKA-15489), else announce ourselves
-    /// to the voters that have not acknowledged us.
+    /// `pollLeader`: resign on check-quorum expiry (KAFKA-15489), else send the
+    /// BeginQuorumEpoch round when it is due.
     fn poll_leader(&mut self, now: SimTime, out: &mut Out<I, R, S>) {
         let Role::Leader(leader) = &self.role else {
             return;

@@ -3,8 +3,9 @@
 //! `handleEndQuorumEpochRequest`/`Response`, `maybeSendBeginQuorumEpochRequests`,
 //! `pollResigned`, `endEpochElectionBackoff`.
 //!
-//! Invariants: the leader resends BeginQuorumEpoch to a voter until that voter
-//! acknowledges it (by answering or by fetching); a resigned leader resends
+//! Invariants: the leader sends BeginQuorumEpoch to every other voter each
+//! `fetch_timeout / 2` for as long as it leads (KAFKA-16536), so a voter that moved to a
+//! newer epoch is heard of even if it never fetches again; a resigned leader resends
 //! EndQuorumEpoch until each voter acknowledges.
 
 use crate::types::SimTime;
@@ -59,24 +60,15 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         });
     }
 
-    /// `handleBeginQuorumEpochResponse`: the voter knows we lead.
+    /// `handleBeginQuorumEpochResponse`: a response naming a newer epoch moves us there
+    /// (this is how a leader learns that a voter it cannot otherwise hear from has moved on).
     pub(super) fn on_begin_quorum_epoch_response(
         &mut self,
         now: SimTime,
-        from: I,
         reply: Reply<I>,
         out: &mut Out<I, R, S>,
     ) -> bool {
-        if let Some(ok) = self.handle_common_response(now, &reply, out) {
-            return ok;
-        }
-        if reply.error.is_some() {
-            return false;
-        }
-        if let Role::Leader(leader) = &mut self.role {
-            leader.acknowledge(from);
-        }
-        true
+        self.handle_reply(now, &reply, out).unwrap_or(true)
     }
 
     /// `handleEndQuorumEpochRequest`: a follower of the resigned leader shortens its fetch
@@ -122,11 +114,8 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         reply: Reply<I>,
         out: &mut Out<I, R, S>,
     ) -> bool {
-        if let Some(ok) = self.handle_common_response(now, &reply, out) {
+        if let Some(ok) = self.handle_reply(now, &reply, out) {
             return ok;
-        }
-        if reply.error.is_some() {
-            return false;
         }
         if let Role::Resigned(resigned) = &mut self.role {
             resigned.unacked.remove(&from);
@@ -134,13 +123,14 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         true
     }
 
-    /// The leader announces itself to every voter that has not acknowledged it yet.
+    /// `maybeSendBeginQuorumEpochRequests`: every `fetch_timeout / 2` the leader announces
+    /// itself to every other voter that has no request of ours in flight (KAFKA-16536).
     pub(super) fn send_begin_quorum_epochs(&mut self, now: SimTime, out: &mut Out<I, R, S>) {
-        let Role::Leader(leader) = &self.role else {
+        let Role::Leader(leader) = &mut self.role else {
             return;
         };
         let epoch = leader.epoch;
-        for voter in leader.unacknowledged() {
+        for voter in leader.begin_quorum_epoch_round(now) {
             if !self.requests.is_ready(voter) {
                 continue;
             }

@@ -93,11 +93,8 @@ impl<I: ReplicaId, R: Payload, S: Payload> Raft<I, R, S> {
         granted: bool,
         out: &mut Out<I, R, S>,
     ) -> bool {
-        if let Some(ok) = self.handle_common_response(now, &reply, out) {
+        if let Some(ok) = self.handle_reply(now, &reply, out) {
             return ok;
-        }
-        if reply.error.is_some() {
-            return false;
         }
         match &mut self.role {
             Role::Candidate(candidate) => {

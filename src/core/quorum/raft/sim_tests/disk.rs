@@ -2,7 +2,9 @@
 //! entries sit in the page cache until a `Flush`. A process crash keeps the page cache, a
 //! power loss keeps only the flushed prefix.
 
-use crate::core::quorum::raft::{ElectionState, LogEntry, RaftEffect, Snapshot, Stored};
+use crate::core::quorum::raft::{
+    ElectionState, Epoch, LogEntry, OffsetAndEpoch, RaftEffect, Snapshot, Stored,
+};
 use crate::types::Offset;
 
 use super::{Ledger, Record};
@@ -59,6 +61,26 @@ impl Disk {
     /// The LEO on disk (page cache included).
     pub(super) fn end(&self) -> Offset {
         self.start.plus(self.entries.len() as u64)
+    }
+
+    /// The epoch of the entry at `offset` as the disk holds it (page cache included);
+    /// `Some(None)` if a snapshot covers it, `None` if the disk does not hold it.
+    pub(super) fn epoch_at(&self, offset: Offset) -> Option<Option<Epoch>> {
+        if offset < self.start {
+            return self.snapshot.as_ref().map(|_| None);
+        }
+        let index = usize::try_from(offset.0 - self.start.0).expect("fits");
+        self.entries.get(index).map(|e| Some(e.epoch))
+    }
+
+    /// `(LEO, last epoch)` as a vote would compare it after a restart from this disk.
+    pub(super) fn position(&self) -> OffsetAndEpoch {
+        let epoch = match (self.entries.last(), &self.snapshot) {
+            (Some(last), _) => last.epoch,
+            (None, Some(snapshot)) => snapshot.id.epoch,
+            (None, None) => Epoch(0),
+        };
+        OffsetAndEpoch::new(self.end(), epoch)
     }
 
     /// A power loss: the unflushed tail is gone.

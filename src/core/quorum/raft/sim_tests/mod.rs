@@ -10,9 +10,10 @@
 mod checker;
 mod disk;
 mod faults;
-#[cfg(test)]
 mod mutations;
 mod net;
+mod scenario;
+mod workload;
 mod world;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,8 @@ use std::collections::BTreeMap;
 use super::{Raft, RaftConfig, RaftEffect, RaftMessage};
 
 use checker::{Digest, Kind, Violation};
-use world::{Stats, World};
+use scenario::Stats;
+use world::World;
 
 /// The records the simulated leader proposes: unique numbers.
 pub(super) type Record = u64;
@@ -113,6 +115,22 @@ fn raft_simulation_keeps_every_invariant_with_kafkas_defaults() {
         "{report}"
     );
     assert!(totals.committed > SEEDS * 50, "{report}");
+}
+
+/// Many seeds on demand (CI runs `SEEDS`):
+/// `RAFT_SEEDS=5000 cargo test --lib raft_simulation_many_seeds -- --nocapture`;
+/// `RAFT_SEED_FIRST` moves the range.
+#[test]
+fn raft_simulation_many_seeds() {
+    let number = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    let Some(seeds) = number("RAFT_SEEDS") else {
+        return;
+    };
+    let first = number("RAFT_SEED_FIRST").unwrap_or(0);
+    let summary = run_seeds(first..first + seeds, &|_| {});
+    let report = summary.report();
+    eprintln!("{report}");
+    assert!(summary.failures.is_empty(), "{report}");
 }
 
 /// Replays one seed with a trace: `RAFT_SEED=173 RAFT_TRACE=1 cargo test --release --lib

@@ -8,100 +8,12 @@ use crate::core::prng::Prng;
 use crate::core::quorum::raft::{RaftConfig, RaftEffect, ResignReason, RoleKind};
 use crate::types::{Offset, SimTime};
 
-use super::checker::{Checker, Kind, View, Violation, digest};
+use super::checker::{Checker, Kind, View, Violation};
 use super::disk::Disk;
 use super::faults::Fault;
-use super::net::{Net, NetConfig};
+use super::net::Net;
+use super::scenario::{LIVENESS_BOUND_MS, Scenario, Stats, stale_leader_bound_ms};
 use super::{Effect, Ledger, Node, Record};
-
-/// Time allowed, after healing, for a leader to be elected and a new record to commit on
-/// every replica. Stale leaders resign within 3.5 s (check-quorum plus a parked fetch),
-/// an election takes one or two timeouts of 1-2 s plus up to 1 s of backoff, requests cut
-/// by the partition time out after 2 s, and an observer may wait one fetch timeout (2 s)
-/// before it looks for the new leader.
-pub(super) const LIVENESS_BOUND_MS: u64 = 20_000;
-
-/// How long a leader may go on after a newer epoch has a leader, with check-quorum.
-/// Its window restarts once a majority has fetched since the last restart, so one restart
-/// may still count a fetch sent just before the new election (late by up to the network
-/// delay, or parked for up to `fetch_max_wait_ms`): the old leader can last until the end
-/// of the window after that one, two check-quorum timeouts later.
-pub(super) fn stale_leader_bound_ms(config: &RaftConfig<u8>, delay_max_ms: u64) -> u64 {
-    2 * config.check_quorum_timeout_ms() + config.fetch_max_wait_ms + 2 * delay_max_ms + 200
-}
-
-/// What one seed picks (all knobs of the run come from the seed, VOPR style).
-#[derive(Clone, Debug)]
-pub(super) struct Scenario {
-    pub(super) voters: u8,
-    pub(super) observers: u8,
-    pub(super) net: NetConfig,
-    pub(super) chaos_ms: u64,
-    pub(super) fault_every_ms: (u64, u64),
-    pub(super) down_ms: (u64, u64),
-    pub(super) partition_ms: (u64, u64),
-    /// Entries per fetch response: small values make followers catch up in steps that
-    /// can end exactly at a new leader's epoch start offset.
-    pub(super) fetch_max_entries: usize,
-    /// Chance that a newly elected leader fails within 30 ms (frequent leader turnover,
-    /// the Raft paper's Figure 8).
-    pub(super) fragile_leader_percent: u64,
-}
-
-impl Scenario {
-    fn pick(prng: &mut Prng) -> Scenario {
-        let delay_max_ms = [5, 20, 60][prng.below(3) as usize];
-        let loss_per_million = [0, 10_000, 50_000][prng.below(3) as usize];
-        Scenario {
-            voters: if prng.below(2) == 0 { 3 } else { 5 },
-            observers: 1 + prng.below(2) as u8,
-            net: NetConfig {
-                delay_min_ms: 1,
-                delay_max_ms,
-                loss_per_million,
-            },
-            chaos_ms: 30_000,
-            fault_every_ms: (200, 1_500),
-            down_ms: (50, 4_000),
-            partition_ms: (1_000, 15_000),
-            fetch_max_entries: [2, 8, 64][prng.below(3) as usize],
-            fragile_leader_percent: [0, 25, 50][prng.below(3) as usize],
-        }
-    }
-}
-
-/// Counts of interesting things that happened (Sometimes properties).
-#[derive(Clone, Debug, Default)]
-pub(in crate::core::quorum::raft) struct Stats {
-    pub(super) steps: u64,
-    pub(super) elections: u64,
-    pub(super) truncations: u64,
-    pub(super) snapshots_taken: u64,
-    pub(super) snapshots_installed: u64,
-    pub(super) check_quorum_resigns: u64,
-    pub(super) crashes: u64,
-    pub(super) power_losses: u64,
-    pub(super) mid_step_cuts: u64,
-    pub(super) committed: u64,
-    pub(super) liveness_ms: u64,
-}
-
-impl Stats {
-    /// Adds another run's counts (liveness: the larger).
-    pub(super) fn add(&mut self, other: &Stats) {
-        self.steps += other.steps;
-        self.elections += other.elections;
-        self.truncations += other.truncations;
-        self.snapshots_taken += other.snapshots_taken;
-        self.snapshots_installed += other.snapshots_installed;
-        self.check_quorum_resigns += other.check_quorum_resigns;
-        self.crashes += other.crashes;
-        self.power_losses += other.power_losses;
-        self.mid_step_cuts += other.mid_step_cuts;
-        self.committed += other.committed;
-        self.liveness_ms = self.liveness_ms.max(other.liveness_ms);
-    }
-}
 
 pub(super) struct Replica {
     pub(super) node: Option<Node>,
@@ -110,6 +22,9 @@ pub(super) struct Replica {
     pub(super) voter: bool,
     /// Power fails in the middle of this replica's next step.
     pub(super) cut_next_step: bool,
+    /// Power fails in the step in which this leader's HW first moves, right after the
+    /// HW is exposed: before the fetch answers that would carry it.
+    pub(super) cut_at_first_commit: bool,
 }
 
 pub(super) struct World {
@@ -119,22 +34,24 @@ pub(super) struct World {
     pub(super) config: RaftConfig<u8>,
     pub(super) net: Net,
     pub(super) replicas: BTreeMap<u8, Replica>,
-    checker: Checker,
+    pub(super) checker: Checker,
     pub(super) stats: Stats,
     pub(super) partition_until: Option<SimTime>,
-    next_fault: SimTime,
+    /// The partition in force ends only at `partition_until` (or the final heal).
+    pub(super) partition_sticky: bool,
+    pub(super) next_fault: SimTime,
     /// Faults due at a set time (a fragile leader's failure).
-    scheduled: BTreeMap<(SimTime, u64), Fault>,
-    scheduled_count: u64,
-    next_propose: SimTime,
-    next_snapshot: SimTime,
-    next_record: Record,
-    healed_at: Option<SimTime>,
+    pub(super) scheduled: BTreeMap<(SimTime, u64), Fault>,
+    pub(super) scheduled_count: u64,
+    pub(super) next_propose: SimTime,
+    pub(super) next_snapshot: SimTime,
+    pub(super) next_record: Record,
+    pub(super) healed_at: Option<SimTime>,
     /// Print every step (RAFT_TRACE set).
-    trace: bool,
+    pub(super) trace: bool,
     /// The step in progress is a `snapshot` call (not an install).
-    taking_snapshot: bool,
-    probe: Option<(u8, crate::core::quorum::raft::Epoch, Offset)>,
+    pub(super) taking_snapshot: bool,
+    pub(super) probe: Option<(u8, crate::core::quorum::raft::Epoch, Offset)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -169,6 +86,7 @@ impl World {
             checker,
             stats: Stats::default(),
             partition_until: None,
+            partition_sticky: false,
             next_fault: SimTime::from_ms(3_000),
             scheduled: BTreeMap::new(),
             scheduled_count: 0,
@@ -190,6 +108,7 @@ impl World {
                 restart_at: Some(SimTime::ZERO),
                 voter,
                 cut_next_step: false,
+                cut_at_first_commit: false,
             };
             world.replicas.insert(id, replica);
         }
@@ -265,6 +184,7 @@ impl World {
             Event::HealPartition => {
                 self.net.heal();
                 self.partition_until = None;
+                self.partition_sticky = false;
             }
             Event::Fault => {
                 let fault = Fault::pick(self);
@@ -300,7 +220,7 @@ impl World {
 
     /// Runs one input on replica `id` and performs its effects in order; a pending
     /// mid-step power loss performs only a prefix of them.
-    fn act(
+    pub(super) fn act(
         &mut self,
         id: u8,
         input: impl FnOnce(&mut Node, &mut Vec<Effect>),
@@ -311,11 +231,23 @@ impl World {
         };
         let mut out = Vec::new();
         input(node, &mut out);
-        let cut = std::mem::take(&mut replica.cut_next_step);
-        let performed = if cut {
-            self.prng.below(out.len() as u64 + 1) as usize
+        let first_commit = if node.role() == RoleKind::Leader {
+            replica
+                .cut_at_first_commit
+                .then(|| {
+                    out.iter()
+                        .position(|e| matches!(e, RaftEffect::HighWatermark(_)))
+                })
+                .flatten()
         } else {
-            out.len()
+            replica.cut_at_first_commit = false;
+            None
+        };
+        let cut = std::mem::take(&mut replica.cut_next_step) || first_commit.is_some();
+        let performed = match first_commit {
+            Some(index) => index + 1,
+            None if cut => self.prng.below(out.len() as u64 + 1) as usize,
+            None => out.len(),
         };
         if self.trace {
             let node = self.replicas[&id].node.as_ref().expect("live");
@@ -334,6 +266,9 @@ impl World {
         }
         self.checker.on_effects(self.now, id, &out[..performed])?;
         if cut {
+            let node = self.replicas[&id].node.as_ref().expect("live");
+            self.checker
+                .on_power_cut(self.now, node, &out[..performed])?;
             self.stats.mid_step_cuts += 1;
             self.power_loss(id);
         }
@@ -374,10 +309,11 @@ impl World {
             return;
         }
         let at = self.now.plus_ms(self.prng.below(30));
-        let fault = match self.prng.below(3) {
+        let fault = match self.prng.below(4) {
             0 => Fault::Crash(id),
             1 => Fault::PowerLoss(id),
-            _ => Fault::PowerLossMidStep(id),
+            2 => Fault::PowerLossMidStep(id),
+            _ => Fault::PowerLossAtFirstCommit(id),
         };
         self.scheduled_count += 1;
         self.scheduled.insert((at, self.scheduled_count), fault);
@@ -426,83 +362,15 @@ impl World {
         self.net.heal();
         self.net.config.loss_per_million = 0;
         self.partition_until = None;
+        self.partition_sticky = false;
         self.scheduled.clear();
         for replica in self.replicas.values_mut() {
             replica.cut_next_step = false;
+            replica.cut_at_first_commit = false;
             if replica.node.is_none() {
                 replica.restart_at = Some(self.now);
             }
         }
-    }
-
-    /// Live replicas in the Leader role, highest epoch first.
-    pub(super) fn leaders(&self) -> Vec<u8> {
-        let mut leaders: Vec<&Node> = self
-            .replicas
-            .values()
-            .filter_map(|r| r.node.as_ref())
-            .filter(|n| n.role() == RoleKind::Leader)
-            .collect();
-        leaders.sort_by_key(|n| std::cmp::Reverse(n.epoch()));
-        leaders.iter().map(|n| n.id()).collect()
-    }
-
-    fn propose(&mut self) -> Result<(), Violation> {
-        self.next_propose = self.now.plus_ms(self.prng.between(30, 300));
-        let leaders = self.leaders();
-        if leaders.is_empty() {
-            return Ok(());
-        }
-        let id = if self.healed_at.is_some() {
-            leaders[0]
-        } else {
-            leaders[self.prng.below(leaders.len() as u64) as usize]
-        };
-        let count = 1 + self.prng.below(3);
-        let records: Vec<Record> = (0..count).map(|i| self.next_record + i).collect();
-        self.next_record += count;
-        let now = self.now;
-        let mut last = None;
-        self.act(id, |node, out| last = node.propose(now, records, out).ok())?;
-        if let (Some(offset), Some(_)) = (last, self.healed_at) {
-            let node = self.replicas[&id].node.as_ref();
-            let epoch = node.map(|n| n.epoch());
-            let stale = self
-                .probe
-                .is_none_or(|(leader, e, _)| leader != id || Some(e) != epoch);
-            if stale && let Some(epoch) = epoch {
-                self.probe = Some((id, epoch, offset));
-            }
-        }
-        Ok(())
-    }
-
-    fn snapshot(&mut self) -> Result<(), Violation> {
-        self.next_snapshot = self.now.plus_ms(self.prng.between(500, 3_000));
-        let ids: Vec<u8> = self
-            .replicas
-            .iter()
-            .filter(|(_, r)| r.node.is_some())
-            .map(|(&id, _)| id)
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let id = ids[self.prng.below(ids.len() as u64) as usize];
-        let node = self.replicas[&id].node.as_ref().expect("live");
-        let (start, hw) = (node.log_start_offset(), node.high_watermark());
-        if hw.0 < start.0 + 4 {
-            return Ok(());
-        }
-        let payload = committed_prefix(node);
-        self.stats.snapshots_taken += 1;
-        self.taking_snapshot = true;
-        let result = self.act(id, |node, out| {
-            node.snapshot(hw, payload, out)
-                .expect("a committed snapshot");
-        });
-        self.taking_snapshot = false;
-        result
     }
 
     fn check(&mut self) -> Result<(), Violation> {
@@ -512,7 +380,7 @@ impl World {
             .map(|(&id, r)| View {
                 id,
                 node: r.node.as_ref(),
-                disk_end: r.disk.end(),
+                disk: &r.disk,
                 voter: r.voter,
             })
             .collect();
@@ -561,18 +429,6 @@ impl World {
             .collect();
         format!("probe {:?}; {}", self.probe, replicas.join(", "))
     }
-}
-
-/// A replica's committed prefix as its state machine holds it: its snapshot, then its
-/// committed entries (this is the snapshot payload the test's state machine produces).
-pub(super) fn committed_prefix(node: &Node) -> Ledger {
-    let mut prefix: Ledger = node
-        .latest_snapshot()
-        .map(|s| s.payload.clone())
-        .unwrap_or_default();
-    assert_eq!(prefix.len() as u64, node.log_start_offset().0);
-    prefix.extend(node.committed(node.log_start_offset()).iter().map(digest));
-    prefix
 }
 
 /// One effect in a trace line.

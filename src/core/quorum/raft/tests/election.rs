@@ -57,6 +57,17 @@ fn node_with(id: u8, election: Option<ElectionState<u8>>, log_epochs: &[u32]) ->
     node
 }
 
+/// Three voters with a leader elected: (cluster, leader, a follower other than 3, the
+/// leader's epoch, its LEO).
+fn three_voters_with_a_leader() -> (Cluster, u8, u8, Epoch, Offset) {
+    let mut cluster = Cluster::new(&[1, 2, 3], &[], |_| {});
+    let leader = cluster.elect();
+    let follower = if leader == 1 { 2 } else { 1 };
+    let node = &cluster.nodes[&leader];
+    let (epoch, end) = (node.epoch(), node.log_end_offset());
+    (cluster, leader, follower, epoch, end)
+}
+
 #[test]
 fn single_voter_elects_itself_and_commits_at_once() {
     let mut cluster = Cluster::new(&[1], &[], |_| {});
@@ -116,48 +127,25 @@ fn vote_needs_an_up_to_date_log_and_is_given_once_per_epoch() {
         }),
         &[1, 2, 2],
     );
-    let mut out = Vec::new();
-    node.on_message(SimTime::ZERO, 1, vote(1, 3, 1, 10, false), &mut out);
-    assert_eq!(
-        vote_answer(&out),
-        (false, Epoch(3)),
-        "longer log but older last epoch"
-    );
-    let mut out = Vec::new();
-    node.on_message(SimTime::ZERO, 3, vote(3, 3, 2, 3, false), &mut out);
-    assert_eq!(vote_answer(&out), (true, Epoch(3)), "equal log");
-    let mut out = Vec::new();
-    node.on_message(SimTime::ZERO, 1, vote(1, 3, 2, 9, false), &mut out);
-    assert_eq!(
-        vote_answer(&out),
-        (false, Epoch(3)),
-        "already voted for 3 in e3"
-    );
-    let mut out = Vec::new();
-    node.on_message(SimTime::ZERO, 3, vote(3, 3, 2, 3, false), &mut out);
-    assert_eq!(
-        vote_answer(&out),
-        (true, Epoch(3)),
-        "the same candidate again"
-    );
-    let mut out = Vec::new();
-    node.on_message(SimTime::ZERO, 1, vote(1, 2, 1, 0, false), &mut out);
-    assert_eq!(
-        vote_answer(&out),
-        (false, Epoch(3)),
-        "FENCED_LEADER_EPOCH for an old epoch"
-    );
+    // (candidate, candidate epoch, its last epoch, its LEO, granted, why), in order
+    let cases = [
+        (1, 3, 1, 10, false, "longer log but older last epoch"),
+        (3, 3, 2, 3, true, "equal log"),
+        (1, 3, 2, 9, false, "already voted for 3 in e3"),
+        (3, 3, 2, 3, true, "the same candidate again"),
+        (1, 2, 1, 0, false, "FENCED_LEADER_EPOCH for an old epoch"),
+    ];
+    for (candidate, epoch, last_epoch, last_offset, granted, why) in cases {
+        let mut out = Vec::new();
+        let request = vote(candidate, epoch, last_epoch, last_offset, false);
+        node.on_message(SimTime::ZERO, candidate, request, &mut out);
+        assert_eq!(vote_answer(&out), (granted, Epoch(3)), "{why}");
+    }
 }
 
 #[test]
 fn a_higher_epoch_vote_unseats_a_healthy_leader_and_a_follower_rejects_its_own_epoch() {
-    let mut cluster = Cluster::new(&[1, 2, 3], &[], |_| {});
-    let leader = cluster.elect();
-    let follower = if leader == 1 { 2 } else { 1 };
-    let (epoch, end) = (
-        cluster.nodes[&leader].epoch(),
-        cluster.nodes[&leader].log_end_offset(),
-    );
+    let (mut cluster, leader, follower, epoch, end) = three_voters_with_a_leader();
     let mut out = Vec::new();
     let node = cluster.nodes.get_mut(&follower).expect("node");
     node.on_message(
@@ -190,13 +178,7 @@ fn a_higher_epoch_vote_unseats_a_healthy_leader_and_a_follower_rejects_its_own_e
 
 #[test]
 fn pre_votes_change_nothing_and_follow_kip_996() {
-    let mut cluster = Cluster::new(&[1, 2, 3], &[], |_| {});
-    let leader = cluster.elect();
-    let follower = if leader == 1 { 2 } else { 1 };
-    let (epoch, end) = (
-        cluster.nodes[&leader].epoch(),
-        cluster.nodes[&leader].log_end_offset(),
-    );
+    let (mut cluster, leader, follower, epoch, end) = three_voters_with_a_leader();
     let pre_vote = vote(3, epoch.0, epoch.0, end.0, true);
     for (id, expected) in [(leader, false), (follower, false)] {
         let mut out = Vec::new();
@@ -341,4 +323,42 @@ fn a_stale_response_is_ignored() {
     );
     assert!(out.is_empty(), "no request of ours had that correlation id");
     assert_eq!(node.epoch(), Epoch(0), "not even its epoch is learned");
+}
+
+/// KAFKA-16536 (3.9): the leader resends BeginQuorumEpoch to every voter each
+/// `fetch_timeout / 2`, not only until each acknowledged it once. A voter that moved to a
+/// newer epoch without a leader (it persisted Unattached(e + 1) from a vote request whose
+/// candidate then lost) cannot get back on its own with pre-votes: the leader and its
+/// fetching followers reject its pre-votes, and a pre-vote never bumps their epoch. Only
+/// the leader's BeginQuorumEpoch, answered with the newer epoch, ends the standoff. Before
+/// the fix the leader stopped after the first acknowledgement and voter 3 stayed out.
+#[test]
+fn a_voter_stranded_in_a_newer_epoch_is_found_by_the_begin_quorum_epoch_heartbeat() {
+    let mut cluster = Cluster::new(&[1, 2, 3], &[], |_| {});
+    let leader = cluster.elect();
+    let epoch = cluster.nodes[&leader].epoch();
+    let stranded = if leader == 3 { 2 } else { 3 };
+    cluster.run_ms(1_000);
+    let node = &cluster.nodes[&stranded];
+    let stored = Stored {
+        election: Some(ElectionState {
+            epoch: epoch.next(),
+            leader: None,
+            voted: None,
+        }),
+        entries: node.log_entries().to_vec(),
+        snapshot: None,
+    };
+    cluster.start(stranded, stored);
+    cluster.run_ms(30_000);
+    let leader = cluster.leader().expect("a leader");
+    let epoch_now = cluster.nodes[&leader].epoch();
+    for node in cluster.nodes.values() {
+        assert_eq!(
+            (node.epoch(), node.leader()),
+            (epoch_now, Some(leader)),
+            "replica {} rejoined the quorum",
+            node.id()
+        );
+    }
 }

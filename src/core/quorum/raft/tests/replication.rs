@@ -238,3 +238,46 @@ fn a_fetch_below_the_log_start_gets_the_snapshot() {
     assert_eq!(cluster.nodes[&9].high_watermark(), more.next());
     assert_eq!(committed_data(&cluster.nodes[&9]), vec![99]);
 }
+
+/// A parked fetch that expires is answered with what it would have got, and is not a new
+/// fetch: Kafka's purgatory times out with the response computed on arrival
+/// (`handleFetchRequest`, the REQUEST_TIMED_OUT branch), so only the arrival counts for
+/// check-quorum. Before the fix the expiry re-ran `tryCompleteFetchRequest`, which moved
+/// the check-quorum window by up to `fetch_max_wait_ms` for a voter that may be gone.
+#[test]
+fn an_expired_parked_fetch_does_not_count_again_for_check_quorum() {
+    let mut cluster = Cluster::new(&[1, 2, 3], &[], |_| {});
+    let leader = cluster.elect();
+    let voter = if leader == 1 { 2 } else { 1 };
+    let mut node = cluster.nodes[&leader].clone();
+    let (epoch, end) = (node.epoch(), node.log_end_offset());
+    let request = FetchRequest {
+        correlation: CorrelationId(5),
+        replica: voter,
+        fetch_offset: end,
+        last_fetched_epoch: epoch,
+        current_leader_epoch: epoch,
+        max_wait_ms: 500,
+    };
+    let t0 = cluster.now.plus_ms(10);
+    let deadline = |node: &Node| match &node.role {
+        crate::core::quorum::raft::roles::Role::Leader(l) => l.check_quorum_deadline(),
+        _ => panic!("still leads"),
+    };
+    let mut out = Vec::new();
+    node.on_message(t0, voter, RaftMessage::Fetch(request), &mut out);
+    let window = node.config().check_quorum_timeout_ms();
+    assert_eq!(deadline(&node), Some(t0.plus_ms(window)));
+    let mut out = Vec::new();
+    node.on_timeout(t0.plus_ms(500), &mut out);
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, RaftEffect::Send { to, .. } if *to == voter)),
+        "answered at max wait"
+    );
+    assert_eq!(
+        deadline(&node),
+        Some(t0.plus_ms(window)),
+        "the expiry is not a fetch"
+    );
+}
