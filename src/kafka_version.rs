@@ -13,6 +13,9 @@
 //! - 3.0: KIP-679 (`acks=all` and `enable.idempotence=true` by default).
 //! - 3.7: KAFKA-15583 (HW frozen while the ISR is below min.insync).
 //! - 4.1: KIP-966 eligible leader replicas on by default for new clusters.
+//! - The controller quorum (KRaft, 2.8+): 3.6 has KAFKA-10527 (2.7), KAFKA-12619 (3.0),
+//!   KAFKA-13884 (3.5) and KAFKA-15345 (3.6); 3.7 adds check-quorum (KAFKA-15489); 4.1
+//!   pre-votes (KIP-996, 4.0).
 //!
 //! `max.in.flight.requests.per.connection` has been 5 throughout, and
 //! `min.insync.replicas` 1. The 0.8 preset means 0.8.2 with the Java producer (acks=1);
@@ -108,6 +111,14 @@ impl KafkaVersion {
         // KIP-360 shipped in 2.5; no preset sits between 2.1 and 3.6.
         c.idempotent_epoch_bump = at_least(KafkaVersion::V3_6);
         c.eligible_leader_replicas = at_least(KafkaVersion::V4_1);
+        // The controller quorum's fixes (they matter only with `cluster.controllers` > 1;
+        // KRaft did not exist before 2.8, so the older presets simply lack them all).
+        c.quorum.restart_leader_resigned = at_least(KafkaVersion::V3_6); // KAFKA-10527, 2.7
+        c.quorum.hw_requires_current_epoch = at_least(KafkaVersion::V3_6); // KAFKA-12619, 3.0
+        c.quorum.voters_flush_before_fetch = at_least(KafkaVersion::V3_6); // KAFKA-13884, 3.5
+        c.quorum.activate_after_replay = at_least(KafkaVersion::V3_6); // KAFKA-15345, 3.6
+        c.quorum.check_quorum = at_least(KafkaVersion::V3_7); // KAFKA-15489, 3.7
+        c.quorum.pre_vote = at_least(KafkaVersion::V4_1); // KIP-996, 4.0
         c
     }
 }

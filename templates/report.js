@@ -8,6 +8,7 @@
   // D.phases[i]  = [t_us, name]
   // ops: ["a",p,b,base,[[epoch,value]..]] ["t",p,b,to] ["h",p,b,hw] ["l",p,leader,epoch]
   //      ["i",p,isr,elr] ["r",p,b,role] ["c",p,consumer,upto] ["n",lane,status] ["w",cut]
+  //      ["q",what,controller,n]: what is act (epoch n), ren, end (log end n) or hw (n)
   const steps = D.steps;
   const N = steps.length;
   const $ = (id) => document.getElementById(id);
@@ -22,7 +23,7 @@
         replicas: Object.fromEntries(p.replicas.map((b) => [b, {log: [], hw: 0, role: "-"}])),
         consumers: {},
       })),
-      nodes: {}, network: "",
+      nodes: {}, network: "", quorum: {active: null, logs: {}},
     };
   }
   function clone(s) {
@@ -32,13 +33,28 @@
         replicas: Object.fromEntries(Object.entries(p.replicas).map(([b, r]) => [b, {log: r.log.slice(), hw: r.hw, role: r.role}])),
       })),
       nodes: Object.assign({}, s.nodes), network: s.network,
+      quorum: {active: s.quorum.active, logs: Object.fromEntries(Object.entries(s.quorum.logs).map(([n, l]) => [n, Object.assign({}, l)]))},
     };
+  }
+  function applyQuorum(q, op) {
+    const log = q.logs[op[2]] || (q.logs[op[2]] = {end: 0, hw: 0});
+    if (op[1] === "act") q.active = [op[2], op[3]];
+    else if (op[1] === "ren") { if (q.active && q.active[0] === op[2]) q.active = null; }
+    else if (op[1] === "end") log.end = op[3];
+    else if (op[1] === "hw") log.hw = op[3];
+  }
+  function quorumText(q) {
+    const names = Object.keys(q.logs).sort();
+    if (!names.length) return "";
+    const active = q.active ? q.active[0] + " active in epoch " + q.active[1] : "no active controller";
+    return "quorum: " + active + " · metadata log end/HW: " + names.map((n) => n + " " + q.logs[n].end + "/" + q.logs[n].hw).join(", ");
   }
   function apply(s, op) {
     const p = s.parts[op[1]];
     switch (op[0]) {
       case "n": s.nodes[op[1]] = op[2]; return;
       case "w": s.network = op[1]; return;
+      case "q": applyQuorum(s.quorum, op); return;
     }
     if (!p) return;
     const r = p.replicas[op[2]];
@@ -92,7 +108,8 @@
     const s = steps[cur];
     $("current").innerHTML = N === 0 ? "no steps" :
       "<span class=\"mono\">[" + ms(s[0]) + "]</span> <span class=\"label\">" + esc(s[3]) + "</span>" +
-      "<span class=\"mono\">" + esc(s[4]) + "</span>" + (state.network ? "<div class=\"hint\">network: " + esc(state.network) + "</div>" : "");
+      "<span class=\"mono\">" + esc(s[4]) + "</span>" + (state.network ? "<div class=\"hint\">network: " + esc(state.network) + "</div>" : "") +
+      (quorumText(state.quorum) ? "<div class=\"hint\" id=\"quorum\">" + esc(quorumText(state.quorum)) + "</div>" : "");
     renderLogs();
     if (!keepView && N > 0) {
       const t = s[0];

@@ -46,6 +46,11 @@
 //! - H + 2d: the push was lost while the link was cut or lossy, before the stall began;
 //!   the broker's next heartbeat, at most H later, is answered with the metadata.
 //!
+//! With a controller quorum the controller's records commit before brokers learn them,
+//! and a follower controller's fetch lost to a cut is sent again only after the Raft
+//! request timeout R (2000 ms) and its backoff B (20 ms):
+//! `bound = max(S + 1 + C + 3d, H + 2d, R + B) + 3d`.
+//!
 //! Packet loss stops the clock: while datagrams may be lost, heartbeats and pushes can be
 //! lost any number of times in a row, so no bound holds (nor in Kafka); the clock starts
 //! again when the loss ends, and what was lost comes with the next heartbeat (the H + 2d
@@ -57,6 +62,7 @@ use super::Evidence;
 use super::cluster_state::ClusterState;
 use crate::config::Config;
 use crate::core::quorum::controller::SESSION_CHECK_INTERVAL_MS;
+use crate::core::quorum::raft;
 use crate::history::{EventKind, History};
 use crate::types::{BrokerId, PartitionId, SimTime};
 use crate::violation::{Violation, ViolationKind};
@@ -67,11 +73,15 @@ pub fn bound_ms(config: &Config, latency_max_ms: u64, quorum: bool) -> u64 {
     let d = latency_max_ms;
     let detect = config.broker_session_timeout_ms + 1 + SESSION_CHECK_INTERVAL_MS + 3 * d;
     let catch_up = config.broker_heartbeat_interval_ms + 2 * d;
+    if !quorum {
+        return detect.max(catch_up);
+    }
     // A quorum's records commit before brokers learn them: the followers' parked fetches
     // return (d), their next fetches bring the HW up (d), and the brokers' parked fetches
-    // return with it (d).
-    let commit = if quorum { 3 * d } else { 0 };
-    detect.max(catch_up) + commit
+    // return with it (d). A follower's fetch lost to a cut before the stall began is sent
+    // again only after the Raft request timeout and its backoff.
+    let refetch = raft::config::REQUEST_TIMEOUT_MS_DEFAULT + raft::config::RETRY_BACKOFF_MS_DEFAULT;
+    detect.max(catch_up).max(refetch) + 3 * d
 }
 
 /// A stall in progress.
@@ -270,7 +280,7 @@ mod tests {
     #[test]
     fn the_bound_is_the_session_the_check_and_three_latencies() {
         assert_eq!(bound_ms(&config(), 10, false), 1500 + 1 + 100 + 30);
-        assert_eq!(bound_ms(&config(), 10, true), 1500 + 1 + 100 + 60);
+        assert_eq!(bound_ms(&config(), 10, true), 2000 + 20 + 30);
         let slow_heartbeats = Config {
             broker_heartbeat_interval_ms: 5000,
             ..config()

@@ -54,11 +54,22 @@ pub enum Mark {
     /// `producer-retry`: a `SendRetry`: a producer sent a batch again after an earlier
     /// attempt failed or timed out.
     ProducerRetry,
+    /// `controller-failover`: a quorum controller activated (`Activated`) while another
+    /// had been the last to activate: the active controller changed.
+    ControllerFailover,
+    /// `metadata-log-truncated`: a controller's metadata log was cut below its end
+    /// (`Truncated` to less than its last `Appended` end): a diverging tail removed, or a
+    /// power loss that lost unflushed records.
+    MetadataLogTruncated,
+    /// `broker-fenced-by-new-controller`: a `BrokerFenced` of a broker last unfenced
+    /// before the latest controller failover: the new active controller fenced a broker
+    /// its predecessor had let in (its session started over at the failover).
+    BrokerFencedByNewController,
 }
 
 impl Mark {
     /// Every mark, in report order.
-    pub const ALL: [Mark; 8] = [
+    pub const ALL: [Mark; 11] = [
         Mark::LeaderChange,
         Mark::IsrShrankToOne,
         Mark::UncleanElection,
@@ -67,6 +78,9 @@ impl Mark {
         Mark::EmptyLeaderEpoch,
         Mark::PowerLossUnflushed,
         Mark::ProducerRetry,
+        Mark::ControllerFailover,
+        Mark::MetadataLogTruncated,
+        Mark::BrokerFencedByNewController,
     ];
 
     /// The stable kebab-case name reports and JSON files use.
@@ -80,6 +94,9 @@ impl Mark {
             Mark::EmptyLeaderEpoch => "empty-leader-epoch",
             Mark::PowerLossUnflushed => "power-loss-unflushed",
             Mark::ProducerRetry => "producer-retry",
+            Mark::ControllerFailover => "controller-failover",
+            Mark::MetadataLogTruncated => "metadata-log-truncated",
+            Mark::BrokerFencedByNewController => "broker-fenced-by-new-controller",
         }
     }
 

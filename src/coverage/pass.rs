@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Coverage, Mark};
 use crate::history::{EventKind, History, TruncationReason};
-use crate::types::{BrokerId, LeaderEpoch, Offset, PartitionId};
+use crate::quorum_event::QuorumEvent;
+use crate::types::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionId};
 
 /// What the pass remembers about one partition.
 #[derive(Default)]
@@ -24,7 +25,9 @@ impl Coverage {
         let mut coverage = Coverage::default();
         let mut partitions: BTreeMap<PartitionId, PartitionState> = BTreeMap::new();
         let mut hws: BTreeMap<(BrokerId, PartitionId), Offset> = BTreeMap::new();
-        for event in &history.events {
+        let mut quorum = QuorumMarks::default();
+        for (index, event) in history.events.iter().enumerate() {
+            quorum.see(index, &event.kind, &mut coverage);
             match &event.kind {
                 EventKind::LeaderElected {
                     partition,
@@ -101,6 +104,60 @@ impl Coverage {
             }
         }
         coverage
+    }
+}
+
+/// What the quorum marks follow: the last controller to activate, the event of the
+/// latest failover, each controller's metadata log end, and when each broker was last
+/// unfenced.
+#[derive(Default)]
+struct QuorumMarks {
+    active: Option<NodeId>,
+    failover_at: Option<usize>,
+    log_ends: BTreeMap<NodeId, Offset>,
+    unfenced_at: BTreeMap<BrokerId, usize>,
+}
+
+impl QuorumMarks {
+    fn see(&mut self, index: usize, kind: &EventKind, coverage: &mut Coverage) {
+        match kind {
+            EventKind::Quorum(QuorumEvent::Activated { node, .. }) => {
+                if self.active.is_some_and(|a| a != *node) {
+                    coverage.add(Mark::ControllerFailover);
+                    self.failover_at = Some(index);
+                }
+                self.active = Some(*node);
+            }
+            EventKind::Quorum(QuorumEvent::Appended {
+                node,
+                base_offset,
+                records,
+            }) => {
+                let end = base_offset.plus(records.len() as u64);
+                self.log_ends.insert(*node, end);
+            }
+            EventKind::Quorum(QuorumEvent::Truncated { node, to }) => {
+                if self.log_ends.get(node).is_some_and(|end| to < end) {
+                    coverage.add(Mark::MetadataLogTruncated);
+                }
+                self.log_ends.insert(*node, *to);
+            }
+            EventKind::BrokerUnfenced { broker } => {
+                self.unfenced_at.insert(*broker, index);
+            }
+            EventKind::BrokerFenced { broker } => {
+                let before_failover = self
+                    .unfenced_at
+                    .get(broker)
+                    .zip(self.failover_at)
+                    .is_some_and(|(unfenced, failover)| *unfenced < failover);
+                if before_failover {
+                    coverage.add(Mark::BrokerFencedByNewController);
+                }
+                self.unfenced_at.remove(broker);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -274,5 +331,72 @@ mod tests {
             attempt: 1,
         });
         assert_eq!(count(&b, Mark::ProducerRetry), 1);
+    }
+
+    #[test]
+    fn quorum_marks_count_failovers_log_cuts_and_fencing_by_the_new_controller() {
+        use crate::types::ControllerId;
+        let (c1, c2) = (
+            NodeId::Controller(ControllerId(1)),
+            NodeId::Controller(ControllerId(2)),
+        );
+        let quorum = |b: &mut Builder, event: QuorumEvent| b.push(EventKind::Quorum(event));
+        let mut b = Builder::new();
+        quorum(&mut b, QuorumEvent::Activated { node: c1, epoch: 1 });
+        b.push(EventKind::BrokerUnfenced {
+            broker: BrokerId(1),
+        });
+        b.push(EventKind::BrokerFenced {
+            broker: BrokerId(1),
+        });
+        b.push(EventKind::BrokerUnfenced {
+            broker: BrokerId(1),
+        });
+        quorum(&mut b, QuorumEvent::Activated { node: c1, epoch: 2 });
+        assert_eq!(count(&b, Mark::ControllerFailover), 0, "the same one again");
+        assert_eq!(count(&b, Mark::BrokerFencedByNewController), 0);
+        let appended = QuorumEvent::Appended {
+            node: c2,
+            base_offset: Offset(0),
+            records: vec![(1, 7), (1, 8)],
+        };
+        quorum(&mut b, appended);
+        quorum(
+            &mut b,
+            QuorumEvent::Truncated {
+                node: c2,
+                to: Offset(2),
+            },
+        );
+        assert_eq!(
+            count(&b, Mark::MetadataLogTruncated),
+            0,
+            "a boot at its end"
+        );
+        quorum(
+            &mut b,
+            QuorumEvent::Truncated {
+                node: c2,
+                to: Offset(1),
+            },
+        );
+        assert_eq!(count(&b, Mark::MetadataLogTruncated), 1);
+        quorum(&mut b, QuorumEvent::Activated { node: c2, epoch: 3 });
+        assert_eq!(count(&b, Mark::ControllerFailover), 1);
+        b.push(EventKind::BrokerFenced {
+            broker: BrokerId(1),
+        });
+        assert_eq!(count(&b, Mark::BrokerFencedByNewController), 1);
+        b.push(EventKind::BrokerUnfenced {
+            broker: BrokerId(1),
+        });
+        b.push(EventKind::BrokerFenced {
+            broker: BrokerId(1),
+        });
+        assert_eq!(
+            count(&b, Mark::BrokerFencedByNewController),
+            1,
+            "unfenced by the new one itself"
+        );
     }
 }

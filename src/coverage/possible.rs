@@ -140,6 +140,40 @@ impl Reach {
     }
 }
 
+/// The faults that can stop or cut off a quorum's active controller: timed ones naming a
+/// controller, or a nemesis that stops or cuts nodes (with a quorum it hits controllers).
+fn controller_faults(scenario: &Scenario) -> Option<String> {
+    let mut kinds: BTreeSet<&'static str> = BTreeSet::new();
+    for fault in &scenario.faults {
+        let kind = match &fault.action {
+            FaultAction::Crash(t) if names_controller(t) => "crash",
+            FaultAction::PowerLoss(t) if names_controller(t) => "power_loss",
+            FaultAction::Pause(t) if names_controller(t) => "pause",
+            FaultAction::Isolate(t) if names_controller(t) => "isolate",
+            FaultAction::Partition(groups) if groups.iter().any(names_controller) => "partition",
+            _ => continue,
+        };
+        kinds.insert(kind);
+    }
+    for kind in scenario.nemesis.iter().flat_map(|n| &n.kinds) {
+        let name = match kind {
+            NemesisKind::Crash => "crash",
+            NemesisKind::PowerLoss => "power_loss",
+            NemesisKind::Restart => "restart",
+            NemesisKind::Pause => "pause",
+            NemesisKind::Partition => "partition",
+            NemesisKind::Isolate => "isolate",
+            _ => continue,
+        };
+        kinds.insert(name);
+    }
+    if kinds.is_empty() {
+        return None;
+    }
+    let kinds: Vec<&str> = kinds.into_iter().collect();
+    Some(format!("{} faults on controllers", kinds.join("/")))
+}
+
 /// How many brokers `target` names (a partition's followers: its replication factor
 /// less one), counting repeats.
 fn brokers_named(scenario: &Scenario, target: &Target) -> u64 {
@@ -234,6 +268,23 @@ impl Mark {
                     reach.power_loss && scenario.workload.producers > 0,
                     format!("power_loss faults with {flush}"),
                 )
+            }
+            Mark::ControllerFailover
+            | Mark::MetadataLogTruncated
+            | Mark::BrokerFencedByNewController
+                if !scenario.layout.has_quorum() =>
+            {
+                None
+            }
+            Mark::ControllerFailover | Mark::BrokerFencedByNewController => {
+                let why = controller_faults(scenario)?;
+                Some(format!("a controller quorum, {why}"))
+            }
+            Mark::MetadataLogTruncated => {
+                let why = controller_faults(scenario)?;
+                Some(format!(
+                    "a controller quorum, {why} (an uncommitted tail left behind)"
+                ))
             }
             Mark::ProducerRetry => {
                 // Several batches in flight over links that reorder datagrams: a later

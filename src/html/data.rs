@@ -18,9 +18,9 @@ use crate::view::{Step, steps};
 /// Most violations listed one by one; the rest are counted by kind.
 pub const VIOLATIONS_LISTED_MAX: usize = 40;
 
-/// Every node lane, top to bottom: the controller, brokers, producers, consumers.
+/// Every node lane, top to bottom: the controllers, brokers, producers, consumers.
 pub fn lanes(layout: &Layout, producers: u8, consumers: u8) -> Vec<NodeId> {
-    let mut lanes = vec![NodeId::CONTROLLER];
+    let mut lanes = layout.controllers.clone();
     lanes.extend(layout.brokers.iter().map(|b| NodeId::Broker(*b)));
     lanes.extend((1..=producers).map(NodeId::Producer));
     lanes.extend((1..=consumers).map(NodeId::Consumer));
@@ -96,6 +96,25 @@ fn op_json(lanes: &[NodeId], op: &Op) -> Value {
         } => json!(["c", partition.0, consumer, upto.0]),
         Op::Node { node, status } => json!(["n", lane_of(lanes, Some(*node)), status.as_str()]),
         Op::Network { cut } => json!(["w", cut]),
+        Op::Quorum(event) => quorum_json(event),
+    }
+}
+
+/// `["q", what, node, number]`: a controller activated (in an epoch) or renounced, its
+/// metadata log end or HW moved.
+fn quorum_json(event: &crate::quorum_event::QuorumEvent) -> Value {
+    use crate::quorum_event::QuorumEvent::*;
+    let node = event.node().to_string();
+    match event {
+        Activated { epoch, .. } => json!(["q", "act", node, epoch]),
+        Renounced { epoch, .. } => json!(["q", "ren", node, epoch]),
+        Appended {
+            base_offset,
+            records,
+            ..
+        } => json!(["q", "end", node, base_offset.0 + records.len() as u64]),
+        Truncated { to, .. } => json!(["q", "end", node, to.0]),
+        HighWatermark { hw, .. } => json!(["q", "hw", node, hw.0]),
     }
 }
 

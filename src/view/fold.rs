@@ -43,6 +43,12 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
             ops: vec![],
         }),
         Phase { name } => Some(phase_step(name, before)),
+        Quorum(event) => Some(Meaning {
+            label: quorum_label(event),
+            partition: None,
+            node: Some(event.node()),
+            ops: vec![Op::Quorum(event.clone())],
+        }),
         Unavailable { partition, .. } => Some(Meaning {
             label: "unavailable",
             partition: Some(*partition),
@@ -70,6 +76,18 @@ pub fn meaning(kind: &EventKind, before: &ClusterView) -> Option<Meaning> {
             .or_else(|| cut_step(kind))
             .or_else(|| role_step(kind))
             .or_else(|| controller_step(kind, before)),
+    }
+}
+
+/// The step name of a quorum event.
+fn quorum_label(event: &crate::quorum_event::QuorumEvent) -> &'static str {
+    use crate::quorum_event::QuorumEvent::*;
+    match event {
+        Activated { .. } => "controller activated",
+        Renounced { .. } => "controller renounced",
+        Appended { .. } => "metadata appended",
+        Truncated { .. } => "metadata truncated",
+        HighWatermark { .. } => "metadata hw",
     }
 }
 

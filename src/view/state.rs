@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::layout::Layout;
+use crate::quorum_event::QuorumEvent;
 use crate::types::{BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionId};
 
 /// What a broker believes its own role is for one partition.
@@ -94,6 +95,47 @@ pub enum Op {
     Node { node: NodeId, status: NodeStatus },
     /// The network cut in force (`""` when every link works).
     Network { cut: String },
+    /// A quorum event: a controller's metadata log, HW or activation changed.
+    Quorum(QuorumEvent),
+}
+
+/// One controller's replica of the metadata log, as the quorum events show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuorumNodeView {
+    /// Its log end offset.
+    pub log_end: Offset,
+    /// Its high watermark.
+    pub hw: Offset,
+}
+
+/// The controller quorum: who is active in which epoch, and each controller's log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuorumView {
+    /// The active controller and its quorum epoch (None: none active).
+    pub active: Option<(NodeId, u32)>,
+    /// Per controller.
+    pub nodes: BTreeMap<NodeId, QuorumNodeView>,
+}
+
+impl QuorumView {
+    fn apply(&mut self, event: &QuorumEvent) {
+        let node = self.nodes.entry(event.node()).or_default();
+        match event {
+            QuorumEvent::Activated { node, epoch } => self.active = Some((*node, *epoch)),
+            QuorumEvent::Renounced { node, .. } => {
+                if self.active.is_some_and(|(a, _)| a == *node) {
+                    self.active = None;
+                }
+            }
+            QuorumEvent::Appended {
+                base_offset,
+                records,
+                ..
+            } => node.log_end = base_offset.plus(records.len() as u64),
+            QuorumEvent::Truncated { to, .. } => node.log_end = *to,
+            QuorumEvent::HighWatermark { hw, .. } => node.hw = *hw,
+        }
+    }
 }
 
 /// One replica's log and HW.
@@ -140,6 +182,8 @@ pub struct ClusterView {
     pub nodes: BTreeMap<NodeId, NodeStatus>,
     /// The network cut in force, `""` for none.
     pub network: String,
+    /// The controller quorum (empty with a single controller).
+    pub quorum: QuorumView,
 }
 
 impl ClusterView {
@@ -173,6 +217,7 @@ impl ClusterView {
             partitions,
             nodes: BTreeMap::new(),
             network: String::new(),
+            quorum: QuorumView::default(),
         }
     }
 
@@ -189,6 +234,7 @@ impl ClusterView {
                 self.nodes.insert(*node, *status);
             }
             Op::Network { cut } => self.network.clone_from(cut),
+            Op::Quorum(event) => self.quorum.apply(event),
             _ => self.apply_partition(op),
         }
     }
@@ -202,7 +248,7 @@ impl ClusterView {
             | Op::Isr { partition, .. }
             | Op::Role { partition, .. }
             | Op::Consumer { partition, .. } => *partition,
-            Op::Node { .. } | Op::Network { .. } => return,
+            Op::Node { .. } | Op::Network { .. } | Op::Quorum(_) => return,
         };
         let Some(view) = self.partitions.get_mut(partition.0 as usize) else {
             return;

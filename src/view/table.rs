@@ -49,7 +49,30 @@ pub fn partition_table(state: &ClusterView, index: usize, name: &str) -> String 
         );
     }
     text.push_str(&consumers_line(p));
+    text.push_str(&quorum_line(state));
     text
+}
+
+/// `    quorum: controller-2 active in epoch 3; metadata log end/hw: controller-1 24/24, …`
+/// (nothing with a single controller).
+pub fn quorum_line(state: &ClusterView) -> String {
+    let quorum = &state.quorum;
+    if quorum.nodes.is_empty() {
+        return String::new();
+    }
+    let active = match quorum.active {
+        Some((node, epoch)) => format!("{node} active in epoch {epoch}"),
+        None => "no active controller".to_string(),
+    };
+    let logs: Vec<String> = quorum
+        .nodes
+        .iter()
+        .map(|(node, log)| format!("{node} {}/{}", log.log_end.0, log.hw.0))
+        .collect();
+    format!(
+        "    quorum: {active}; metadata log end/hw: {}\n",
+        logs.join(", ")
+    )
 }
 
 fn consumers_line(p: &PartitionView) -> String {

@@ -8,7 +8,8 @@ use crate::layout::Layout;
 use crate::types::PartitionId;
 use crate::view::Step;
 use crate::view::state::ClusterView;
-use crate::view::table::partition_table;
+use crate::view::state::Op;
+use crate::view::table::{partition_table, quorum_line};
 use crate::view::violations::Placement;
 use crate::violation::Violation;
 
@@ -54,6 +55,10 @@ pub fn step_block(
         meaning.label,
         history.describe(&event.kind)
     );
+    if meaning.ops.iter().all(|op| matches!(op, Op::Quorum(_))) && !meaning.ops.is_empty() {
+        text.push_str(&quorum_line(state));
+        return text;
+    }
     let tables = match meaning.partition {
         Some(p) => vec![p],
         None if meaning.ops.is_empty() => vec![],
