@@ -90,21 +90,12 @@ impl Reach {
             let mut stopping = false;
             for kind in &nemesis.kinds {
                 let name = match kind {
-                    NemesisKind::Crash => "crash",
-                    NemesisKind::PowerLoss => "power_loss",
-                    NemesisKind::Restart => "restart",
-                    NemesisKind::Pause => "pause",
-                    NemesisKind::Partition => "partition",
-                    NemesisKind::Isolate => "isolate",
                     NemesisKind::PacketLoss => {
                         reach.packet_loss |= actions > 0;
                         continue;
                     }
                     NemesisKind::Latency => continue,
-                    NemesisKind::BounceLeader => "bounce_leader",
-                    NemesisKind::PowerLossAll => "power_loss_all",
-                    NemesisKind::CrashDuringIsrChange => "crash_during_isr_change",
-                    NemesisKind::DiskWipe => "disk_wipe",
+                    other => other.as_str(),
                 };
                 if actions > 0 {
                     stopping = true;
@@ -155,17 +146,24 @@ fn controller_faults(scenario: &Scenario) -> Option<String> {
         };
         kinds.insert(kind);
     }
-    for kind in scenario.nemesis.iter().flat_map(|n| &n.kinds) {
-        let name = match kind {
-            NemesisKind::Crash => "crash",
-            NemesisKind::PowerLoss => "power_loss",
-            NemesisKind::Restart => "restart",
-            NemesisKind::Pause => "pause",
-            NemesisKind::Partition => "partition",
-            NemesisKind::Isolate => "isolate",
-            _ => continue,
-        };
-        kinds.insert(name);
+    let hits_controllers = |k: &&NemesisKind| {
+        matches!(
+            k,
+            NemesisKind::Crash
+                | NemesisKind::PowerLoss
+                | NemesisKind::Restart
+                | NemesisKind::Pause
+                | NemesisKind::Partition
+                | NemesisKind::Isolate
+        )
+    };
+    for kind in scenario
+        .nemesis
+        .iter()
+        .flat_map(|n| &n.kinds)
+        .filter(hits_controllers)
+    {
+        kinds.insert(kind.as_str());
     }
     if kinds.is_empty() {
         return None;

@@ -212,6 +212,26 @@ pub enum NemesisKind {
     DiskWipe,
 }
 
+impl NemesisKind {
+    /// The name a scenario writes, e.g. `"power_loss"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NemesisKind::Crash => "crash",
+            NemesisKind::PowerLoss => "power_loss",
+            NemesisKind::Restart => "restart",
+            NemesisKind::Pause => "pause",
+            NemesisKind::Partition => "partition",
+            NemesisKind::Isolate => "isolate",
+            NemesisKind::PacketLoss => "packet_loss",
+            NemesisKind::Latency => "latency",
+            NemesisKind::BounceLeader => "bounce_leader",
+            NemesisKind::PowerLossAll => "power_loss_all",
+            NemesisKind::CrashDuringIsrChange => "crash_during_isr_change",
+            NemesisKind::DiskWipe => "disk_wipe",
+        }
+    }
+}
+
 /// Randomized faults drawn from the seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NemesisSpec {

@@ -60,13 +60,19 @@ impl Controller {
     ) -> Controller {
         let state = stored.unwrap_or_else(|| ControllerState::bootstrap(layout));
         // A restarted controller gives every registered broker a fresh session.
+        Controller::with_sink(config, state, now, RecordSink::Local)
+    }
+
+    /// A controller taking over `state` at `now`, every registered broker with a fresh
+    /// session.
+    fn with_sink(config: Config, state: ControllerState, now: SimTime, sink: RecordSink) -> Self {
         let last_heartbeat = state.brokers.keys().map(|b| (*b, now)).collect();
         Controller {
             config,
             state,
             last_heartbeat,
             session_check_at: now,
-            sink: RecordSink::Local,
+            sink,
         }
     }
 
@@ -79,17 +85,11 @@ impl Controller {
         now: SimTime,
         next_offset: Offset,
     ) -> Controller {
-        let last_heartbeat = state.brokers.keys().map(|b| (*b, now)).collect();
-        Controller {
-            config,
-            state,
-            last_heartbeat,
-            session_check_at: now,
-            sink: RecordSink::Quorum {
-                next_offset,
-                written: Vec::new(),
-            },
-        }
+        let sink = RecordSink::Quorum {
+            next_offset,
+            written: Vec::new(),
+        };
+        Controller::with_sink(config, state, now, sink)
     }
 
     /// The records written since the last call (a quorum's active controller proposes

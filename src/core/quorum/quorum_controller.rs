@@ -194,10 +194,8 @@ impl QuorumController {
         })));
         for (_, effect) in active.held {
             if let Effect::Send { to, message } = effect {
-                out.push(Effect::Send {
-                    to,
-                    message: not_controller_answer(message),
-                });
+                let message = not_controller(&message).unwrap_or(message);
+                out.push(Effect::Send { to, message });
             }
         }
     }
@@ -269,17 +267,26 @@ impl QuorumController {
     }
 }
 
-/// What a controller that is not active answers a broker's request.
+/// The `NOT_CONTROLLER` answer to a broker's request (from a controller that is not
+/// active), or in place of a waiting answer (of a controller that renounced); None for
+/// other messages.
 fn not_controller(message: &Message) -> Option<Message> {
     Some(match message {
-        Message::RegisterBroker { .. } => Message::RegisterBrokerResponse {
-            result: Err(ErrorCode::NotController),
-        },
-        Message::Heartbeat { .. } => Message::HeartbeatResponse {
-            error: Some(ErrorCode::NotController),
-            metadata: None,
-        },
+        Message::RegisterBroker { .. } | Message::RegisterBrokerResponse { .. } => {
+            Message::RegisterBrokerResponse {
+                result: Err(ErrorCode::NotController),
+            }
+        }
+        Message::Heartbeat { .. } | Message::HeartbeatResponse { .. } => {
+            Message::HeartbeatResponse {
+                error: Some(ErrorCode::NotController),
+                metadata: None,
+            }
+        }
         Message::AlterPartition {
+            partition, attempt, ..
+        }
+        | Message::AlterPartitionResponse {
             partition, attempt, ..
         } => Message::AlterPartitionResponse {
             partition: *partition,
@@ -288,27 +295,6 @@ fn not_controller(message: &Message) -> Option<Message> {
         },
         _ => return None,
     })
-}
-
-/// A waiting answer of a controller that renounced: `NOT_CONTROLLER` instead.
-fn not_controller_answer(answer: Message) -> Message {
-    match answer {
-        Message::RegisterBrokerResponse { .. } => Message::RegisterBrokerResponse {
-            result: Err(ErrorCode::NotController),
-        },
-        Message::HeartbeatResponse { .. } => Message::HeartbeatResponse {
-            error: Some(ErrorCode::NotController),
-            metadata: None,
-        },
-        Message::AlterPartitionResponse {
-            partition, attempt, ..
-        } => Message::AlterPartitionResponse {
-            partition,
-            attempt,
-            result: Err(ErrorCode::NotController),
-        },
-        other => other,
-    }
 }
 
 /// The history event of a committed record, given the state before it.
