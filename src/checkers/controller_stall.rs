@@ -1,7 +1,7 @@
 //! The quorum half of `slow-failover` (liveness, white box): a controller quorum had no
 //! usable active controller for longer than the election bound while a majority of its
 //! controllers ran and every datagram between them arrived, so it could have elected one.
-//! The state comes from the history alone ([`ClusterState`]).
+//! The state comes from the history alone ([`ClusterState`]), in `slow-failover`'s pass.
 //!
 //! No usable active controller: none has activated since the last one renounced, or the
 //! last one stopped running or is cut off from a majority of controllers. The clock stops
@@ -24,7 +24,6 @@
 use super::Evidence;
 use super::cluster_state::ClusterState;
 use crate::config::Config;
-use crate::history::{EventKind, History};
 use crate::types::SimTime;
 use crate::violation::{Violation, ViolationKind};
 
@@ -35,37 +34,41 @@ pub fn bound_ms(config: &Config, latency_max_ms: u64) -> u64 {
         + 10 * latency_max_ms
 }
 
-/// One violation per stall of the quorum longer than the bound, during the workload.
-pub fn check(history: &History, config: &Config) -> Vec<Violation> {
-    let mut state = ClusterState::new(history);
-    if !state.quorum() {
-        return Vec::new();
-    }
-    let mut violations = Vec::new();
-    let mut stall: Option<(SimTime, usize)> = None;
-    for (index, event) in history.events.iter().enumerate() {
-        let heal = matches!(&event.kind, EventKind::Phase { name } if name == "heal");
-        if !heal && !state.apply(&event.kind) {
-            continue;
+/// The quorum stall in progress, if any: when and at which event it began. `slow-failover`
+/// feeds it every event its pass applies ([`QuorumWatch::after`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QuorumWatch {
+    stall: Option<(SimTime, usize)>,
+}
+
+impl QuorumWatch {
+    /// After event `index` at `time` changed `state` (or, with `heal`, the finale's heal
+    /// phase ended the workload): a violation if a stall longer than the bound ended.
+    pub fn after(
+        &mut self,
+        config: &Config,
+        state: &ClusterState,
+        (index, time): (usize, SimTime),
+        heal: bool,
+    ) -> Option<Violation> {
+        if !state.quorum() {
+            return None;
         }
         let stalled = !heal && state.quorum_could_elect();
-        match (stall, stalled) {
-            (None, true) => stall = Some((event.time, index)),
+        match (self.stall, stalled) {
+            (None, true) => self.stall = Some((time, index)),
             (Some((since, begun)), false) => {
-                stall = None;
-                let lasted_ms = event.time.ms_since(since);
+                self.stall = None;
+                let lasted_ms = time.ms_since(since);
                 let bound = bound_ms(config, state.latency_max_ms());
                 if lasted_ms > bound {
-                    violations.push(violation(since, begun, event.time, index, lasted_ms, bound));
+                    return Some(violation(since, begun, time, index, lasted_ms, bound));
                 }
             }
             _ => {}
         }
-        if heal {
-            break;
-        }
+        None
     }
-    violations
 }
 
 fn violation(
@@ -85,4 +88,61 @@ fn violation(
          could talk"
     );
     Violation::of_cluster(ViolationKind::SlowFailover, message, evidence.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use crate::checkers::slow_failover;
+    use crate::history::EventKind;
+    use crate::quorum_event::QuorumEvent;
+    use crate::types::{ControllerId, NodeId, Offset};
+
+    fn controller(n: u8) -> NodeId {
+        NodeId::Controller(ControllerId(n))
+    }
+
+    /// Three controllers that each booted; controller 1 is active in epoch 1; then it
+    /// crashes, and after `wait_ms` controller 2 activates.
+    fn failover_after(wait_ms: u64) -> Builder {
+        let mut b = Builder::new();
+        for n in 1..=3 {
+            let to = Offset(0);
+            b.push(EventKind::Quorum(QuorumEvent::Truncated {
+                node: controller(n),
+                to,
+            }));
+        }
+        let (node, epoch) = (controller(1), 1);
+        b.push(EventKind::Quorum(QuorumEvent::Activated { node, epoch }));
+        b.wait_ms(1000);
+        b.fault("crash controller-1");
+        b.wait_ms(wait_ms);
+        let (node, epoch) = (controller(2), 2);
+        b.push(EventKind::Quorum(QuorumEvent::Activated { node, epoch }));
+        b
+    }
+
+    #[test]
+    fn no_active_controller_past_the_election_bound_while_a_majority_runs_is_caught() {
+        let config = safe_config();
+        let bound = super::bound_ms(&config, 10);
+        let late = failover_after(bound + 1);
+        let found = slow_failover::check(&late.history, &config);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("no usable active controller"));
+        let in_time = failover_after(bound - 1);
+        assert!(slow_failover::check(&in_time.history, &config).is_empty());
+    }
+
+    #[test]
+    fn no_stall_while_no_majority_of_controllers_runs() {
+        let config = safe_config();
+        let mut b = failover_after(0);
+        b.fault("crash controller-2");
+        b.fault("crash controller-3");
+        b.wait_ms(60_000);
+        b.fault("restart [controller-1, controller-2, controller-3]");
+        assert!(slow_failover::check(&b.history, &config).is_empty());
+    }
 }

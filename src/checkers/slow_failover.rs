@@ -60,6 +60,7 @@ use std::collections::BTreeMap;
 
 use super::Evidence;
 use super::cluster_state::ClusterState;
+use super::controller_stall::QuorumWatch;
 use crate::config::Config;
 use crate::core::quorum::controller::SESSION_CHECK_INTERVAL_MS;
 use crate::core::quorum::raft;
@@ -111,14 +112,17 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
     let mut violations = Vec::new();
     let last = history.events.len().checked_sub(1);
     let mut end = last.map(|i| (i, history.events[i].time));
+    let (mut quorum, mut quorum_stalls) = (QuorumWatch::default(), Vec::new());
     for (index, event) in history.events.iter().enumerate() {
         if matches!(&event.kind, EventKind::Phase { name } if name == "heal") {
             end = Some((index, event.time));
+            quorum_stalls.extend(quorum.after(config, &state, (index, event.time), true));
             break;
         }
         if !state.apply(&event.kind) {
             continue;
         }
+        quorum_stalls.extend(quorum.after(config, &state, (index, event.time), false));
         let mut acted = None;
         // A newly active controller gives every broker a fresh session: a new failover.
         let new_controller = matches!(
@@ -177,7 +181,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             violations.extend(judge(history, config, &state, p, stall, ended));
         }
     }
-    violations.extend(super::controller_stall::check(history, config));
+    violations.extend(quorum_stalls);
     violations
 }
 

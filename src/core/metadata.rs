@@ -3,7 +3,7 @@
 use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
 
 /// One partition's controller state (`PartitionRegistration` in Kafka).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PartitionRegistration {
     /// Which partition.
     pub partition: PartitionId,

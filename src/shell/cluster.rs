@@ -172,7 +172,8 @@ impl Cluster {
                 let (slot, shared) = (init_slot.clone(), shared.clone());
                 let stored = shared.disk.lock().expect("disk").boot_broker(b);
                 let mut prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
-                let mut broker = Broker::recover(b, config.clone(), &layout, stored, &mut prng);
+                let mut broker =
+                    Broker::recover(b, config.clone(), &layout, stored, &mut prng, now());
                 let mut initial = Vec::new();
                 broker.on_start(now(), &mut initial);
                 *slot.lock().expect("slot") = Some(broker);
@@ -387,17 +388,19 @@ impl Cluster {
     /// A copy of the metadata as committed: the single controller's durable state, or
     /// the state of the quorum controller that has replayed the most of the metadata log.
     pub fn controller_state(&self) -> Option<ControllerState> {
-        let mut best: Option<(u64, ControllerState)> = None;
-        for slot in self.controllers.values() {
-            if let Some(c) = slot.lock().expect("slot").as_ref()
-                && best
-                    .as_ref()
-                    .is_none_or(|(applied, _)| c.applied() > *applied)
-            {
-                best = Some((c.applied(), c.state().clone()));
-            }
-        }
-        best.map(|(_, state)| state)
+        let applied =
+            |slot: &Slot<ControllerNode>| slot.lock().expect("slot").as_ref().map(|c| c.applied());
+        // The first of those that replayed the most; its state is copied once.
+        let best = self
+            .controllers
+            .values()
+            .filter(|slot| applied(slot).is_some())
+            .rev()
+            .max_by_key(|slot| applied(slot))?;
+        best.lock()
+            .expect("slot")
+            .as_ref()
+            .map(|c| c.state().clone())
     }
 
     /// The active controller now (a running controller that leads the metadata log and

@@ -68,13 +68,15 @@ pub struct Broker {
 const ALTER_PARTITION_RETRY_MS: u64 = 1_000;
 
 impl Broker {
-    /// A broker booting from its disk. `prng` supplies the incarnation id.
+    /// A broker booting from its disk at `now`. `prng` supplies the incarnation id (and,
+    /// with a controller quorum, its metadata log observer's seed).
     pub fn recover(
         id: BrokerId,
         config: Config,
         layout: &Layout,
         mut disk: BTreeMap<PartitionId, RecoveredPartition>,
         prng: &mut Prng,
+        now: SimTime,
     ) -> Broker {
         let mut replicas = BTreeMap::new();
         for partition in layout.hosted_by(id) {
@@ -94,7 +96,7 @@ impl Broker {
         let incarnation = prng.next_u64();
         let observer = layout
             .has_quorum()
-            .then(|| MetadataObserver::new(id, &config, layout, SimTime::ZERO, prng.next_u64()));
+            .then(|| MetadataObserver::new(id, &config, layout, now, prng.next_u64()));
         Broker {
             id,
             flush_at: None,
@@ -192,27 +194,19 @@ impl Broker {
         self.heartbeat_at = self.heartbeat_at.min(soon);
     }
 
-    /// A metadata log message: the observer steps, and the broker applies what committed.
-    /// A newly known active controller hears from this broker at once.
-    fn on_raft(
+    /// Steps the metadata log observer (if the controllers form a quorum), then applies
+    /// what committed; a newly known active controller hears from this broker at once.
+    fn step_observer(
         &mut self,
         now: SimTime,
-        from: NodeId,
-        message: crate::core::message::MetadataRaftMessage,
         out: &mut Vec<Effect>,
+        step: impl FnOnce(&mut MetadataObserver, &mut Vec<Effect>),
     ) {
         let Some(observer) = &mut self.observer else {
             return;
         };
         let before = observer.active_controller();
-        observer.on_message(now, from, message, out);
-        self.after_observer(now, before, out);
-    }
-
-    fn after_observer(&mut self, now: SimTime, before: Option<NodeId>, out: &mut Vec<Effect>) {
-        let Some(observer) = &mut self.observer else {
-            return;
-        };
+        step(observer, out);
         let image = observer.catch_up();
         if observer.active_controller() != before && observer.active_controller().is_some() {
             self.heartbeat_at = now;
@@ -420,7 +414,9 @@ impl Broker {
 impl StateMachine for Broker {
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
         match message {
-            Message::Raft(message) => self.on_raft(now, from, *message, out),
+            Message::Raft(message) => {
+                self.step_observer(now, out, |o, out| o.on_message(now, from, *message, out))
+            }
             Message::RegisterBrokerResponse {
                 result: Err(ErrorCode::NotController),
             }
@@ -498,10 +494,8 @@ impl StateMachine for Broker {
     /// requests parked here for a client or follower that crashed complete as usual (their
     /// answers go nowhere, as Kafka's purgatory completes them regardless).
     fn on_disconnect(&mut self, now: SimTime, peer: NodeId, _: Disconnect, out: &mut Vec<Effect>) {
-        if let (NodeId::Controller(_), Some(observer)) = (peer, &mut self.observer) {
-            let before = observer.active_controller();
-            observer.on_disconnect(now, peer, out);
-            self.after_observer(now, before, out);
+        if let NodeId::Controller(_) = peer {
+            self.step_observer(now, out, |o, out| o.on_disconnect(now, peer, out));
         }
         if let NodeId::Broker(leader) = peer {
             self.on_leader_disconnect(now, leader);
@@ -510,12 +504,9 @@ impl StateMachine for Broker {
     }
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        if let Some(observer) = &mut self.observer
-            && observer.next_deadline().is_some_and(|at| at <= now)
-        {
-            let before = observer.active_controller();
-            observer.on_timeout(now, out);
-            self.after_observer(now, before, out);
+        let observer_due = self.observer.as_ref().and_then(|o| o.next_deadline());
+        if observer_due.is_some_and(|at| at <= now) {
+            self.step_observer(now, out, |o, out| o.on_timeout(now, out));
         }
         if now >= self.heartbeat_at {
             self.on_heartbeat_timer(now, out);

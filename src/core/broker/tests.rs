@@ -47,8 +47,8 @@ fn leader(isr_update: IsrUpdate) -> Broker {
             hw_checkpoint: Offset(1),
         },
     )]);
-    let mut broker = Broker::recover(BrokerId(1), config, &layout, disk, &mut Prng::new(7));
     let now = SimTime::ZERO;
+    let mut broker = Broker::recover(BrokerId(1), config, &layout, disk, &mut Prng::new(7), now);
     let mut out = Vec::new();
     broker.on_start(now, &mut out);
     let registered = Message::RegisterBrokerResponse {

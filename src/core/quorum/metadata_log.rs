@@ -3,10 +3,13 @@
 //! disk writes a controller's replica asks for; and [`Replay`], the committed metadata
 //! state every replica builds by applying the log up to its high watermark.
 
+use std::hash::{Hash, Hasher};
+
 use crate::core::quorum::raft::{Entry, LogEntry, Raft, RaftEffect, Snapshot, Stored};
 use crate::core::quorum::records::{ControllerState, MetadataRecord};
 use crate::layout::Layout;
 use crate::quorum_event::RecordStamp;
+use crate::trace_hasher::TraceHasher;
 use crate::types::{NodeId, Offset};
 
 /// One replica of the metadata log.
@@ -41,28 +44,24 @@ pub enum QuorumDiskOp {
 
 impl QuorumDiskOp {
     /// The disk write a Raft effect asks for, if it is one.
-    pub fn of(effect: &MetadataEffect) -> Option<QuorumDiskOp> {
+    pub fn of(effect: MetadataEffect) -> Option<QuorumDiskOp> {
         Some(match effect {
-            RaftEffect::PersistElection(state) => QuorumDiskOp::Election(state.clone()),
-            RaftEffect::Append(entries) => QuorumDiskOp::Append(entries.clone()),
-            RaftEffect::Truncate { to } => QuorumDiskOp::Truncate(*to),
-            RaftEffect::Flush { upto } => QuorumDiskOp::Flush(*upto),
-            RaftEffect::PersistSnapshot(s) => QuorumDiskOp::Snapshot(Box::new(s.clone())),
+            RaftEffect::PersistElection(state) => QuorumDiskOp::Election(state),
+            RaftEffect::Append(entries) => QuorumDiskOp::Append(entries),
+            RaftEffect::Truncate { to } => QuorumDiskOp::Truncate(to),
+            RaftEffect::Flush { upto } => QuorumDiskOp::Flush(upto),
+            RaftEffect::PersistSnapshot(s) => QuorumDiskOp::Snapshot(Box::new(s)),
             _ => return None,
         })
     }
 }
 
-/// The history's stamp of an entry: its epoch and a digest of what it holds (FNV-1a over
-/// its debug form, which is deterministic: every map in it is ordered).
+/// The history's stamp of an entry: its epoch and a digest of what it holds (the trace
+/// hash's hasher, the same on every run).
 pub fn stamp(entry: &MetadataEntry) -> RecordStamp {
-    let text = format!("{:?}", entry.entry);
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    (entry.epoch.0, hash)
+    let mut hasher = TraceHasher::default();
+    entry.entry.hash(&mut hasher);
+    (entry.epoch.0, hasher.finish())
 }
 
 /// The committed metadata state of one replica: the bootstrap state (or the latest

@@ -123,28 +123,31 @@ impl QuorumController {
     }
 
     fn perform(&self, effect: MetadataEffect, out: &mut Vec<Effect>) {
-        if let Some(op) = QuorumDiskOp::of(&effect) {
-            out.push(Effect::Disk(DiskOp::Quorum(op)));
-        }
         let node = self.me;
-        let event = match effect {
-            RaftEffect::Send { to, message } => {
-                out.push(Effect::Send {
-                    to,
-                    message: Message::Raft(Box::new(message)),
-                });
-                return;
-            }
-            RaftEffect::Append(entries) if !entries.is_empty() => QuorumEvent::Appended {
+        let event = match &effect {
+            RaftEffect::Append(entries) if !entries.is_empty() => Some(QuorumEvent::Appended {
                 node,
                 base_offset: entries[0].offset,
                 records: entries.iter().map(stamp).collect(),
-            },
-            RaftEffect::Truncated { to, .. } => QuorumEvent::Truncated { node, to },
-            RaftEffect::HighWatermark(hw) => QuorumEvent::HighWatermark { node, hw },
-            _ => return,
+            }),
+            RaftEffect::Truncated { to, .. } => Some(QuorumEvent::Truncated { node, to: *to }),
+            RaftEffect::HighWatermark(hw) => Some(QuorumEvent::HighWatermark { node, hw: *hw }),
+            _ => None,
         };
-        out.push(Effect::Trace(EventKind::Quorum(event)));
+        match effect {
+            RaftEffect::Send { to, message } => out.push(Effect::Send {
+                to,
+                message: Message::Raft(Box::new(message)),
+            }),
+            other => {
+                if let Some(op) = QuorumDiskOp::of(other) {
+                    out.push(Effect::Disk(DiskOp::Quorum(op)));
+                }
+            }
+        }
+        if let Some(event) = event {
+            out.push(Effect::Trace(EventKind::Quorum(event)));
+        }
     }
 
     fn catch_up(&mut self, now: SimTime, out: &mut Vec<Effect>) {

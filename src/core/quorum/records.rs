@@ -24,7 +24,7 @@ pub struct BrokerInfo {
 }
 
 /// One change to the cluster's metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetadataRecord {
     /// `RegisterBrokerRecord`: a broker process registered and got `broker_epoch`. It
     /// starts fenced.

@@ -12,7 +12,7 @@ use crate::types::Offset;
 use super::epoch::{Epoch, OffsetAndEpoch};
 
 /// What a log entry holds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Hash)]
 pub enum Entry<I, R> {
     /// A record of the caller's state machine.
     Data(R),
