@@ -50,6 +50,11 @@
 //! and a follower controller's fetch lost to a cut is sent again only after the Raft
 //! request timeout R (2000 ms) and its backoff B (20 ms):
 //! `bound = max(S + 1 + C + 3d, H + 2d, R + B) + 3d`.
+//! When a broker's fetch from the leader failed that way, the broker (a Raft observer)
+//! asks a random voter next; if some controller was stopped, paused or cut off from a
+//! broker during the stall, that voter may not answer either, and the broker waits a
+//! second request timeout before it asks the leader again (as Kafka's
+//! `maybeSendAnyVoterFetch` does): the R + B term counts twice then.
 //!
 //! Packet loss stops the clock: while datagrams may be lost, heartbeats and pushes can be
 //! lost any number of times in a row, so no bound holds (nor in Kafka); the clock starts
@@ -70,7 +75,10 @@ use crate::violation::{Violation, ViolationKind};
 
 /// The failover bound in milliseconds (module doc) for a network whose largest
 /// per-message latency so far is `latency_max_ms`.
-pub fn bound_ms(config: &Config, latency_max_ms: u64, quorum: bool) -> u64 {
+///
+/// `detour`: some controller of the quorum was out of a broker's reach during the stall,
+/// so a broker's metadata may wait out two Raft request timeouts.
+pub fn bound_ms(config: &Config, latency_max_ms: u64, quorum: bool, detour: bool) -> u64 {
     let d = latency_max_ms;
     let detect = config.broker_session_timeout_ms + 1 + SESSION_CHECK_INTERVAL_MS + 3 * d;
     let catch_up = config.broker_heartbeat_interval_ms + 2 * d;
@@ -81,7 +89,9 @@ pub fn bound_ms(config: &Config, latency_max_ms: u64, quorum: bool) -> u64 {
     // return (d), their next fetches bring the HW up (d), and the brokers' parked fetches
     // return with it (d). A follower's fetch lost to a cut before the stall began is sent
     // again only after the Raft request timeout and its backoff.
-    let refetch = raft::config::REQUEST_TIMEOUT_MS_DEFAULT + raft::config::RETRY_BACKOFF_MS_DEFAULT;
+    let timeouts = if detour { 2 } else { 1 };
+    let refetch = timeouts
+        * (raft::config::REQUEST_TIMEOUT_MS_DEFAULT + raft::config::RETRY_BACKOFF_MS_DEFAULT);
     detect.max(catch_up).max(refetch) + 3 * d
 }
 
@@ -93,6 +103,8 @@ struct Stall {
     index: usize,
     /// An electable ISR or ELR member when it began.
     candidate: BrokerId,
+    /// Some controller was out of a broker's reach during it ([`bound_ms`]).
+    detour: bool,
 }
 
 /// What the check follows per partition.
@@ -146,6 +158,9 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             watch.leader_in_reach = in_reach;
             let candidate = stalled_with(&state, p);
             let restart = acted == Some(p) || leader_failed || new_controller;
+            if let Some(stall) = watch.stall.as_mut() {
+                stall.detour |= state.controller_out_of_reach();
+            }
             if let Some(stall) = watch.stall
                 && (candidate.is_none() || restart)
             {
@@ -165,6 +180,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                     since,
                     index,
                     candidate,
+                    detour: state.controller_out_of_reach(),
                 });
             }
         }
@@ -211,7 +227,7 @@ fn judge(
     ended: Ended,
 ) -> Option<Violation> {
     let lasted_ms = ended.time.ms_since(stall.since);
-    let bound = bound_ms(config, state.latency_max_ms(), state.quorum());
+    let bound = bound_ms(config, state.latency_max_ms(), state.quorum(), stall.detour);
     if lasted_ms <= bound {
         return None;
     }
@@ -283,13 +299,16 @@ mod tests {
 
     #[test]
     fn the_bound_is_the_session_the_check_and_three_latencies() {
-        assert_eq!(bound_ms(&config(), 10, false), 1500 + 1 + 100 + 30);
-        assert_eq!(bound_ms(&config(), 10, true), 2000 + 20 + 30);
+        assert_eq!(bound_ms(&config(), 10, false, false), 1500 + 1 + 100 + 30);
+        assert_eq!(bound_ms(&config(), 10, true, false), 2000 + 20 + 30);
+        // A second request timeout when a controller was out of a broker's reach.
+        assert_eq!(bound_ms(&config(), 10, true, true), 2 * (2000 + 20) + 30);
+        assert_eq!(bound_ms(&config(), 10, false, true), 1500 + 1 + 100 + 30);
         let slow_heartbeats = Config {
             broker_heartbeat_interval_ms: 5000,
             ..config()
         };
-        assert_eq!(bound_ms(&slow_heartbeats, 10, false), 5020);
+        assert_eq!(bound_ms(&slow_heartbeats, 10, false, false), 5020);
     }
 
     #[test]
