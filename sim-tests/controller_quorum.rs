@@ -33,7 +33,7 @@ fn activations(history: &History) -> Vec<(SimTime, NodeId, u32)> {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Quorum(QuorumEvent::Activated { node, epoch }) => {
+            EventKind::Quorum(QuorumEvent::Activated { node, epoch, .. }) => {
                 Some((e.time, *node, *epoch))
             }
             _ => None,

@@ -7,7 +7,7 @@
 //! twin with Kafka's fix); entry 14 (ambiguous producer outcomes) has no affected
 //! setting: its scenarios must show no violation at all.
 
-use crate::checkers::known_bugs;
+use crate::checkers::{known_bugs, known_quorum_bugs};
 use crate::violation::{Violation, ViolationKind};
 
 /// One catalogue entry.
@@ -20,8 +20,8 @@ pub struct Entry {
     pub explained_by: &'static str,
 }
 
-/// Entries 1–13, in order.
-pub const ENTRIES: [Entry; 13] = [
+/// Entries 1–13 and 15 onwards (the controller quorum's), in order.
+pub const ENTRIES: [Entry; 14] = [
     entry("01", "unclean_leader_election"),
     entry("02", "acks=1"),
     entry("03", "min_insync_replicas=1"),
@@ -35,6 +35,7 @@ pub const ENTRIES: [Entry; 13] = [
     entry("11", "consumer_read_limit=log-end"),
     entry("12", "idempotent_producer=false"),
     entry("13", "idempotent_producer=false"),
+    entry("15", "KAFKA-15345"),
 ];
 
 const fn entry(number: &'static str, explained_by: &'static str) -> Entry {
@@ -77,7 +78,8 @@ impl Entry {
     /// (one that persists is never permitted), so for a bug only a persisting one counts.
     pub fn explains(&self, v: &Violation) -> bool {
         // A known bug's tag; every other `explained_by` is a setting.
-        if known_bugs::ALL.iter().any(|b| b.tag == self.explained_by) {
+        let mut bugs = known_bugs::ALL.iter().chain(&known_quorum_bugs::ALL);
+        if bugs.any(|b| b.tag == self.explained_by) {
             v.known_bug.as_deref() == Some(self.explained_by)
                 && (v.kind != ViolationKind::Divergence || v.permitted_by.is_none())
         } else {

@@ -9,13 +9,14 @@
 //! - 2.1: KAFKA-7128 (ISR join needs the leader epoch start offset), KIP-91
 //!   (`retries` effectively unbounded, bounded by `delivery.timeout.ms`).
 //! - 2.7: KIP-497 (the leader asks the controller to change the ISR instead of writing
-//!   it to ZooKeeper while it handles the fetch). No preset sits between 2.1 and 3.6.
+//!   it to ZooKeeper while it handles the fetch). No preset sits between 2.1 and 3.5.
 //! - 3.0: KIP-679 (`acks=all` and `enable.idempotence=true` by default).
 //! - 3.7: KAFKA-15583 (HW frozen while the ISR is below min.insync).
 //! - 4.1: KIP-966 eligible leader replicas on by default for new clusters.
-//! - The controller quorum (KRaft, 2.8+): 3.6 has KAFKA-10527 (2.7), KAFKA-12619 (3.0),
-//!   KAFKA-13884 (3.5) and KAFKA-15345 (3.6); 3.7 adds check-quorum (KAFKA-15489); 4.1
-//!   pre-votes (KIP-996, 4.0).
+//! - The controller quorum (KRaft, 2.8+): 3.5 has the fixes of KAFKA-10527 (2.7),
+//!   KAFKA-12619 (3.0) and KAFKA-13884 (3.5); 3.6 adds KAFKA-15345's (the active
+//!   controller acts only once it has replayed the log), 3.7 check-quorum (KAFKA-15489),
+//!   4.1 pre-votes (KIP-996, 4.0). 3.5 is 3.6 for replication.
 //!
 //! `max.in.flight.requests.per.connection` has been 5 throughout, and
 //! `min.insync.replicas` 1. The 0.8 preset means 0.8.2 with the Java producer (acks=1);
@@ -36,6 +37,9 @@ pub enum KafkaVersion {
     V2_0,
     /// 2.1: KAFKA-7128, unbounded retries.
     V2_1,
+    /// 3.5: as 3.6 for replication; its active controller may act before it has
+    /// replayed the metadata log (KAFKA-15345).
+    V3_5,
     /// 3.6: acks=all and idempotence by default (since 3.0); HW moves below min.insync.
     V3_6,
     /// 3.7: KAFKA-15583.
@@ -46,12 +50,13 @@ pub enum KafkaVersion {
 
 impl KafkaVersion {
     /// Every preset, oldest first.
-    pub const ALL: [KafkaVersion; 8] = [
+    pub const ALL: [KafkaVersion; 9] = [
         KafkaVersion::V0_8,
         KafkaVersion::V0_10,
         KafkaVersion::V0_11,
         KafkaVersion::V2_0,
         KafkaVersion::V2_1,
+        KafkaVersion::V3_5,
         KafkaVersion::V3_6,
         KafkaVersion::V3_7,
         KafkaVersion::V4_1,
@@ -65,6 +70,7 @@ impl KafkaVersion {
             KafkaVersion::V0_11 => "0.11",
             KafkaVersion::V2_0 => "2.0",
             KafkaVersion::V2_1 => "2.1",
+            KafkaVersion::V3_5 => "3.5",
             KafkaVersion::V3_6 => "3.6",
             KafkaVersion::V3_7 => "3.7",
             KafkaVersion::V4_1 => "4.1",
@@ -95,12 +101,12 @@ impl KafkaVersion {
         } else {
             0
         };
-        c.isr_update = if at_least(KafkaVersion::V3_6) {
+        c.isr_update = if at_least(KafkaVersion::V3_5) {
             IsrUpdate::AlterPartition
         } else {
             IsrUpdate::Zookeeper
         };
-        let modern_producer = at_least(KafkaVersion::V3_6);
+        let modern_producer = at_least(KafkaVersion::V3_5);
         c.acks = if modern_producer {
             Acks::All
         } else {
@@ -108,14 +114,14 @@ impl KafkaVersion {
         };
         c.idempotent_producer = modern_producer;
         c.hw_requires_min_isr = at_least(KafkaVersion::V3_7);
-        // KIP-360 shipped in 2.5; no preset sits between 2.1 and 3.6.
-        c.idempotent_epoch_bump = at_least(KafkaVersion::V3_6);
+        // KIP-360 shipped in 2.5; no preset sits between 2.1 and 3.5.
+        c.idempotent_epoch_bump = at_least(KafkaVersion::V3_5);
         c.eligible_leader_replicas = at_least(KafkaVersion::V4_1);
         // The controller quorum's fixes (they matter only with `cluster.controllers` > 1;
         // KRaft did not exist before 2.8, so the older presets simply lack them all).
-        c.quorum.restart_leader_resigned = at_least(KafkaVersion::V3_6); // KAFKA-10527, 2.7
-        c.quorum.hw_requires_current_epoch = at_least(KafkaVersion::V3_6); // KAFKA-12619, 3.0
-        c.quorum.voters_flush_before_fetch = at_least(KafkaVersion::V3_6); // KAFKA-13884, 3.5
+        c.quorum.restart_leader_resigned = at_least(KafkaVersion::V3_5); // KAFKA-10527, 2.7
+        c.quorum.hw_requires_current_epoch = at_least(KafkaVersion::V3_5); // KAFKA-12619, 3.0
+        c.quorum.voters_flush_before_fetch = at_least(KafkaVersion::V3_5); // KAFKA-13884, 3.5
         c.quorum.activate_after_replay = at_least(KafkaVersion::V3_6); // KAFKA-15345, 3.6
         c.quorum.check_quorum = at_least(KafkaVersion::V3_7); // KAFKA-15489, 3.7
         c.quorum.pre_vote = at_least(KafkaVersion::V4_1); // KIP-996, 4.0
@@ -142,7 +148,7 @@ mod tests {
             "unbounded"
         };
         format!(
-            "| {name} | {} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {retries} | {} | {} | {} | {} | {} | {} | {} |",
             c.truncation.as_str(),
             if c.unclean_leader_election {
                 "on"
@@ -156,6 +162,9 @@ mod tests {
             yes(c.isr_join_requires_epoch_start),
             yes(c.hw_requires_min_isr),
             yes(c.eligible_leader_replicas),
+            yes(c.quorum.activate_after_replay),
+            yes(c.quorum.check_quorum),
+            yes(c.quorum.pre_vote),
         )
     }
 
@@ -189,6 +198,11 @@ mod tests {
         assert_eq!(c(KafkaVersion::V2_0).truncation, Truncation::LeaderEpoch);
         assert!(!c(KafkaVersion::V2_0).isr_join_requires_epoch_start);
         assert!(c(KafkaVersion::V2_1).isr_join_requires_epoch_start);
+        assert!(!c(KafkaVersion::V3_5).quorum.activate_after_replay);
+        assert!(c(KafkaVersion::V3_5).quorum.voters_flush_before_fetch);
+        assert!(c(KafkaVersion::V3_6).quorum.activate_after_replay);
+        assert!(!c(KafkaVersion::V3_6).quorum.check_quorum);
+        assert!(c(KafkaVersion::V3_7).quorum.check_quorum);
         assert!(!c(KafkaVersion::V3_6).hw_requires_min_isr);
         assert!(c(KafkaVersion::V3_7).hw_requires_min_isr);
         assert!(!c(KafkaVersion::V3_7).eligible_leader_replicas);

@@ -14,13 +14,16 @@ pub type RecordStamp = (u32, u64);
 /// events, a broker that replicates the log as an observer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum QuorumEvent {
-    /// `node` became the active controller in quorum epoch `epoch` (it leads the metadata
-    /// log and has replayed it up to the start of its epoch).
+    /// `node` became the active controller in quorum epoch `epoch`: it leads the metadata
+    /// log and has replayed it up to the start of its epoch, or, with KAFKA-15345 back,
+    /// not yet: `unreplayed` entries below its epoch start were still to apply.
     Activated {
         /// The controller.
         node: NodeId,
         /// The quorum (Raft) epoch.
         epoch: u32,
+        /// Entries below the epoch start it had not applied yet (0 in today's Kafka).
+        unreplayed: u64,
     },
     /// `node` stopped acting as the active controller of `epoch`.
     Renounced {
@@ -58,9 +61,19 @@ impl QuorumEvent {
     /// The history line (without time and index).
     pub fn describe(&self) -> String {
         match self {
-            QuorumEvent::Activated { node, epoch } => {
-                format!("{node} active controller in quorum epoch {epoch}")
-            }
+            QuorumEvent::Activated {
+                node,
+                epoch,
+                unreplayed: 0,
+            } => format!("{node} active controller in quorum epoch {epoch}"),
+            QuorumEvent::Activated {
+                node,
+                epoch,
+                unreplayed,
+            } => format!(
+                "{node} active controller in quorum epoch {epoch} before replaying \
+                 {unreplayed} metadata log entries below its epoch start"
+            ),
             QuorumEvent::Renounced { node, epoch } => {
                 format!("{node} no longer active controller (quorum epoch {epoch})")
             }

@@ -14,7 +14,7 @@ use crate::violation::{Violation, ViolationKind};
 pub fn check(history: &History, _config: &Config) -> Vec<Violation> {
     let mut active: BTreeMap<u32, Vec<(NodeId, usize)>> = BTreeMap::new();
     for (index, event) in history.events.iter().enumerate() {
-        if let EventKind::Quorum(QuorumEvent::Activated { node, epoch }) = &event.kind {
+        if let EventKind::Quorum(QuorumEvent::Activated { node, epoch, .. }) = &event.kind {
             let nodes = active.entry(*epoch).or_default();
             if !nodes.iter().any(|(n, _)| n == node) {
                 nodes.push((*node, index));
@@ -51,6 +51,7 @@ mod tests {
         b.push(EventKind::Quorum(QuorumEvent::Activated {
             node: NodeId::Controller(ControllerId(controller)),
             epoch,
+            unreplayed: 0,
         }))
     }
 

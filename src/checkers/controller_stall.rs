@@ -114,12 +114,20 @@ mod tests {
             }));
         }
         let (node, epoch) = (controller(1), 1);
-        b.push(EventKind::Quorum(QuorumEvent::Activated { node, epoch }));
+        b.push(EventKind::Quorum(QuorumEvent::Activated {
+            node,
+            epoch,
+            unreplayed: 0,
+        }));
         b.wait_ms(1000);
         b.fault("crash controller-1");
         b.wait_ms(wait_ms);
         let (node, epoch) = (controller(2), 2);
-        b.push(EventKind::Quorum(QuorumEvent::Activated { node, epoch }));
+        b.push(EventKind::Quorum(QuorumEvent::Activated {
+            node,
+            epoch,
+            unreplayed: 0,
+        }));
         b
     }
 

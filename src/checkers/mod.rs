@@ -14,6 +14,7 @@ pub mod duplicate;
 pub mod facts;
 pub mod inconsistent_offsets;
 pub mod known_bugs;
+pub mod known_quorum_bugs;
 pub mod lost_write;
 pub mod metadata_divergence;
 pub mod metadata_log;
@@ -75,6 +76,7 @@ pub fn check_all(history: &History, config: &Config) -> Vec<Violation> {
         .collect();
     sort(history, &mut violations);
     known_bugs::attribute(history, config, &mut violations);
+    known_quorum_bugs::attribute(history, config, &mut violations);
     violations
 }
 

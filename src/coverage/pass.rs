@@ -342,7 +342,14 @@ mod tests {
         );
         let quorum = |b: &mut Builder, event: QuorumEvent| b.push(EventKind::Quorum(event));
         let mut b = Builder::new();
-        quorum(&mut b, QuorumEvent::Activated { node: c1, epoch: 1 });
+        quorum(
+            &mut b,
+            QuorumEvent::Activated {
+                node: c1,
+                epoch: 1,
+                unreplayed: 0,
+            },
+        );
         b.push(EventKind::BrokerUnfenced {
             broker: BrokerId(1),
         });
@@ -352,7 +359,14 @@ mod tests {
         b.push(EventKind::BrokerUnfenced {
             broker: BrokerId(1),
         });
-        quorum(&mut b, QuorumEvent::Activated { node: c1, epoch: 2 });
+        quorum(
+            &mut b,
+            QuorumEvent::Activated {
+                node: c1,
+                epoch: 2,
+                unreplayed: 0,
+            },
+        );
         assert_eq!(count(&b, Mark::ControllerFailover), 0, "the same one again");
         assert_eq!(count(&b, Mark::BrokerFencedByNewController), 0);
         let appended = QuorumEvent::Appended {
@@ -381,7 +395,14 @@ mod tests {
             },
         );
         assert_eq!(count(&b, Mark::MetadataLogTruncated), 1);
-        quorum(&mut b, QuorumEvent::Activated { node: c2, epoch: 3 });
+        quorum(
+            &mut b,
+            QuorumEvent::Activated {
+                node: c2,
+                epoch: 3,
+                unreplayed: 0,
+            },
+        );
         assert_eq!(count(&b, Mark::ControllerFailover), 1);
         b.push(EventKind::BrokerFenced {
             broker: BrokerId(1),

@@ -121,7 +121,7 @@ impl QuorumView {
     fn apply(&mut self, event: &QuorumEvent) {
         let node = self.nodes.entry(event.node()).or_default();
         match event {
-            QuorumEvent::Activated { node, epoch } => self.active = Some((*node, *epoch)),
+            QuorumEvent::Activated { node, epoch, .. } => self.active = Some((*node, *epoch)),
             QuorumEvent::Renounced { node, .. } => {
                 if self.active.is_some_and(|(a, _)| a == *node) {
                     self.active = None;

@@ -217,6 +217,7 @@ impl QuorumController {
             return;
         }
         let epoch = self.raft.epoch();
+        let unreplayed = epoch_start.0.saturating_sub(self.replay.applied.0);
         let next_offset = self.raft.log_end_offset();
         let controller = Controller::activate(
             self.config.clone(),
@@ -232,6 +233,7 @@ impl QuorumController {
         out.push(Effect::Trace(EventKind::Quorum(QuorumEvent::Activated {
             node: self.me,
             epoch: epoch.0,
+            unreplayed,
         })));
     }
 
