@@ -298,8 +298,8 @@ impl ClusterState {
         (group.len() > self.controllers.len() / 2).then_some(group)
     }
 
-    /// Whether some controller of a quorum is stopped or paused, or some broker cannot
-    /// exchange datagrams with it: a broker's metadata fetch sent to that controller (an
+    /// Whether some controller of a quorum is stopped or paused, or some broker registered
+    /// since it last started cannot exchange datagrams with it: a broker's metadata fetch sent to that controller (an
     /// observer asks a random voter once its fetch from the leader failed) waits out the
     /// Raft request timeout.
     pub fn controller_out_of_reach(&self) -> bool {
@@ -307,14 +307,10 @@ impl ClusterState {
             && self.controllers.iter().any(|c| {
                 self.process(*c) != Process::Up
                     || self
-                        .brokers_seen()
-                        .any(|b| !self.connected(*c, NodeId::Broker(b)))
+                        .fenced
+                        .keys()
+                        .any(|b| !self.connected(*c, NodeId::Broker(*b)))
             })
-    }
-
-    /// The brokers the history has named so far (registered or leading).
-    fn brokers_seen(&self) -> impl Iterator<Item = BrokerId> + '_ {
-        self.fenced.keys().copied()
     }
 
     /// Whether the controllers form a quorum.

@@ -95,11 +95,16 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
             continue;
         };
         v.known_bug = Some(bug.tag.to_string());
-        if let Some(i) = mechanism_event(history, p, *bug, events, v)
-            && let Err(at) = v.evidence.binary_search(&i)
-        {
-            v.evidence.insert(at, i);
+        if let Some(i) = mechanism_event(history, p, *bug, events, v) {
+            add_evidence(v, i);
         }
+    }
+}
+
+/// Adds the event `i` that shows a bug's mechanism to `v`'s sorted evidence, once.
+pub(super) fn add_evidence(v: &mut Violation, i: usize) {
+    if let Err(at) = v.evidence.binary_search(&i) {
+        v.evidence.insert(at, i);
     }
 }
 

@@ -63,9 +63,7 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
             continue;
         };
         v.known_bug = Some(KAFKA_15345.tag.to_string());
-        if let Err(at) = v.evidence.binary_search(&i) {
-            v.evidence.insert(at, i);
-        }
+        super::known_bugs::add_evidence(v, i);
     }
 }
 

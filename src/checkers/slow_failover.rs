@@ -151,6 +151,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                 .map(|_| *partition);
         }
         let partitions: Vec<PartitionId> = state.partitions().map(|(p, _)| p).collect();
+        let out_of_reach = state.controller_out_of_reach();
         for p in partitions {
             let watch = watches.entry(p).or_default();
             let in_reach = state.leader_in_reach(p);
@@ -159,7 +160,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
             let candidate = stalled_with(&state, p);
             let restart = acted == Some(p) || leader_failed || new_controller;
             if let Some(stall) = watch.stall.as_mut() {
-                stall.detour |= state.controller_out_of_reach();
+                stall.detour |= out_of_reach;
             }
             if let Some(stall) = watch.stall
                 && (candidate.is_none() || restart)
@@ -180,7 +181,7 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
                     since,
                     index,
                     candidate,
-                    detour: state.controller_out_of_reach(),
+                    detour: out_of_reach,
                 });
             }
         }
