@@ -114,3 +114,84 @@ fn disk_wipe_hits_brokers_only() {
     assert!(message.contains("faults[0].disk_wipe"), "{message}");
     assert!(message.contains("brokers only"), "{message}");
 }
+
+/// The nemesis never wipes the last in-sync copy of a partition: a wiped broker counts as
+/// down until it is back in every ISR, and a wipe needs another in-sync replica that runs
+/// under its current registration. Without those bounds about one seed in five of this
+/// scenario lost acknowledged records to wipes alone.
+#[test]
+fn nemesis_wipes_with_crashes_and_loss_keep_an_in_sync_copy_and_lose_nothing() {
+    let text = r#"{
+  "name": "disk-wipe-crash-nemesis",
+  "cluster": { "brokers": 3, "topics": [ { "name": "events", "partitions": 2, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 2, "replica_lag_time_max_ms": 1000,
+              "broker_session_timeout_ms": 1500, "broker_heartbeat_interval_ms": 300 },
+  "workload": { "duration_ms": 20000, "producers": 1, "produce_interval_ms": 5, "consumers": 1 },
+  "nemesis": { "kinds": ["disk_wipe", "crash", "packet_loss", "crash_during_isr_change"],
+               "interval_ms": 2000, "max_down": 1 },
+  "expect": "pass"
+}"#;
+    let scenario = Scenario::from_json(text).expect("valid");
+    let mut wipes = 0;
+    for seed in 1..=15 {
+        let report = run_seed(&scenario, seed);
+        assert!(
+            report.violations.is_empty(),
+            "seed {seed}: {:?}",
+            report.violations.first()
+        );
+        wipes += report
+            .history
+            .events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Fault { description } if description.starts_with("disk_wipe")))
+            .count();
+    }
+    assert!(wipes >= 15, "only {wipes} wipes in 15 seeds");
+}
+
+/// With a controller quorum a restarted (here: wiped) broker replays the metadata log
+/// from the start and passes through states in which its previous incarnation led
+/// partitions; it must not act on them before it has replayed its own registration.
+/// Seed 101 of this scenario once had a wiped broker lead again in a leader epoch the
+/// controller had already replaced, truncating both followers to its empty log.
+#[test]
+fn a_restarted_broker_never_leads_in_a_leader_epoch_the_controller_already_replaced() {
+    let text = r#"{"name": "disk-wipe-quorum-nemesis", "cluster": {"brokers": 3, "controllers": 3, "topics": [{"name": "events", "partitions": 2, "replication_factor": 3}]}, "config": {"kafka_version": "4.1", "acks": "all", "min_insync_replicas": 2, "unclean_leader_election": false, "replica_lag_time_max_ms": 1000, "broker_session_timeout_ms": 1500, "broker_heartbeat_interval_ms": 300, "request_timeout_ms": 3000}, "network": {"latency_ms": [1, 10], "packet_loss": 0.0}, "workload": {"duration_ms": 20000, "producers": 1, "produce_interval_ms": 5, "consumers": 1}, "nemesis": {"kinds": ["disk_wipe", "crash", "packet_loss", "pause", "partition", "crash_during_isr_change"], "interval_ms": 2000, "max_down": 1}, "expect": "pass"}"#;
+    let scenario = Scenario::from_json(text).expect("valid");
+    for seed in [101, 1, 2, 3] {
+        let report = run_seed(&scenario, seed);
+        let mut elected: std::collections::BTreeMap<_, kafkasim::types::LeaderEpoch> =
+            std::collections::BTreeMap::new();
+        for e in &report.history.events {
+            match &e.kind {
+                EventKind::LeaderElected {
+                    partition,
+                    leader_epoch,
+                    ..
+                } => {
+                    let newest = elected.entry(*partition).or_insert(*leader_epoch);
+                    *newest = (*newest).max(*leader_epoch);
+                }
+                EventKind::BecameLeader {
+                    broker,
+                    partition,
+                    leader_epoch,
+                    ..
+                } => {
+                    let newest = elected.get(partition).copied().unwrap_or(*leader_epoch);
+                    assert!(
+                        *leader_epoch >= newest,
+                        "seed {seed}: broker {broker:?} leads {partition:?} in {leader_epoch:?} after {newest:?} was elected"
+                    );
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            report.violations.is_empty(),
+            "seed {seed}: {:?}",
+            report.violations.first()
+        );
+    }
+}

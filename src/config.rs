@@ -143,6 +143,11 @@ pub struct Config {
     pub isr_join_requires_epoch_start: bool,
     /// How a leader changes the ISR (ZooKeeper before 2.7, `AlterPartition` since).
     pub isr_update: IsrUpdate,
+    /// KIP-903 (KAFKA-14139, fixed in 3.5): the controller admits a replica to the ISR only
+    /// with the broker epoch the leader saw in its fetches. Off, it checks only that the
+    /// replica is registered and unfenced (KIP-841, 3.3), so a stale AlterPartition can
+    /// admit a broker that came back with an empty disk.
+    pub alter_partition_checks_broker_epoch: bool,
     /// `linger.ms`: how long the producer waits to fill a batch (Kafka 4.0: 5).
     pub linger_ms: u64,
     /// `request.timeout.ms` of producers and consumers.
@@ -233,6 +238,7 @@ impl Default for Config {
             eligible_leader_replicas: true,
             hw_requires_min_isr: true,
             isr_join_requires_epoch_start: true,
+            alter_partition_checks_broker_epoch: true,
             isr_update: IsrUpdate::AlterPartition,
             linger_ms: 5,
             request_timeout_ms: 30_000,

@@ -84,6 +84,7 @@ pub(super) struct RawConfig {
     pub eligible_leader_replicas: Option<bool>,
     pub hw_requires_min_isr: Option<bool>,
     pub isr_join_requires_epoch_start: Option<bool>,
+    pub alter_partition_checks_broker_epoch: Option<bool>,
     pub isr_update: Option<Named<RawIsrUpdate>>,
 }
 

@@ -77,6 +77,10 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             raw.isr_join_requires_epoch_start,
             &mut c.isr_join_requires_epoch_start,
         ),
+        (
+            raw.alter_partition_checks_broker_epoch,
+            &mut c.alter_partition_checks_broker_epoch,
+        ),
     ];
     for (value, slot) in flags {
         if let Some(value) = value {

@@ -457,9 +457,25 @@ impl Broker {
     ) {
         let replica = self.replicas.get_mut(&partition).expect("hosted");
         let based_on = replica.partition_epoch;
+        let own_epoch = self.broker_epoch.unwrap_or_default();
         let Role::Leader(state) = &mut replica.role else {
             return;
         };
+        let isr = isr
+            .into_iter()
+            .map(|b| {
+                let epoch = if b == self.id {
+                    own_epoch
+                } else {
+                    state
+                        .followers
+                        .get(&b)
+                        .map(|p| p.broker_epoch)
+                        .unwrap_or_default()
+                };
+                (b, epoch)
+            })
+            .collect();
         state.pending_alter = Some(PendingAlter {
             isr,
             based_on,
@@ -484,23 +500,7 @@ impl Broker {
             return;
         };
         pending.attempt = attempt;
-        let pending = &*pending;
-        let new_isr = pending
-            .isr
-            .iter()
-            .map(|b| {
-                let epoch = if *b == self.id {
-                    broker_epoch
-                } else {
-                    state
-                        .followers
-                        .get(b)
-                        .map(|p| p.broker_epoch)
-                        .unwrap_or_default()
-                };
-                (*b, epoch)
-            })
-            .collect();
+        let new_isr = pending.isr.clone();
         out.push(Effect::Send {
             to: controller,
             message: Message::AlterPartition {

@@ -222,7 +222,20 @@ impl Broker {
             return;
         }
         self.metadata = image;
-        if self.broker_epoch.is_none() {
+        self.act_on_metadata(now, out);
+    }
+
+    /// Makes the replicas follow the partition states of the metadata held, once this
+    /// process is registered and, with a quorum, has replayed the log past its own
+    /// registration record (at the offset its broker epoch names): a restarted broker
+    /// replays older states first, where its previous incarnation led partitions, and
+    /// must not resume those leaderships (Kafka's `BrokerServer` starts its replica
+    /// manager only after the initial metadata catch-up).
+    fn act_on_metadata(&mut self, now: SimTime, out: &mut Vec<Effect>) {
+        let Some(epoch) = self.broker_epoch else {
+            return;
+        };
+        if self.observer.is_some() && self.metadata.version <= epoch.0 {
             return;
         }
         let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
@@ -427,6 +440,9 @@ impl StateMachine for Broker {
             Message::RegisterBrokerResponse { result } => {
                 if let (Ok(epoch), None) = (result, self.broker_epoch) {
                     self.broker_epoch = Some(epoch);
+                    if self.observer.is_some() {
+                        self.act_on_metadata(now, out); // its log may hold the registration
+                    }
                     self.on_heartbeat_timer(now, out); // heartbeat at once to get metadata
                 }
             }

@@ -33,12 +33,22 @@ pub struct FollowerProgress {
 /// An ISR change proposed to the controller and not yet answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingAlter {
-    /// The proposed ISR.
-    pub isr: Vec<BrokerId>,
+    /// The proposed ISR, each member with the broker epoch the leader knew for it when
+    /// it made the proposal (`Partition.addBrokerEpochToIsr` in `prepareIsrExpand`):
+    /// every resend carries these same epochs, as `AlterPartitionManager` resends the
+    /// same request.
+    pub isr: Vec<(BrokerId, BrokerEpoch)>,
     /// Partition epoch the proposal was based on.
     pub based_on: PartitionEpoch,
     /// The `attempt` of its latest send.
     pub attempt: u64,
+}
+
+impl PendingAlter {
+    /// The proposed ISR's members, without their epochs.
+    pub fn members(&self) -> Vec<BrokerId> {
+        self.isr.iter().map(|(b, _)| *b).collect()
+    }
 }
 
 /// Leader-only state.
@@ -154,9 +164,9 @@ impl Replica {
     pub fn maximal_isr(&self) -> Vec<BrokerId> {
         let mut isr = self.isr.clone();
         if let Some(pending) = self.pending_alter() {
-            for b in &pending.isr {
-                if !isr.contains(b) {
-                    isr.push(*b);
+            for b in pending.members() {
+                if !isr.contains(&b) {
+                    isr.push(b);
                 }
             }
         }

@@ -494,7 +494,9 @@ impl Controller {
                 continue;
             }
             let registered = self.state.brokers.get(b);
-            if !registered.is_some_and(|r| !r.fenced && r.broker_epoch == *epoch) {
+            let epoch_ok =
+                |r: BrokerEpoch| !self.config.alter_partition_checks_broker_epoch || r == *epoch;
+            if !registered.is_some_and(|r| !r.fenced && epoch_ok(r.broker_epoch)) {
                 return Err(ErrorCode::IneligibleReplica);
             }
         }

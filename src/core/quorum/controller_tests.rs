@@ -1,6 +1,7 @@
 //! Unit tests of the controller's registration and fencing rules.
 
 use super::*;
+use crate::core::metadata::PartitionRegistration;
 
 fn register(c: &mut Controller, now: SimTime, broker: u8, incarnation: u64) -> BrokerEpoch {
     let previous = Some(c.state.brokers[&BrokerId(broker)].broker_epoch);
@@ -97,4 +98,74 @@ fn a_new_incarnation_registering_after_its_session_expired_loses_its_leadership(
         "in a new leader epoch"
     );
     assert_eq!(after.isr, vec![BrokerId(2)]);
+}
+
+/// Sends broker 1's AlterPartition for partition 0 proposing `isr`, based on the
+/// partition's current epochs; gives the controller's answer.
+fn alter(
+    c: &mut Controller,
+    now: SimTime,
+    isr: Vec<(BrokerId, BrokerEpoch)>,
+) -> Result<PartitionRegistration, ErrorCode> {
+    let current = c.state.partitions[0].clone();
+    let message = Message::AlterPartition {
+        broker: BrokerId(1),
+        broker_epoch: c.state.brokers[&BrokerId(1)].broker_epoch,
+        partition: PartitionId(0),
+        leader_epoch: current.leader_epoch,
+        partition_epoch: current.partition_epoch,
+        new_isr: isr,
+        attempt: 1,
+    };
+    let mut out = Vec::new();
+    c.on_message(now, NodeId::Broker(BrokerId(1)), message, &mut out);
+    out.into_iter()
+        .find_map(|e| match e {
+            Effect::Send {
+                message: Message::AlterPartitionResponse { result, .. },
+                ..
+            } => Some(result),
+            _ => None,
+        })
+        .expect("answered")
+}
+
+/// KIP-903's sequence: the leader proposes broker 2 with the broker epoch it saw, broker
+/// 2 comes back with an empty disk and registers again, then the stale proposal arrives.
+fn stale_join(checks_broker_epoch: bool) -> Result<PartitionRegistration, ErrorCode> {
+    let layout = Layout::new(2, &[("t".to_string(), 1, 2)]);
+    let config = Config {
+        broker_session_timeout_ms: 1000,
+        alter_partition_checks_broker_epoch: checks_broker_epoch,
+        ..Config::default()
+    };
+    let mut c = Controller::recover(config, &layout, None, SimTime::ZERO);
+    let t0 = SimTime::ZERO;
+    let leader_epoch = register(&mut c, t0, 1, 11);
+    let old_epoch = register(&mut c, t0, 2, 22);
+    heartbeat(&mut c, t0.plus_ms(10), 1);
+    heartbeat(&mut c, t0.plus_ms(10), 2);
+    let shrunk = alter(&mut c, t0.plus_ms(20), vec![(BrokerId(1), leader_epoch)]);
+    assert_eq!(shrunk.expect("shrink").isr, vec![BrokerId(1)]);
+    // Broker 2's drive is replaced: its new incarnation registers once the old session
+    // expired, and is unfenced.
+    heartbeat(&mut c, t0.plus_ms(900), 1);
+    let new_epoch = register(&mut c, t0.plus_ms(1500), 2, 23);
+    assert_ne!(new_epoch, old_epoch);
+    heartbeat(&mut c, t0.plus_ms(1600), 1);
+    heartbeat(&mut c, t0.plus_ms(1600), 2);
+    assert!(!c.state.brokers[&BrokerId(2)].fenced);
+    let stale = vec![(BrokerId(1), leader_epoch), (BrokerId(2), old_epoch)];
+    alter(&mut c, t0.plus_ms(1700), stale)
+}
+
+#[test]
+fn a_join_carrying_a_replaced_brokers_old_epoch_is_refused_since_kip_903() {
+    assert_eq!(stale_join(true), Err(ErrorCode::IneligibleReplica));
+}
+
+#[test]
+fn without_kip_903_a_join_carrying_a_replaced_brokers_old_epoch_is_applied() {
+    let applied = stale_join(false).expect("KIP-841 only checks that it is unfenced");
+    assert_eq!(applied.isr, vec![BrokerId(1), BrokerId(2)]);
 }

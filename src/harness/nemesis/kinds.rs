@@ -11,7 +11,7 @@ use super::{Actions, BOUNCES_MAX, Fault, node_target};
 use crate::harness::faults;
 use crate::scenario::{FaultAction, NemesisKind, Network, Target};
 use crate::shell::cluster::Cluster;
-use crate::types::{BrokerId, NodeId, PartitionId};
+use crate::types::{BrokerEpoch, BrokerId, NodeId, PartitionId};
 
 /// Chance that an `isolate` cuts off the (active) controller rather than a broker.
 const ISOLATE_CONTROLLER: f64 = 0.25;
@@ -20,6 +20,9 @@ const ISOLATE_CONTROLLER: f64 = 0.25;
 const CONTROLLER_SHARE: f64 = 0.3;
 /// A packet-loss burst drops this many percent of messages, drawn uniformly.
 const LOSS_PERCENT: std::ops::RangeInclusive<u32> = 5..=30;
+/// Chance that a `disk_wipe` hits a follower a leader is asking the controller to add to
+/// the ISR, when there is one (KIP-903's window), rather than a broker drawn as usual.
+const WIPE_JOINING: f64 = 0.5;
 /// A latency spell's slowest message takes this many ms, drawn uniformly.
 const SLOW_MAX_MS: std::ops::RangeInclusive<u64> = 20..=200;
 
@@ -81,10 +84,32 @@ pub(super) fn start<R: Rng>(
         }
         NemesisKind::PowerLossAll => return power_loss_all(cluster, rng, actions),
         NemesisKind::DiskWipe => {
-            // Instant: the broker is back at once, with nothing to end later.
-            let (_, target) = target_broker(cluster, profile, rng);
-            actions.apply(cluster, FaultAction::DiskWipe(target));
-            return None;
+            // The broker is back at once; it counts as out until it is in sync again.
+            let joining = joining_follower(cluster, rng).filter(|n| may_wipe(cluster, *n));
+            let node = match joining.filter(|_| rng.gen_bool(WIPE_JOINING)) {
+                Some(node) => node,
+                None => {
+                    let (drawn, _) = target_broker(cluster, profile, rng);
+                    let pool: Vec<NodeId> = cluster
+                        .layout()
+                        .brokers
+                        .iter()
+                        .map(|b| NodeId::Broker(*b))
+                        .filter(|n| may_wipe(cluster, *n))
+                        .collect();
+                    if pool.contains(&drawn) || pool.is_empty() {
+                        drawn
+                    } else {
+                        pool[rng.gen_range(0..pool.len())]
+                    }
+                }
+            };
+            if !may_wipe(cluster, node) {
+                return None;
+            }
+            let epoch = broker_epoch(cluster, node);
+            actions.apply(cluster, FaultAction::DiskWipe(node_target(node)));
+            Fault::Rebuilding { node, epoch }
         }
         NemesisKind::Pause => {
             let (broker, target) = target_node(cluster, rng);
@@ -191,7 +216,7 @@ pub(super) fn crash_during_isr_change(
                 return false;
             };
             replica.pending_alter().is_some_and(|p| {
-                let mut proposed = p.isr.clone();
+                let mut proposed = p.members();
                 proposed.sort();
                 replica.leader_epoch == registration.leader_epoch
                     && registration.partition_epoch > p.based_on
@@ -244,6 +269,94 @@ pub(super) fn crash_leader(
 
 /// A running broker chosen as the profile biases: a random partition's current leader
 /// (named by role), one of its other replicas, or any running broker.
+/// Whether `node` may have its disk wiped: it runs, and every partition it hosts keeps
+/// another in-sync replica in the controller's ISR that runs under the registration the
+/// controller holds (a broker restarted but not yet registered again may be fenced out
+/// of the ISR and the ELR any moment). Wiping the last in-sync copy destroys
+/// acknowledged records by definition, as taking every replica down would; like
+/// `max_down`, the nemesis leaves one.
+pub(super) fn may_wipe(cluster: &Cluster, node: NodeId) -> bool {
+    let NodeId::Broker(broker) = node else {
+        return false;
+    };
+    let Some(state) = cluster.controller_state() else {
+        return false;
+    };
+    is_up(cluster, node)
+        && cluster.layout().partition_ids().all(|p| {
+            let hosts = cluster.layout().partition(p).replicas.contains(&broker);
+            let isr = &state.partitions[usize::from(p.0)].isr;
+            !hosts
+                || isr
+                    .iter()
+                    .any(|b| *b != broker && registered_up(cluster, *b))
+        })
+}
+
+/// Whether `broker` runs, and runs under the broker epoch the controller registered.
+fn registered_up(cluster: &Cluster, broker: BrokerId) -> bool {
+    let node = NodeId::Broker(broker);
+    let own = cluster.with_broker(broker, |b| b.broker_epoch).flatten();
+    is_up(cluster, node) && own.is_some() && own == broker_epoch(cluster, node)
+}
+
+/// The broker epoch the controller has registered for `node` (None while it knows none).
+pub(super) fn broker_epoch(cluster: &Cluster, node: NodeId) -> Option<BrokerEpoch> {
+    let NodeId::Broker(broker) = node else {
+        return None;
+    };
+    let state = cluster.controller_state()?;
+    state.brokers.get(&broker).map(|r| r.broker_epoch)
+}
+
+/// Whether a broker wiped while registered with `wiped_epoch` is in sync again: the
+/// controller has its new registration, and it is in the ISR of every partition it hosts.
+pub(super) fn back_in_sync(
+    cluster: &Cluster,
+    node: NodeId,
+    wiped_epoch: Option<BrokerEpoch>,
+) -> bool {
+    let NodeId::Broker(broker) = node else {
+        return true;
+    };
+    let Some(state) = cluster.controller_state() else {
+        return false;
+    };
+    let registered = broker_epoch(cluster, node);
+    registered.is_some()
+        && registered != wiped_epoch
+        && cluster.layout().partition_ids().all(|p| {
+            !cluster.layout().partition(p).replicas.contains(&broker)
+                || state.partitions[usize::from(p.0)].isr.contains(&broker)
+        })
+}
+
+/// A running follower that a running leader has proposed for the ISR, the controller not
+/// having answered yet, one drawn among them; None when no join is pending.
+fn joining_follower(cluster: &Cluster, rng: &mut impl Rng) -> Option<NodeId> {
+    let mut joining: Vec<NodeId> = Vec::new();
+    for partition in cluster.layout().partition_ids() {
+        let leader = faults::current_leader(cluster, partition);
+        if !is_up(cluster, NodeId::Broker(leader)) {
+            continue;
+        }
+        let proposed = cluster.with_broker(leader, |broker| {
+            let replica = broker.replicas.get(&partition)?;
+            let pending = replica.pending_alter()?;
+            let new: Vec<BrokerId> = pending
+                .members()
+                .into_iter()
+                .filter(|b| !replica.isr.contains(b))
+                .collect();
+            Some(new)
+        });
+        let nodes = proposed.flatten().unwrap_or_default().into_iter();
+        joining.extend(nodes.map(NodeId::Broker).filter(|n| is_up(cluster, *n)));
+    }
+    joining.dedup();
+    (!joining.is_empty()).then(|| joining[rng.gen_range(0..joining.len())])
+}
+
 fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> (NodeId, Target) {
     let roll: f64 = rng.r#gen();
     let aim_leader = roll < profile.leader_bias;

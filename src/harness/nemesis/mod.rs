@@ -45,6 +45,7 @@
 //! except the latency spell, which [`Nemesis::finish`] ends (the finale does not know the
 //! scenario's latency).
 
+mod fault;
 mod kinds;
 pub mod partition_shapes;
 pub mod profile;
@@ -58,6 +59,7 @@ use crate::harness::faults;
 use crate::scenario::{FaultAction, NemesisKind, NemesisSpec, Network, Target, TimedFault};
 use crate::shell::cluster::Cluster;
 use crate::types::{ControllerId, LeaderEpoch, NodeId, PartitionId, SimTime};
+use fault::Fault;
 use profile::Profile;
 
 /// Chance that a `bounce_leader` also bounces the next leader of its partition.
@@ -104,13 +106,6 @@ pub(super) fn node_target(node: NodeId) -> Target {
     }
 }
 
-/// Whether the controller, as it stands now, has `broker` leading `partition`.
-fn still_leads(cluster: &Cluster, partition: PartitionId, broker: crate::types::BrokerId) -> bool {
-    cluster
-        .controller_state()
-        .is_some_and(|s| s.partitions[usize::from(partition.0)].leader == Some(broker))
-}
-
 /// The controller's current leader epoch of `partition` (None while it is down).
 fn leader_epoch(cluster: &Cluster, partition: PartitionId) -> Option<LeaderEpoch> {
     cluster
@@ -118,17 +113,6 @@ fn leader_epoch(cluster: &Cluster, partition: PartitionId) -> Option<LeaderEpoch
         .map(|s| s.partitions[usize::from(partition.0)].leader_epoch)
 }
 
-/// Whether the controller elected a running leader of `partition` after `epoch`.
-fn elected_since(cluster: &Cluster, partition: PartitionId, epoch: Option<LeaderEpoch>) -> bool {
-    cluster.controller_state().is_some_and(|s| {
-        let p = &s.partitions[usize::from(partition.0)];
-        Some(p.leader_epoch) > epoch
-            && p.leader
-                .is_some_and(|b| kinds::is_up(cluster, NodeId::Broker(b)))
-    })
-}
-
-/// How many brokers are crashed, powered off or paused.
 /// Controllers crashed, powered off, paused or isolated now.
 fn controllers_out(cluster: &Cluster) -> usize {
     cluster
@@ -139,82 +123,13 @@ fn controllers_out(cluster: &Cluster) -> usize {
         .count()
 }
 
+/// How many brokers are crashed, powered off or paused.
 fn brokers_out(cluster: &Cluster) -> usize {
     let brokers = &cluster.layout().brokers;
     brokers
         .iter()
         .filter(|b| !kinds::is_up(cluster, NodeId::Broker(**b)))
         .count()
-}
-
-/// A fault the nemesis started and will end.
-#[derive(Clone, Debug, PartialEq)]
-enum Fault {
-    /// A crashed or powered-off broker, restarted at the end.
-    Down(NodeId),
-    /// Brokers holding `partition` that are down, restarted one at a time in this order;
-    /// after the first, each waits (at most [`REJOIN_WAIT_INTERVALS`] from `since`, the
-    /// previous restart) until the controller elected a running leader after `epoch`,
-    /// its leader epoch at that restart.
-    Rejoin {
-        nodes: Vec<NodeId>,
-        partition: PartitionId,
-        since: SimTime,
-        epoch: Option<LeaderEpoch>,
-    },
-    /// Crashed leaders of `partition`, oldest first, the latest last. The fault ends once
-    /// the controller moved leadership away from the latest (at most
-    /// [`BOUNCE_WAIT_INTERVALS`] from `since`, its crash); `left` more leaders may follow.
-    Bounce {
-        nodes: Vec<NodeId>,
-        partition: PartitionId,
-        left: u8,
-        since: SimTime,
-    },
-    /// A paused broker, resumed at the end.
-    Paused(NodeId),
-    /// A partition or isolation; the end heals every link.
-    Cut,
-    /// A packet-loss burst; the end restores the scenario's loss rate.
-    Lossy,
-    /// A latency spell; the end restores the scenario's latency range.
-    Slow,
-    /// Watching, every [`ISR_WATCH_POLL_MS`] until `until`, for a leader with an ISR
-    /// change pending, to crash it (it then becomes a one-leader [`Fault::Bounce`]).
-    AwaitIsrChange { until: SimTime },
-}
-
-impl Fault {
-    /// Whether the fault should wait a little longer before it ends: a bounce until
-    /// leadership moved, a rejoin until the partition has a running leader, each within
-    /// its bound of waiting.
-    fn keeps_waiting(&self, cluster: &Cluster, now: SimTime, interval_ms: u64) -> bool {
-        match self {
-            Fault::Bounce {
-                nodes,
-                partition,
-                since,
-                ..
-            } => {
-                let latest = nodes.last().and_then(|n| match n {
-                    NodeId::Broker(b) => Some(*b),
-                    _ => None,
-                });
-                latest.is_some_and(|b| still_leads(cluster, *partition, b))
-                    && now.ms_since(*since) < BOUNCE_WAIT_INTERVALS * interval_ms
-            }
-            Fault::Rejoin {
-                partition,
-                since,
-                epoch,
-                ..
-            } => {
-                !elected_since(cluster, *partition, *epoch)
-                    && now.ms_since(*since) < REJOIN_WAIT_INTERVALS * interval_ms
-            }
-            _ => false,
-        }
-    }
 }
 
 /// A started fault and when it ends.
@@ -366,8 +281,15 @@ impl Nemesis {
             NemesisKind::Crash
             | NemesisKind::PowerLoss
             | NemesisKind::Restart
-            | NemesisKind::Pause
-            | NemesisKind::DiskWipe => self.may_take_one_down(cluster),
+            | NemesisKind::Pause => self.may_take_one_down(cluster),
+            NemesisKind::DiskWipe => {
+                self.may_take_one_down(cluster)
+                    && cluster
+                        .layout()
+                        .brokers
+                        .iter()
+                        .any(|b| kinds::may_wipe(cluster, NodeId::Broker(*b)))
+            }
             // One chain of bounced leaders (and returns) at a time; a watcher becomes one.
             NemesisKind::BounceLeader | NemesisKind::CrashDuringIsrChange => {
                 !watching && !self.chained() && self.may_take_one_down(cluster)
@@ -404,6 +326,7 @@ impl Nemesis {
                 ..
             } => return self.bounce_on(cluster, nodes, partition, left),
             Fault::Paused(n) => FaultAction::Resume(node_target(n)),
+            Fault::Rebuilding { .. } => return None,
             Fault::Cut => FaultAction::Heal,
             Fault::Lossy => FaultAction::PacketLoss(self.network.packet_loss),
             Fault::Slow => {
@@ -495,7 +418,11 @@ impl Nemesis {
 
     /// Whether one more broker may go down under `max_down` (and one stays up).
     fn may_take_one_down(&self, cluster: &Cluster) -> bool {
-        let out = brokers_out(cluster);
+        let rebuilding = self.active.iter().filter(|a| match a.fault {
+            Fault::Rebuilding { node, .. } => kinds::is_up(cluster, node),
+            _ => false,
+        });
+        let out = brokers_out(cluster) + rebuilding.count();
         out < usize::from(self.spec.max_down) && out < cluster.layout().brokers.len()
     }
 

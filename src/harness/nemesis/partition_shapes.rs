@@ -22,6 +22,11 @@ pub enum Shape {
     /// With a controller quorum: the active controller with a minority of the other
     /// controllers and some brokers, against the rest (the majority elects a new one).
     QuorumSplit,
+    /// With a controller quorum: the active controller cut off from the other controllers
+    /// only, every broker keeping its links to all of them (KAFKA-15489's case: without
+    /// check-quorum the old leader stays active for the brokers while the other
+    /// controllers elect a new one).
+    ControllerFromQuorum,
 }
 
 /// Every shape, in the order the nemesis draws from.
@@ -33,11 +38,17 @@ pub const SHAPES: [Shape; 4] = [
 ];
 
 /// Draws a shape and resolves it against the cluster now: two non-empty groups, each in
-/// the order brokers by id, then the controllers. A quorum adds [`Shape::QuorumSplit`].
+/// the order brokers by id, then the controllers. A quorum adds [`Shape::QuorumSplit`]
+/// and [`Shape::ControllerFromQuorum`].
 pub fn draw(cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeId>; 2] {
-    let count = SHAPES.len() + usize::from(cluster.layout().has_quorum());
-    let shape = SHAPES.get(rng.gen_range(0..count)).copied();
-    groups(shape.unwrap_or(Shape::QuorumSplit), cluster, rng)
+    let quorum = [Shape::QuorumSplit, Shape::ControllerFromQuorum];
+    let count = SHAPES.len() + 2 * usize::from(cluster.layout().has_quorum());
+    let i = rng.gen_range(0..count);
+    let shape = SHAPES
+        .get(i)
+        .copied()
+        .unwrap_or_else(|| quorum[i - SHAPES.len()]);
+    groups(shape, cluster, rng)
 }
 
 /// The two groups of `shape` now. A leader-vs-followers split of a partition without
@@ -82,6 +93,12 @@ pub fn groups(shape: Shape, cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeI
             split(&nodes, |_, n| n == active)
         }
         Shape::QuorumSplit => quorum_split(cluster, &nodes, rng),
+        Shape::ControllerFromQuorum => {
+            let active = cluster.active_controller();
+            let controllers = &cluster.layout().controllers;
+            let others = controllers.iter().copied().filter(|c| *c != active);
+            [vec![active], others.collect()]
+        }
     }
 }
 
