@@ -90,23 +90,19 @@ pub(super) fn start<R: Rng>(
                 Some(node) => node,
                 None => {
                     let (drawn, _) = target_broker(cluster, profile, rng);
-                    let pool: Vec<NodeId> = cluster
-                        .layout()
-                        .brokers
-                        .iter()
+                    let pool: Vec<NodeId> = (cluster.layout().brokers.iter())
                         .map(|b| NodeId::Broker(*b))
                         .filter(|n| may_wipe(cluster, *n))
                         .collect();
-                    if pool.contains(&drawn) || pool.is_empty() {
+                    if pool.contains(&drawn) {
                         drawn
+                    } else if pool.is_empty() {
+                        return None;
                     } else {
                         pool[rng.gen_range(0..pool.len())]
                     }
                 }
             };
-            if !may_wipe(cluster, node) {
-                return None;
-            }
             let epoch = broker_epoch(cluster, node);
             actions.apply(cluster, FaultAction::DiskWipe(node_target(node)));
             Fault::Rebuilding { node, epoch }
@@ -267,8 +263,6 @@ pub(super) fn crash_leader(
     Some(node)
 }
 
-/// A running broker chosen as the profile biases: a random partition's current leader
-/// (named by role), one of its other replicas, or any running broker.
 /// Whether `node` may have its disk wiped: it runs, and every partition it hosts keeps
 /// another in-sync replica in the controller's ISR that runs under the registration the
 /// controller holds (a broker restarted but not yet registered again may be fenced out
@@ -283,13 +277,10 @@ pub(super) fn may_wipe(cluster: &Cluster, node: NodeId) -> bool {
         return false;
     };
     is_up(cluster, node)
-        && cluster.layout().partition_ids().all(|p| {
-            let hosts = cluster.layout().partition(p).replicas.contains(&broker);
+        && cluster.layout().hosted_by(broker).into_iter().all(|p| {
             let isr = &state.partitions[usize::from(p.0)].isr;
-            !hosts
-                || isr
-                    .iter()
-                    .any(|b| *b != broker && registered_up(cluster, *b))
+            isr.iter()
+                .any(|b| *b != broker && registered_up(cluster, *b))
         })
 }
 
@@ -325,10 +316,8 @@ pub(super) fn back_in_sync(
     let registered = broker_epoch(cluster, node);
     registered.is_some()
         && registered != wiped_epoch
-        && cluster.layout().partition_ids().all(|p| {
-            !cluster.layout().partition(p).replicas.contains(&broker)
-                || state.partitions[usize::from(p.0)].isr.contains(&broker)
-        })
+        && (cluster.layout().hosted_by(broker).into_iter())
+            .all(|p| state.partitions[usize::from(p.0)].isr.contains(&broker))
 }
 
 /// A running follower that a running leader has proposed for the ISR, the controller not
@@ -357,6 +346,8 @@ fn joining_follower(cluster: &Cluster, rng: &mut impl Rng) -> Option<NodeId> {
     (!joining.is_empty()).then(|| joining[rng.gen_range(0..joining.len())])
 }
 
+/// A running broker chosen as the profile biases: a random partition's current leader
+/// (named by role), one of its other replicas, or any running broker.
 fn target_broker(cluster: &Cluster, profile: &Profile, rng: &mut impl Rng) -> (NodeId, Target) {
     let roll: f64 = rng.r#gen();
     let aim_leader = roll < profile.leader_bias;

@@ -41,13 +41,13 @@ pub const SHAPES: [Shape; 4] = [
 /// the order brokers by id, then the controllers. A quorum adds [`Shape::QuorumSplit`]
 /// and [`Shape::ControllerFromQuorum`].
 pub fn draw(cluster: &Cluster, rng: &mut impl Rng) -> [Vec<NodeId>; 2] {
-    let quorum = [Shape::QuorumSplit, Shape::ControllerFromQuorum];
-    let count = SHAPES.len() + 2 * usize::from(cluster.layout().has_quorum());
-    let i = rng.gen_range(0..count);
-    let shape = SHAPES
-        .get(i)
-        .copied()
-        .unwrap_or_else(|| quorum[i - SHAPES.len()]);
+    let quorum: &[Shape] = if cluster.layout().has_quorum() {
+        &[Shape::QuorumSplit, Shape::ControllerFromQuorum]
+    } else {
+        &[]
+    };
+    let shapes: Vec<Shape> = SHAPES.iter().chain(quorum).copied().collect();
+    let shape = shapes[rng.gen_range(0..shapes.len())];
     groups(shape, cluster, rng)
 }
 
