@@ -21,7 +21,7 @@ pub struct Entry {
 }
 
 /// Entries 1–13 and 15 onwards (the controller quorum's), in order.
-pub const ENTRIES: [Entry; 14] = [
+pub const ENTRIES: [Entry; 15] = [
     entry("01", "unclean_leader_election"),
     entry("02", "acks=1"),
     entry("03", "min_insync_replicas=1"),
@@ -36,6 +36,7 @@ pub const ENTRIES: [Entry; 14] = [
     entry("12", "idempotent_producer=false"),
     entry("13", "idempotent_producer=false"),
     entry("15", "KAFKA-15345"),
+    entry("16", "KAFKA-15489"),
 ];
 
 const fn entry(number: &'static str, explained_by: &'static str) -> Entry {

@@ -313,6 +313,28 @@ impl ClusterState {
             })
     }
 
+    /// Whether `broker` runs but is not registered since it last started or is fenced,
+    /// while the active controller is usable and every datagram between the two arrives:
+    /// nothing stops the broker from getting (back) into the cluster.
+    pub fn shut_out(&self, broker: BrokerId) -> bool {
+        let node = NodeId::Broker(broker);
+        self.process(node) == Process::Up
+            && !self.registered(broker)
+            && self
+                .usable_controller()
+                .is_some_and(|c| self.connected(c, node))
+    }
+
+    /// A quorum's controllers that run but cannot exchange datagrams with a majority of the
+    /// quorum (themselves included): each stands for election again and again.
+    pub fn controllers_cut_off(&self) -> Vec<NodeId> {
+        self.controllers
+            .iter()
+            .copied()
+            .filter(|c| self.process(*c) == Process::Up && self.majority_group(*c).is_none())
+            .collect()
+    }
+
     /// Whether the controllers form a quorum.
     pub fn quorum(&self) -> bool {
         self.quorum

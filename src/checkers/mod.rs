@@ -6,6 +6,7 @@
 //! completion, no final events, an unknown partition id) gives fewer findings, not a crash.
 
 pub mod aborted_read;
+pub mod broker_shut_out;
 pub mod cluster_state;
 pub mod controller_split_brain;
 pub mod controller_stall;

@@ -64,6 +64,7 @@
 use std::collections::BTreeMap;
 
 use super::Evidence;
+use super::broker_shut_out::ShutOutWatch;
 use super::cluster_state::ClusterState;
 use super::controller_stall::QuorumWatch;
 use crate::config::Config;
@@ -125,16 +126,21 @@ pub fn check(history: &History, config: &Config) -> Vec<Violation> {
     let last = history.events.len().checked_sub(1);
     let mut end = last.map(|i| (i, history.events[i].time));
     let (mut quorum, mut quorum_stalls) = (QuorumWatch::default(), Vec::new());
+    let mut shut_out = ShutOutWatch::default();
     for (index, event) in history.events.iter().enumerate() {
         if matches!(&event.kind, EventKind::Phase { name } if name == "heal") {
             end = Some((index, event.time));
-            quorum_stalls.extend(quorum.after(config, &state, (index, event.time), true));
+            let at = (index, event.time);
+            quorum_stalls.extend(quorum.after(config, &state, at, true));
+            quorum_stalls.extend(shut_out.after(config, &state, &event.kind, at, true));
             break;
         }
         if !state.apply(&event.kind) {
             continue;
         }
-        quorum_stalls.extend(quorum.after(config, &state, (index, event.time), false));
+        let at = (index, event.time);
+        quorum_stalls.extend(quorum.after(config, &state, at, false));
+        quorum_stalls.extend(shut_out.after(config, &state, &event.kind, at, false));
         let mut acted = None;
         // A newly active controller gives every broker a fresh session: a new failover.
         let new_controller = matches!(
