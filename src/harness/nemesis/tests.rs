@@ -265,3 +265,53 @@ fn crash_during_isr_change_hits_a_leader_between_the_controllers_change_and_its_
     }
     assert!(crashes > 0, "the watcher never crashed a leader");
 }
+
+/// 3 brokers, a quorum of 3 controllers, partitions only.
+const QUORUM_PARTITIONS: &str = r#"{
+  "name": "quorum-partitions",
+  "cluster": { "brokers": 3, "controllers": 3,
+               "topics": [ { "name": "t", "partitions": 1, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 2, "broker_session_timeout_ms": 1500,
+              "broker_heartbeat_interval_ms": 300 },
+  "network": { "latency_ms": [1, 5], "packet_loss": 0.0 },
+  "workload": { "duration_ms": 8000, "producers": 1, "produce_interval_ms": 50, "consumers": 0 },
+  "nemesis": { "kinds": ["partition"], "interval_ms": 400, "max_down": 1, "buggify": false }
+}"#;
+
+#[test]
+fn a_quorum_split_cuts_the_active_controller_from_the_other_controllers_only() {
+    let scenario = Scenario::from_json(QUORUM_PARTITIONS).expect("parses");
+    let mut from_quorum = 0;
+    for seed in 1..=3 {
+        let report = run(&scenario, seed);
+        let events = &report.history.events;
+        for (time, text) in faults(&report) {
+            let Some(groups) = text.strip_prefix("partition ") else {
+                continue;
+            };
+            let sides: Vec<&str> = groups.split(" | ").collect();
+            assert_eq!(sides.len(), 2, "{text}");
+            if sides[0].contains("broker") || sides[1].contains("broker") {
+                continue;
+            }
+            // No broker named: one controller against the two others, and it was the
+            // active one (the latest activation before the cut).
+            let lone = sides[0].trim_matches(['[', ']']);
+            assert!(!lone.contains(','), "one controller alone: {text}");
+            assert_eq!(sides[1].matches("controller-").count(), 2, "{text}");
+            let active = events
+                .iter()
+                .take_while(|e| e.time <= time)
+                .filter_map(|e| match &e.kind {
+                    EventKind::Quorum(crate::quorum_event::QuorumEvent::Activated {
+                        node, ..
+                    }) => Some(node.to_string()),
+                    _ => None,
+                })
+                .last();
+            assert_eq!(active.as_deref(), Some(lone), "seed {seed}: {text}");
+            from_quorum += 1;
+        }
+    }
+    assert!(from_quorum > 0, "never drew ControllerFromQuorum");
+}
