@@ -28,13 +28,12 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::fault_mark::{self, FaultMark};
 use crate::history::{EventKind, History};
 use crate::quorum_event::QuorumEvent;
 use crate::types::{NodeId, SimTime};
 use crate::violation::{Violation, ViolationKind};
 
-use super::cluster_state::ClusterState;
+use super::cluster_state::{ClusterState, Process};
 use super::known_bugs::KnownBug;
 
 /// The active controller acted before replaying the log (fixed in 3.6; KAFKA-17333,
@@ -85,6 +84,12 @@ const KINDS: [ViolationKind; 11] = [
 /// Sets `known_bug` on every violation not yet explained that a quorum bug of `config`'s
 /// version explains.
 pub fn attribute(history: &History, config: &Config, violations: &mut [Violation]) {
+    if violations
+        .iter()
+        .all(|v| v.known_bug.is_some() || v.permitted_by.is_some())
+    {
+        return; // nothing to explain: spare the history passes below
+    }
     let mechanisms = [
         (KAFKA_15345, &KINDS[..], early_activations(history, config)),
         (KAFKA_15489, &KINDS[..], lingering_leaders(history, config)),
@@ -156,6 +161,7 @@ fn lingering_leaders(history: &History, config: &Config) -> Vec<usize> {
         return Vec::new();
     }
     let window_ms = config.controller_quorum_fetch_timeout_ms * 3 / 2;
+    let mut state = ClusterState::new(history);
     // Active controllers: node -> (its epoch, the later activation it outlived, if any).
     let mut active: BTreeMap<NodeId, (u32, Option<(usize, SimTime)>)> = BTreeMap::new();
     let mut found = Vec::new();
@@ -167,7 +173,10 @@ fn lingering_leaders(history: &History, config: &Config) -> Vec<usize> {
         }
     };
     for (index, event) in history.events.iter().enumerate() {
-        let stopped = match &event.kind {
+        if !state.apply(&event.kind) {
+            continue;
+        }
+        match &event.kind {
             EventKind::Quorum(QuorumEvent::Activated { node, epoch, .. }) => {
                 for (_, (older, outlived)) in active.iter_mut() {
                     if *older < *epoch && outlived.is_none() {
@@ -175,20 +184,22 @@ fn lingering_leaders(history: &History, config: &Config) -> Vec<usize> {
                     }
                 }
                 active.insert(*node, (*epoch, None));
-                Vec::new()
             }
-            EventKind::Quorum(QuorumEvent::Renounced { node, .. }) => vec![*node],
-            EventKind::Fault { description } => match fault_mark::parse(description) {
-                Some(FaultMark::Crash(nodes) | FaultMark::PowerLoss(nodes)) => nodes,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        for node in stopped {
-            if let Some((_, outlived)) = active.remove(&node) {
-                end(outlived, event.time);
+            EventKind::Quorum(QuorumEvent::Renounced { node, .. }) => {
+                if let Some((_, outlived)) = active.remove(node) {
+                    end(outlived, event.time);
+                }
             }
+            _ => {}
         }
+        // Crashed or powered off (a pause keeps it active, as before).
+        active.retain(|node, (_, outlived)| {
+            let down = state.process(*node) == Process::Down;
+            if down {
+                end(*outlived, event.time);
+            }
+            !down
+        });
     }
     if let Some(last) = history.events.last() {
         for (_, outlived) in active.into_values() {
