@@ -21,7 +21,7 @@ pub struct Entry {
 }
 
 /// Entries 1–13 and 15 onwards (the controller quorum's), in order.
-pub const ENTRIES: [Entry; 15] = [
+pub const ENTRIES: [Entry; 16] = [
     entry("01", "unclean_leader_election"),
     entry("02", "acks=1"),
     entry("03", "min_insync_replicas=1"),
@@ -37,6 +37,7 @@ pub const ENTRIES: [Entry; 15] = [
     entry("13", "idempotent_producer=false"),
     entry("15", "KAFKA-15345"),
     entry("16", "KAFKA-15489"),
+    entry("17", "KAFKA-10527"),
 ];
 
 const fn entry(number: &'static str, explained_by: &'static str) -> Entry {

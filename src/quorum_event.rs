@@ -25,6 +25,16 @@ pub enum QuorumEvent {
         /// Entries below the epoch start it had not applied yet (0 in today's Kafka).
         unreplayed: u64,
     },
+    /// `node` became the Raft leader of the metadata log in quorum epoch `epoch` (it acts
+    /// as active controller once it has replayed the log: [`QuorumEvent::Activated`]).
+    Led {
+        /// The controller.
+        node: NodeId,
+        /// The quorum epoch it leads.
+        epoch: u32,
+        /// Where its epoch-start record sits.
+        epoch_start: Offset,
+    },
     /// `node` stopped acting as the active controller of `epoch`.
     Renounced {
         /// The controller.
@@ -74,6 +84,14 @@ impl QuorumEvent {
                 "{node} active controller in quorum epoch {epoch} before replaying \
                  {unreplayed} metadata log entries below its epoch start"
             ),
+            QuorumEvent::Led {
+                node,
+                epoch,
+                epoch_start,
+            } => format!(
+                "{node} leads the metadata log in quorum epoch {epoch} from offset {}",
+                epoch_start.0
+            ),
             QuorumEvent::Renounced { node, epoch } => {
                 format!("{node} no longer active controller (quorum epoch {epoch})")
             }
@@ -103,6 +121,7 @@ impl QuorumEvent {
     pub fn node(&self) -> NodeId {
         match self {
             QuorumEvent::Activated { node, .. }
+            | QuorumEvent::Led { node, .. }
             | QuorumEvent::Renounced { node, .. }
             | QuorumEvent::Appended { node, .. }
             | QuorumEvent::Truncated { node, .. }

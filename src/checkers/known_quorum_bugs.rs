@@ -10,6 +10,11 @@
 //!   still unapplied (`… active controller in quorum epoch E before replaying N metadata
 //!   log entries …`). What it then decides rests on a stale state: an ISR or leader
 //!   epoch a committed record had already changed.
+//! - `KAFKA-10527` (`restart_leader_resigned: false`: a restarted leader leads again in
+//!   its old epoch): a controller led the metadata log again in a quorum epoch it had
+//!   already led. If it lost unflushed entries meanwhile, it writes new ones at offsets
+//!   its followers hold in that same epoch, and they never see the difference. The
+//!   evidence is the second leadership.
 //! - `KAFKA-15489` (`kafka_version` before 3.7: no check-quorum): a controller stayed
 //!   active, running and unrenounced, for longer than the check-quorum window (1.5 x
 //!   `controller_quorum_fetch_timeout_ms`) after another controller activated in a later
@@ -43,6 +48,12 @@ pub const KAFKA_15345: KnownBug = KnownBug {
     fixed_in: "3.6",
 };
 
+/// A restarted leader leads again in the same epoch (fixed in 2.7, before KRaft shipped).
+pub const KAFKA_10527: KnownBug = KnownBug {
+    tag: "KAFKA-10527",
+    fixed_in: "2.7",
+};
+
 /// An active controller cut off from the other controllers stays active (no check-quorum;
 /// fixed in 3.7).
 pub const KAFKA_15489: KnownBug = KnownBug {
@@ -58,7 +69,7 @@ pub const KIP_996: KnownBug = KnownBug {
 };
 
 /// Every known controller-quorum bug.
-pub const ALL: [KnownBug; 3] = [KAFKA_15345, KAFKA_15489, KIP_996];
+pub const ALL: [KnownBug; 4] = [KAFKA_15345, KAFKA_10527, KAFKA_15489, KIP_996];
 
 /// What a voter that disrupts the quorum with its epochs can cause: liveness only.
 const LIVENESS_KINDS: [ViolationKind; 2] =
@@ -92,6 +103,11 @@ pub fn attribute(history: &History, config: &Config, violations: &mut [Violation
     }
     let mechanisms = [
         (KAFKA_15345, &KINDS[..], early_activations(history, config)),
+        (
+            KAFKA_10527,
+            &KINDS[..],
+            repeated_leaderships(history, config),
+        ),
         (KAFKA_15489, &KINDS[..], lingering_leaders(history, config)),
         (
             KIP_996,
@@ -209,6 +225,28 @@ fn lingering_leaders(history: &History, config: &Config) -> Vec<usize> {
     found.sort_unstable();
     found.dedup();
     found
+}
+
+/// The indices of leaderships of the metadata log in a quorum epoch the same controller
+/// had already led (it restarted and led that epoch again), when the configuration
+/// brings KAFKA-10527 back.
+fn repeated_leaderships(history: &History, config: &Config) -> Vec<usize> {
+    if config.quorum.restart_leader_resigned {
+        return Vec::new();
+    }
+    let mut led = std::collections::BTreeSet::new();
+    let leaderships = history
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e.kind {
+            EventKind::Quorum(QuorumEvent::Led { node, epoch, .. }) => Some((i, node, epoch)),
+            _ => None,
+        });
+    leaderships
+        .filter(|(_, node, epoch)| !led.insert((*node, *epoch)))
+        .map(|(i, _, _)| i)
+        .collect()
 }
 
 /// The indices of activations before the replay reached the epoch start, when the
@@ -353,6 +391,42 @@ mod tests {
             attribute(&b.history, &no_check_quorum(), &mut found);
             assert_eq!(found[0].known_bug, None, "{stop}");
         }
+    }
+
+    fn lead(b: &mut Builder, n: u8, epoch: u32) -> usize {
+        b.push(EventKind::Quorum(QuorumEvent::Led {
+            node: NodeId::Controller(ControllerId(n)),
+            epoch,
+            epoch_start: crate::types::Offset(7),
+        }))
+    }
+
+    #[test]
+    fn a_second_leadership_in_the_same_epoch_explains_what_follows_without_the_fix() {
+        let mut b = Builder::new();
+        lead(&mut b, 1, 1);
+        let before = b.fault("crash broker-1");
+        b.fault("power_loss controller-1");
+        b.fault("restart controller-1");
+        let again = lead(&mut b, 1, 1);
+        let later = b.fault("crash broker-2");
+        let mut buggy = Config::default();
+        buggy.quorum.restart_leader_resigned = false;
+        let mut found = vec![unavailable(vec![before]), unavailable(vec![later])];
+        attribute(&b.history, &buggy, &mut found);
+        assert_eq!(found[0].known_bug, None, "the violation came first");
+        assert_eq!(found[1].known_bug.as_deref(), Some("KAFKA-10527"));
+        assert_eq!(found[1].evidence, vec![again, later]);
+        let mut found = vec![unavailable(vec![later])];
+        attribute(&b.history, &Config::default(), &mut found);
+        assert_eq!(found[0].known_bug, None, "a restarted leader resigns");
+        let mut b = Builder::new();
+        lead(&mut b, 1, 1);
+        lead(&mut b, 1, 2);
+        let later = b.fault("crash broker-2");
+        let mut found = vec![unavailable(vec![later])];
+        attribute(&b.history, &buggy, &mut found);
+        assert_eq!(found[0].known_bug, None, "a new epoch each time");
     }
 
     fn no_pre_vote() -> Config {

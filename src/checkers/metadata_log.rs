@@ -89,7 +89,9 @@ pub fn replay(
                 log.hw = *hw;
                 Step::Hw { from, to: *hw }
             }
-            QuorumEvent::Activated { .. } | QuorumEvent::Renounced { .. } => Step::Other,
+            QuorumEvent::Activated { .. }
+            | QuorumEvent::Led { .. }
+            | QuorumEvent::Renounced { .. } => Step::Other,
         };
         visit(&logs, index, node, step);
     }

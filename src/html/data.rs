@@ -100,13 +100,14 @@ fn op_json(lanes: &[NodeId], op: &Op) -> Value {
     }
 }
 
-/// `["q", what, node, number]`: a controller activated (in an epoch) or renounced, its
+/// `["q", what, node, number]`: a controller led the metadata log, activated (in an epoch) or renounced, its
 /// metadata log end or HW moved.
 fn quorum_json(event: &crate::quorum_event::QuorumEvent) -> Value {
     use crate::quorum_event::QuorumEvent::*;
     let node = event.node().to_string();
     match event {
         Activated { epoch, .. } => json!(["q", "act", node, epoch]),
+        Led { epoch, .. } => json!(["q", "led", node, epoch]),
         Renounced { epoch, .. } => json!(["q", "ren", node, epoch]),
         Appended {
             base_offset,

@@ -85,6 +85,12 @@ pub(super) struct RawConfig {
     pub hw_requires_min_isr: Option<bool>,
     pub isr_join_requires_epoch_start: Option<bool>,
     pub alter_partition_checks_broker_epoch: Option<bool>,
+    pub check_quorum: Option<bool>,
+    pub pre_vote: Option<bool>,
+    pub restart_leader_resigned: Option<bool>,
+    pub hw_requires_current_epoch: Option<bool>,
+    pub voters_flush_before_fetch: Option<bool>,
+    pub activate_after_replay: Option<bool>,
     pub isr_update: Option<Named<RawIsrUpdate>>,
 }
 

@@ -81,6 +81,24 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             raw.alter_partition_checks_broker_epoch,
             &mut c.alter_partition_checks_broker_epoch,
         ),
+        (raw.check_quorum, &mut c.quorum.check_quorum),
+        (raw.pre_vote, &mut c.quorum.pre_vote),
+        (
+            raw.restart_leader_resigned,
+            &mut c.quorum.restart_leader_resigned,
+        ),
+        (
+            raw.hw_requires_current_epoch,
+            &mut c.quorum.hw_requires_current_epoch,
+        ),
+        (
+            raw.voters_flush_before_fetch,
+            &mut c.quorum.voters_flush_before_fetch,
+        ),
+        (
+            raw.activate_after_replay,
+            &mut c.quorum.activate_after_replay,
+        ),
     ];
     for (value, slot) in flags {
         if let Some(value) = value {

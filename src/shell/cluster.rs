@@ -174,6 +174,9 @@ impl Cluster {
                 let mut prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
                 let mut broker =
                     Broker::recover(b, config.clone(), &layout, stored, &mut prng, now());
+                if slot.lock().expect("slot").is_none() {
+                    broker.first_process(); // no earlier incarnation left a state
+                }
                 let mut initial = Vec::new();
                 broker.on_start(now(), &mut initial);
                 *slot.lock().expect("slot") = Some(broker);
@@ -259,7 +262,10 @@ impl Cluster {
     }
 
     /// Power loss: the process dies silently (the host is down: nobody hears of it) and
-    /// each log keeps a random part of its unflushed tail (see [`kept_after_power_loss`]).
+    /// each log keeps a random part of its unflushed tail: a broker's as
+    /// [`kept_after_power_loss`] draws it, a quorum controller's metadata log a uniform
+    /// share of it, none to all (its tail is the few entries an fsync was writing, which
+    /// land or not: the rule for brokers would never lose a tail of one entry).
     pub fn power_loss(&mut self, node: NodeId) -> Vec<PowerLossCut> {
         self.kill(node, false);
         let NodeId::Broker(b) = node else {
@@ -270,7 +276,7 @@ impl Cluster {
                     .disk
                     .lock()
                     .expect("disk")
-                    .power_loss_quorum(node, |len| kept_after_power_loss(len, rng.r#gen()));
+                    .power_loss_quorum(node, |len| rng.gen_range(0..=len));
                 if let Some((from, to)) = cut {
                     tracing::trace!(target: "kafkasim::net", "{node} lost metadata log entries {from:?}..{to:?}");
                 }
@@ -473,6 +479,16 @@ impl Cluster {
             .lock()
             .expect("disk")
             .unflushed(b, partition)
+    }
+
+    /// Unflushed entries of a quorum controller's metadata log (see
+    /// [`SimDisk::metadata_unflushed`]).
+    pub fn metadata_unflushed(&self, node: NodeId) -> usize {
+        self.shared
+            .disk
+            .lock()
+            .expect("disk")
+            .metadata_unflushed(node)
     }
 
     /// Datagrams delivered so far.

@@ -218,6 +218,16 @@ impl SimDisk {
         self.quorum.get_mut(&node)?.power_loss(pick)
     }
 
+    /// Entries of a quorum controller's metadata log that are not yet durable (some only
+    /// while the controller is in an fsync: a voter flushes before it goes on).
+    pub fn metadata_unflushed(&self, node: NodeId) -> usize {
+        self.quorum.get(&node).map_or(0, |files| {
+            (files.entries.iter())
+                .filter(|e| e.offset >= files.durable_end)
+                .count()
+        })
+    }
+
     /// Records of one partition on one broker that are not yet durable.
     pub fn unflushed(&self, broker: BrokerId, partition: PartitionId) -> usize {
         self.brokers

@@ -10,6 +10,13 @@
 //! is refused, and the node hears of it after a round trip; a peer's crash arrives as a
 //! [`Control::Disconnect`] on the node's control channel. Either way the node records a
 //! `Disconnected` event and steps its state machine's `on_disconnect`.
+//!
+//! A quorum controller's fsync of its metadata log takes time ([`METADATA_FSYNC_US`]) and
+//! blocks the node, as `log.flush` blocks Kafka's Raft thread: the effects before the
+//! flush are done (the fetch answers a leader sends before it flushes are on the wire),
+//! then for the drawn duration the node only drives its sends, and takes no message,
+//! deadline or control input; the flush and the effects after it apply at the end. A
+//! power loss in that window loses what was not yet flushed.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -24,13 +31,18 @@ use madsim::rand::Rng;
 use madsim::time::Sleep;
 
 use crate::core::message::Message;
-use crate::core::{Disconnect, Effect, StateMachine};
+use crate::core::quorum::metadata_log::QuorumDiskOp;
+use crate::core::{Disconnect, DiskOp, Effect, StateMachine};
 use crate::history::{EventKind, History};
 use crate::shell::disk::SimDisk;
 use crate::shell::links::{Control, Links};
 use crate::shell::wake::{Source, TaskWaker};
 use crate::shell::{Clock, TAG, address, sleep_until};
 use crate::types::{NodeId, Offset, SimTime};
+
+/// How long one fsync of a controller's metadata log takes, in µs, drawn uniformly (an
+/// SSD's fsync: a millisecond or a few).
+pub const METADATA_FSYNC_US: std::ops::RangeInclusive<u64> = 1_000..=5_000;
 
 /// What every node of one run shares: the recorded history, the disks and the
 /// connections.
@@ -107,7 +119,19 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     let task = Arc::new(TaskWaker::default());
     let mut seen_waker = None;
     let mut sending = Outbox::new(&task);
-    perform(me, &endpoint, &shared, clock.now(), initial, &mut sending);
+    let mut out = initial;
+    while let Some(rest) = perform(me, &endpoint, &shared, clock.now(), out, &mut sending) {
+        out = fsync(
+            me,
+            &shared,
+            &clock,
+            &task,
+            &mut seen_waker,
+            &mut sending,
+            rest,
+        )
+        .await;
+    }
     let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
     let receiving = Source::new(&task);
     let controlled = Source::new(&task);
@@ -125,6 +149,10 @@ pub async fn drive<M: StateMachine + Send + 'static>(
         }
         let wakeup = poll_fn(|cx| {
             task.update(&mut seen_waker, cx);
+            if let Some((peer, message)) = sending.refused_meanwhile.pop_front() {
+                let cause = Disconnect::Refused(message);
+                return Poll::Ready(Wakeup::Control(Control::Disconnect(peer, cause)));
+            }
             // Drive sends first: a delivered send needs no step of the state machine, a
             // refused one does.
             while let Poll::Ready(Some(refused)) = sending.poll_next() {
@@ -177,12 +205,59 @@ pub async fn drive<M: StateMachine + Send + 'static>(
                 }
             }
         }
-        perform(me, &endpoint, &shared, now, out, &mut sending);
+        while let Some(rest) = perform(me, &endpoint, &shared, clock.now(), out, &mut sending) {
+            out = fsync(
+                me,
+                &shared,
+                &clock,
+                &task,
+                &mut seen_waker,
+                &mut sending,
+                rest,
+            )
+            .await;
+        }
         if received {
             receive = Box::pin(endpoint.recv_from_raw(TAG));
             receiving.mark();
         }
     }
+}
+
+/// One fsync of the metadata log: `rest` starts with the flush. For a drawn
+/// [`METADATA_FSYNC_US`] the node only drives its sends (refusals wait in the outbox);
+/// then the flush applies and the effects after it are handed back.
+async fn fsync(
+    me: NodeId,
+    shared: &Shared,
+    clock: &Clock,
+    task: &Arc<TaskWaker>,
+    seen_waker: &mut Option<std::task::Waker>,
+    sending: &mut Outbox,
+    mut rest: Vec<Effect>,
+) -> Vec<Effect> {
+    let fsync_us = madsim::rand::thread_rng().gen_range(METADATA_FSYNC_US);
+    let mut done = Timer::new(clock, clock.now().plus_us(fsync_us));
+    poll_fn(|cx| {
+        task.update(seen_waker, cx);
+        while let Poll::Ready(Some(refused)) = sending.poll_next() {
+            sending.refused_meanwhile.extend(refused);
+        }
+        if done.fired(cx) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    })
+    .await;
+    if let Effect::Disk(op) = rest.remove(0) {
+        shared.disk.lock().expect("disk").apply(me, op);
+    }
+    rest
+}
+
+/// Whether an effect is an fsync of the metadata log.
+fn is_quorum_flush(effect: &Effect) -> bool {
+    matches!(effect, Effect::Disk(DiskOp::Quorum(QuorumDiskOp::Flush(_))))
 }
 
 /// A pending wake-up at a deadline. A madsim `Sleep` adds a timer entry each time it is
@@ -223,6 +298,8 @@ type Refused = Option<(NodeId, Box<Message>)>;
 struct Outbox {
     futures: FuturesUnordered<Pin<Box<dyn Future<Output = Refused> + Send>>>,
     source: Source,
+    /// Refusals heard during an fsync, for the node to take in afterwards.
+    refused_meanwhile: std::collections::VecDeque<(NodeId, Box<Message>)>,
 }
 
 impl Outbox {
@@ -230,6 +307,7 @@ impl Outbox {
         Outbox {
             futures: FuturesUnordered::new(),
             source: Source::new(task),
+            refused_meanwhile: std::collections::VecDeque::new(),
         }
     }
 
@@ -250,7 +328,8 @@ impl Outbox {
 /// Performs effects in order: sends join `sending` (each madsim send takes at least 1 ms
 /// of simulated time, so they run side by side), disk writes and traces apply at once.
 /// A send to a process that is down on a host that is up is refused instead: after a
-/// round trip (two drawn latencies) the node hears of it.
+/// round trip (two drawn latencies) the node hears of it. At an fsync of the metadata log
+/// it stops and hands back the effects from the flush on (see [`fsync`]).
 fn perform(
     me: NodeId,
     endpoint: &Endpoint,
@@ -258,8 +337,12 @@ fn perform(
     now: SimTime,
     out: Vec<Effect>,
     sending: &mut Outbox,
-) {
-    for effect in out {
+) -> Option<Vec<Effect>> {
+    let mut effects = out.into_iter();
+    while let Some(effect) = effects.next() {
+        if is_quorum_flush(&effect) {
+            return Some(std::iter::once(effect).chain(effects).collect());
+        }
         match effect {
             Effect::Send { to, message } => {
                 tracing::trace!(target: "kafkasim::net", "{me} -> {to}: {message:?}");
@@ -286,4 +369,5 @@ fn perform(
             Effect::TraceOnce { offset, kind } => shared.record_once(now, offset, kind),
         }
     }
+    None
 }

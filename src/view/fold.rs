@@ -84,6 +84,7 @@ fn quorum_label(event: &crate::quorum_event::QuorumEvent) -> &'static str {
     use crate::quorum_event::QuorumEvent::*;
     match event {
         Activated { .. } => "controller activated",
+        Led { .. } => "metadata leader",
         Renounced { .. } => "controller renounced",
         Appended { .. } => "metadata appended",
         Truncated { .. } => "metadata truncated",

@@ -122,6 +122,7 @@ impl QuorumView {
         let node = self.nodes.entry(event.node()).or_default();
         match event {
             QuorumEvent::Activated { node, epoch, .. } => self.active = Some((*node, *epoch)),
+            QuorumEvent::Led { .. } => {}
             QuorumEvent::Renounced { node, .. } => {
                 if self.active.is_some_and(|(a, _)| a == *node) {
                     self.active = None;

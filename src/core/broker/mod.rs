@@ -68,6 +68,16 @@ pub struct Broker {
 const ALTER_PARTITION_RETRY_MS: u64 = 1_000;
 
 impl Broker {
+    /// The incarnation id of a broker's first process, which the bootstrap metadata
+    /// registers (fenced, broker epoch 0) as the initial leader of its partitions. Every
+    /// later process draws a random one.
+    pub const FIRST_INCARNATION: u64 = 0;
+
+    /// Makes this the broker's first process (see [`Broker::FIRST_INCARNATION`]).
+    pub fn first_process(&mut self) {
+        self.incarnation = Broker::FIRST_INCARNATION;
+    }
+
     /// A broker booting from its disk at `now`. `prng` supplies the incarnation id (and,
     /// with a controller quorum, its metadata log observer's seed).
     pub fn recover(

@@ -258,12 +258,16 @@ impl Controller {
         } else if info.broker_epoch.0 > 0 && session_valid {
             Err(ErrorCode::DuplicateBrokerRegistration)
         } else {
-            if !info.fenced || (info.broker_epoch.0 > 0 && self.leads_any(broker)) {
+            // A fenced leader is an initial leader that died before its first unfencing
+            // heartbeat; before its first registration, only its first process (the
+            // incarnation the bootstrap metadata holds) may take that leadership up.
+            let stale_leader = self.leads_any(broker)
+                && (info.broker_epoch.0 > 0 || info.incarnation != incarnation);
+            if !info.fenced || stale_leader {
                 // The old incarnation's session expired before the periodic check noticed:
                 // the new registration fences it, which takes it out of every ISR and
                 // leadership in the same change, so no new process resumes an old
-                // leadership in the same leader epoch. (A fenced leader is an initial
-                // leader that died before its first unfencing heartbeat.)
+                // leadership in the same leader epoch.
                 self.fence(broker, out);
                 self.elect_leaderless(out);
             }
@@ -275,7 +279,10 @@ impl Controller {
                 incarnation,
                 registered_version,
             });
-            self.last_heartbeat.insert(broker, now);
+            if !self.leads_any(broker) {
+                // A fenced initial leader keeps the session it had (see `on_heartbeat`).
+                self.last_heartbeat.insert(broker, now);
+            }
             out.push(Effect::Trace(EventKind::BrokerRegistered {
                 broker,
                 broker_epoch: epoch,
@@ -334,8 +341,14 @@ impl Controller {
             });
             return;
         }
-        self.last_heartbeat.insert(broker, now);
-        if info.fenced && version >= info.registered_version {
+        let unfences = info.fenced && version >= info.registered_version;
+        // Kafka never lets a fenced broker lead; an initial leader does until it unfences,
+        // but only for the session it had when this controller took over: contact that
+        // does not unfence it does not extend that session.
+        if !info.fenced || unfences || !self.leads_any(broker) {
+            self.last_heartbeat.insert(broker, now);
+        }
+        if unfences {
             self.write(MetadataRecord::BrokerFenced {
                 broker,
                 fenced: false,

@@ -15,6 +15,9 @@ fn register(c: &mut Controller, now: SimTime, broker: u8, incarnation: u64) -> B
     c.state.brokers[&BrokerId(broker)].broker_epoch
 }
 
+/// The initial leader's first process: the incarnation the bootstrap metadata stands for.
+const FIRST: u64 = crate::core::broker::Broker::FIRST_INCARNATION;
+
 fn heartbeat(c: &mut Controller, now: SimTime, broker: u8) {
     let message = Message::Heartbeat {
         broker: BrokerId(broker),
@@ -45,7 +48,7 @@ fn an_initial_leader_that_dies_before_it_was_unfenced_loses_its_leadership() {
     // Broker 1, the initial leader, registers and crashes before any heartbeat
     // unfenced it; brokers 2 and 3 heartbeat on.
     let mut c = fresh();
-    register(&mut c, t0, 1, 11);
+    register(&mut c, t0, 1, FIRST);
     for b in [2, 3] {
         register(&mut c, t0, b, 20 + u64::from(b));
     }
@@ -62,13 +65,54 @@ fn an_initial_leader_that_dies_before_it_was_unfenced_loses_its_leadership() {
     );
     // Back before its session expired, it must not resume leading in the same epoch.
     let mut c = fresh();
-    register(&mut c, t0, 1, 11);
+    register(&mut c, t0, 1, FIRST);
     register(&mut c, t0, 2, 22);
     heartbeat(&mut c, t0.plus_ms(50), 2);
     register(&mut c, t0.plus_ms(300), 1, 12);
     let after = &c.state.partitions[0];
     assert_eq!(after.leader, Some(BrokerId(2)), "the registration moved it");
     assert!(after.leader_epoch > LeaderEpoch(0));
+}
+
+#[test]
+fn an_initial_leaders_later_process_takes_up_no_leadership_nor_does_contact_extend_it() {
+    let layout = Layout::new(2, &[("t".to_string(), 1, 2)]);
+    let config = Config {
+        broker_session_timeout_ms: 1000,
+        ..Config::default()
+    };
+    let t0 = SimTime::ZERO;
+    // Broker 1's first process died before registering; its next one registers.
+    let mut c = Controller::recover(config.clone(), &layout, None, t0);
+    register(&mut c, t0, 2, 22);
+    heartbeat(&mut c, t0.plus_ms(10), 2);
+    register(&mut c, t0.plus_ms(100), 1, 12);
+    assert_eq!(c.state.partitions[0].leader, Some(BrokerId(2)), "moved");
+    // The first process registers but never catches up: its registration and its
+    // heartbeats that do not unfence it leave the session it had at the start.
+    let mut c = Controller::recover(config, &layout, None, t0);
+    register(&mut c, t0, 2, 22);
+    heartbeat(&mut c, t0.plus_ms(10), 2);
+    register(&mut c, t0.plus_ms(600), 1, FIRST);
+    let behind = Message::Heartbeat {
+        broker: BrokerId(1),
+        broker_epoch: c.state.brokers[&BrokerId(1)].broker_epoch,
+        metadata_version: 0,
+    };
+    c.on_message(
+        t0.plus_ms(900),
+        NodeId::Broker(BrokerId(1)),
+        behind,
+        &mut Vec::new(),
+    );
+    heartbeat(&mut c, t0.plus_ms(900), 2);
+    session_check(&mut c, t0.plus_ms(1100));
+    assert!(c.state.brokers[&BrokerId(1)].fenced);
+    assert_eq!(
+        c.state.partitions[0].leader,
+        Some(BrokerId(2)),
+        "its session ran out"
+    );
 }
 
 #[test]
@@ -80,7 +124,7 @@ fn a_new_incarnation_registering_after_its_session_expired_loses_its_leadership(
     };
     let mut c = Controller::recover(config, &layout, None, SimTime::ZERO);
     let t0 = SimTime::ZERO;
-    register(&mut c, t0, 1, 11);
+    register(&mut c, t0, 1, FIRST);
     register(&mut c, t0, 2, 22);
     heartbeat(&mut c, t0.plus_ms(10), 1);
     heartbeat(&mut c, t0.plus_ms(10), 2);
@@ -141,7 +185,7 @@ fn stale_join(checks_broker_epoch: bool) -> Result<PartitionRegistration, ErrorC
     };
     let mut c = Controller::recover(config, &layout, None, SimTime::ZERO);
     let t0 = SimTime::ZERO;
-    let leader_epoch = register(&mut c, t0, 1, 11);
+    let leader_epoch = register(&mut c, t0, 1, FIRST);
     let old_epoch = register(&mut c, t0, 2, 22);
     heartbeat(&mut c, t0.plus_ms(10), 1);
     heartbeat(&mut c, t0.plus_ms(10), 2);

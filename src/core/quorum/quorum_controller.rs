@@ -132,6 +132,14 @@ impl QuorumController {
             }),
             RaftEffect::Truncated { to, .. } => Some(QuorumEvent::Truncated { node, to: *to }),
             RaftEffect::HighWatermark(hw) => Some(QuorumEvent::HighWatermark { node, hw: *hw }),
+            RaftEffect::BecameLeader {
+                epoch,
+                epoch_start_offset,
+            } => Some(QuorumEvent::Led {
+                node,
+                epoch: epoch.0,
+                epoch_start: *epoch_start_offset,
+            }),
             _ => None,
         };
         match effect {

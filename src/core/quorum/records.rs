@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::broker::Broker;
 use crate::core::message::MetadataImage;
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::layout::Layout;
@@ -76,7 +77,7 @@ impl ControllerState {
     pub fn bootstrap(layout: &Layout) -> ControllerState {
         let unregistered = BrokerInfo {
             broker_epoch: BrokerEpoch(0),
-            incarnation: 0,
+            incarnation: Broker::FIRST_INCARNATION,
             fenced: true,
             registered_version: 0,
         };

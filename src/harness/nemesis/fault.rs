@@ -69,6 +69,12 @@ pub(super) enum Fault {
     /// Watching, every [`ISR_WATCH_POLL_MS`] until `until`, for a leader with an ISR
     /// change pending, to crash it (it then becomes a one-leader [`Fault::Bounce`]).
     AwaitIsrChange { until: SimTime },
+    /// Watching, every [`ISR_WATCH_POLL_MS`] until `until`, for the active controller to
+    /// be in an fsync of its metadata log with entries not yet durable, to power it off
+    /// then (it becomes a [`Fault::Down`] that ends with a quick restart). It strikes at
+    /// the second look that finds it so (`seen`: the first did): what the controller sent
+    /// just before the fsync is on the wire by then (a madsim send takes 1 ms to leave).
+    AwaitFsync { until: SimTime, seen: bool },
 }
 
 impl Fault {

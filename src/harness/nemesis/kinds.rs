@@ -23,6 +23,10 @@ const LOSS_PERCENT: std::ops::RangeInclusive<u32> = 5..=30;
 /// Chance that a `disk_wipe` hits a follower a leader is asking the controller to add to
 /// the ISR, when there is one (KIP-903's window), rather than a broker drawn as usual.
 const WIPE_JOINING: f64 = 0.5;
+/// Chance that a power loss drawn on the active controller waits for its next fsync of
+/// the metadata log (a machine that loses power while its disk writes), for as long as a
+/// fault would last, rather than striking at once.
+const FSYNC_AIM: f64 = 0.5;
 /// A latency spell's slowest message takes this many ms, drawn uniformly.
 const SLOW_MAX_MS: std::ops::RangeInclusive<u64> = 20..=200;
 
@@ -78,9 +82,15 @@ pub(super) fn start<R: Rng>(
             return bounce(cluster, partition, BOUNCES_MAX - 1, now, actions);
         }
         NemesisKind::PowerLoss => {
-            let (broker, target) = target_node(cluster, rng);
+            let (node, target) = target_node(cluster, rng);
+            if target == Target::Controller && rng.gen_bool(FSYNC_AIM) {
+                return Some(Fault::AwaitFsync {
+                    until: crate::shell::now().plus_ms(watch_ms(profile, rng)),
+                    seen: false,
+                });
+            }
             actions.apply(cluster, FaultAction::PowerLoss(target));
-            Fault::Down(broker)
+            Fault::Down(node)
         }
         NemesisKind::PowerLossAll => return power_loss_all(cluster, rng, actions),
         NemesisKind::DiskWipe => {
@@ -138,15 +148,24 @@ pub(super) fn start<R: Rng>(
             actions.apply(cluster, FaultAction::Latency(low, high));
             Fault::Slow
         }
-        NemesisKind::CrashDuringIsrChange => {
-            let interval = profile.interval_ms;
-            let low = (interval / 2).max(1);
-            let watch_ms = rng.gen_range(low..=(2 * interval).max(low));
-            Fault::AwaitIsrChange {
-                until: crate::shell::now().plus_ms(watch_ms),
-            }
-        }
+        NemesisKind::CrashDuringIsrChange => Fault::AwaitIsrChange {
+            until: crate::shell::now().plus_ms(watch_ms(profile, rng)),
+        },
     })
+}
+
+/// How long a watch lasts: as long as a fault would, uniform in `[I/2, 2I]` ms.
+fn watch_ms(profile: &Profile, rng: &mut impl Rng) -> u64 {
+    let interval = profile.interval_ms;
+    let low = (interval / 2).max(1);
+    rng.gen_range(low..=(2 * interval).max(low))
+}
+
+/// The active controller, if it runs and is in an fsync of its metadata log with entries
+/// not yet durable.
+pub(super) fn active_in_fsync(cluster: &Cluster) -> Option<NodeId> {
+    let active = cluster.active_controller();
+    (is_up(cluster, active) && cluster.metadata_unflushed(active) > 0).then_some(active)
 }
 
 /// Powers off every running replica of a random partition, in a drawn order (the order

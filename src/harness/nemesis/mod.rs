@@ -40,6 +40,11 @@
 //! waits for the answer, crashes it (when a broker may go down and no bounce chain runs)
 //! and goes on as a one-leader bounce.
 //!
+//! A power loss drawn on the active controller waits, with chance `FSYNC_AIM`, for its
+//! next fsync of the metadata log: it watches every [`ISR_WATCH_POLL_MS`] for as long as
+//! a fault would last, powers the controller off while entries are not yet durable, and
+//! restarts it after a quick wait.
+//!
 //! The harness wakes the nemesis at [`Nemesis::next_wakeup`] until `workload.duration_ms`;
 //! faults still active then are left for the finale, which heals and restarts everything,
 //! except the latency spell, which [`Nemesis::finish`] ends (the finale does not know the
@@ -207,7 +212,7 @@ impl Nemesis {
             }
             if let Some(next) = self.end(cluster, ended.fault) {
                 let wait_ms = match next {
-                    Fault::AwaitIsrChange { .. } => ISR_WATCH_POLL_MS,
+                    Fault::AwaitIsrChange { .. } | Fault::AwaitFsync { .. } => ISR_WATCH_POLL_MS,
                     _ => self.quick_ms(),
                 };
                 self.active.push(Active {
@@ -259,7 +264,11 @@ impl Nemesis {
         };
         let fault = kinds::start(kind, cluster, draw)?;
         let interval = self.profile.interval_ms;
-        let duration_ms = if kind == NemesisKind::CrashDuringIsrChange {
+        let watching = matches!(
+            fault,
+            Fault::AwaitIsrChange { .. } | Fault::AwaitFsync { .. }
+        );
+        let duration_ms = if watching {
             ISR_WATCH_POLL_MS
         } else if matches!(kind, NemesisKind::Restart | NemesisKind::BounceLeader) {
             self.quick_ms()
@@ -277,11 +286,12 @@ impl Nemesis {
             .active
             .iter()
             .any(|a| matches!(a.fault, Fault::AwaitIsrChange { .. }));
+        let aiming = (self.active.iter()).any(|a| matches!(a.fault, Fault::AwaitFsync { .. }));
         match kind {
-            NemesisKind::Crash
-            | NemesisKind::PowerLoss
-            | NemesisKind::Restart
-            | NemesisKind::Pause => self.may_take_one_down(cluster),
+            NemesisKind::PowerLoss => !aiming && self.may_take_one_down(cluster),
+            NemesisKind::Crash | NemesisKind::Restart | NemesisKind::Pause => {
+                self.may_take_one_down(cluster)
+            }
             NemesisKind::DiskWipe => {
                 self.may_take_one_down(cluster)
                     && cluster
@@ -334,6 +344,7 @@ impl Nemesis {
                 FaultAction::Latency(low, high)
             }
             Fault::AwaitIsrChange { until } => return self.watch_isr_change(cluster, until),
+            Fault::AwaitFsync { until, seen } => return self.watch_fsync(cluster, until, seen),
         };
         self.actions.apply(cluster, action);
         None
@@ -407,6 +418,20 @@ impl Nemesis {
             }
         }
         (now < until).then_some(Fault::AwaitIsrChange { until })
+    }
+
+    /// One look of an aimed power loss: power off the active controller if it is in an
+    /// fsync, the previous look found it so too (`seen`) and a controller may go down now
+    /// (it restarts after a quick wait), otherwise watch on until `until`.
+    fn watch_fsync(&mut self, cluster: &mut Cluster, until: SimTime, seen: bool) -> Option<Fault> {
+        let may_go = controllers_out(cluster) < usize::from(self.spec.max_controllers_down);
+        let in_fsync = kinds::active_in_fsync(cluster).filter(|_| may_go);
+        if let Some(node) = in_fsync.filter(|_| seen) {
+            (self.actions).apply(cluster, FaultAction::PowerLoss(Target::Controller));
+            return Some(Fault::Down(node));
+        }
+        let seen = in_fsync.is_some();
+        (crate::shell::now() < until).then_some(Fault::AwaitFsync { until, seen })
     }
 
     /// Whether a bounce chain (or a one-by-one return) is under way.
