@@ -119,19 +119,12 @@ pub async fn drive<M: StateMachine + Send + 'static>(
     let task = Arc::new(TaskWaker::default());
     let mut seen_waker = None;
     let mut sending = Outbox::new(&task);
-    let mut out = initial;
-    while let Some(rest) = perform(me, &endpoint, &shared, clock.now(), out, &mut sending) {
-        out = fsync(
-            me,
-            &shared,
-            &clock,
-            &task,
-            &mut seen_waker,
-            &mut sending,
-            rest,
-        )
-        .await;
-    }
+    let waiting = Waiting {
+        clock: &clock,
+        task: &task,
+        seen_waker: &mut seen_waker,
+    };
+    act(me, &endpoint, &shared, waiting, &mut sending, initial).await;
     let mut receive = Box::pin(endpoint.recv_from_raw(TAG));
     let receiving = Source::new(&task);
     let controlled = Source::new(&task);
@@ -205,22 +198,39 @@ pub async fn drive<M: StateMachine + Send + 'static>(
                 }
             }
         }
-        while let Some(rest) = perform(me, &endpoint, &shared, clock.now(), out, &mut sending) {
-            out = fsync(
-                me,
-                &shared,
-                &clock,
-                &task,
-                &mut seen_waker,
-                &mut sending,
-                rest,
-            )
-            .await;
-        }
+        let waiting = Waiting {
+            clock: &clock,
+            task: &task,
+            seen_waker: &mut seen_waker,
+        };
+        act(me, &endpoint, &shared, waiting, &mut sending, out).await;
         if received {
             receive = Box::pin(endpoint.recv_from_raw(TAG));
             receiving.mark();
         }
+    }
+}
+
+/// What a node needs to wait on its own task while it drives its sends.
+struct Waiting<'a> {
+    clock: &'a Clock,
+    task: &'a Arc<TaskWaker>,
+    seen_waker: &'a mut Option<std::task::Waker>,
+}
+
+/// Performs a step's effects (see [`perform`]), waiting out each fsync of the metadata
+/// log on the way (see [`fsync`]).
+async fn act(
+    me: NodeId,
+    endpoint: &Endpoint,
+    shared: &Shared,
+    mut waiting: Waiting<'_>,
+    sending: &mut Outbox,
+    mut out: Vec<Effect>,
+) {
+    // Effects after an fsync happen when it ends.
+    while let Some(rest) = perform(me, endpoint, shared, waiting.clock.now(), out, sending) {
+        out = fsync(me, shared, &mut waiting, sending, rest).await;
     }
 }
 
@@ -230,16 +240,15 @@ pub async fn drive<M: StateMachine + Send + 'static>(
 async fn fsync(
     me: NodeId,
     shared: &Shared,
-    clock: &Clock,
-    task: &Arc<TaskWaker>,
-    seen_waker: &mut Option<std::task::Waker>,
+    waiting: &mut Waiting<'_>,
     sending: &mut Outbox,
     mut rest: Vec<Effect>,
 ) -> Vec<Effect> {
     let fsync_us = madsim::rand::thread_rng().gen_range(METADATA_FSYNC_US);
+    let clock = waiting.clock;
     let mut done = Timer::new(clock, clock.now().plus_us(fsync_us));
     poll_fn(|cx| {
-        task.update(seen_waker, cx);
+        waiting.task.update(waiting.seen_waker, cx);
         while let Poll::Ready(Some(refused)) = sending.poll_next() {
             sending.refused_meanwhile.extend(refused);
         }
