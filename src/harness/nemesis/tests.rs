@@ -315,3 +315,63 @@ fn a_quorum_split_cuts_the_active_controller_from_the_other_controllers_only() {
     }
     assert!(from_quorum > 0, "never drew ControllerFromQuorum");
 }
+
+/// 3 brokers that fsync every write, a quorum of 3 controllers, power losses only.
+const QUORUM_POWER_LOSSES: &str = r#"{
+  "name": "quorum-power-losses",
+  "cluster": { "brokers": 3, "controllers": 3,
+               "topics": [ { "name": "t", "partitions": 2, "replication_factor": 3 } ] },
+  "config": { "acks": "all", "min_insync_replicas": 2, "broker_session_timeout_ms": 1500,
+              "broker_heartbeat_interval_ms": 300, "replica_lag_time_max_ms": 1000,
+              "flush": "every-message" },
+  "network": { "latency_ms": [1, 10], "packet_loss": 0.0 },
+  "workload": { "duration_ms": 15000, "producers": 1, "produce_interval_ms": 5, "consumers": 0 },
+  "nemesis": { "kinds": ["power_loss"], "interval_ms": 500, "max_down": 1, "buggify": false }
+}"#;
+
+#[test]
+fn an_aimed_power_loss_takes_metadata_entries_a_follower_already_holds() {
+    use crate::quorum_event::QuorumEvent;
+    let scenario = Scenario::from_json(QUORUM_POWER_LOSSES).expect("parses");
+    let mut lost_held = 0;
+    for seed in 1..=6 {
+        let report = run(&scenario, seed);
+        // Per controller: its log end, and the time each offset was last appended.
+        let mut ends: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut held: Vec<(String, u64)> = Vec::new();
+        let mut powered_off: Option<(String, u64)> = None;
+        for e in &report.history.events {
+            match &e.kind {
+                EventKind::Fault { description } => {
+                    if let Some(node) = description.strip_prefix("power_loss controller-") {
+                        let node = format!("controller-{node}");
+                        powered_off = Some((node.clone(), ends.get(&node).copied().unwrap_or(0)));
+                    }
+                }
+                EventKind::Quorum(QuorumEvent::Appended {
+                    node,
+                    base_offset,
+                    records,
+                }) => {
+                    let end = base_offset.0 + records.len() as u64;
+                    ends.insert(node.to_string(), end);
+                    held.extend((base_offset.0..end).map(|o| (node.to_string(), o)));
+                }
+                EventKind::Quorum(QuorumEvent::Truncated { node, to }) => {
+                    let node = node.to_string();
+                    // The boot line of the controller that lost power: entries gone that
+                    // another controller had appended.
+                    if let Some((off, end_before)) = powered_off.take_if(|(n, _)| *n == node)
+                        && to.0 < end_before
+                        && held.iter().any(|(n, o)| *n != off && *o == to.0)
+                    {
+                        lost_held += 1;
+                    }
+                    ends.insert(node, to.0);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(lost_held > 0, "no power loss took entries a follower held");
+}
