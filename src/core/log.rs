@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::broker::producer_state::NO_PRODUCER_ID;
 use crate::types::{LeaderEpoch, MessageId, Offset, ProducerEpoch, ProducerId, Sequence};
 
 /// One stored record. Offsets are implicit: the index in the log.
@@ -27,6 +28,19 @@ pub struct Record {
     pub batch_base_sequence: Sequence,
     /// The message.
     pub value: MessageId,
+}
+
+impl Record {
+    /// Whether `next`, the record after this one in a log, was appended in the same
+    /// record batch. Batches are told apart by the idempotent producer's (id, epoch, base
+    /// sequence) and the leader epoch; records without a producer id count one by one.
+    pub fn same_batch(&self, next: &Record) -> bool {
+        self.producer_id != NO_PRODUCER_ID
+            && self.producer_id == next.producer_id
+            && self.producer_epoch == next.producer_epoch
+            && self.batch_base_sequence == next.batch_base_sequence
+            && self.leader_epoch == next.leader_epoch
+    }
 }
 
 /// An append-only (but truncatable) log with its epoch cache.
@@ -63,6 +77,30 @@ impl Log {
         let end = to.index().min(self.records.len());
         let start = from.index().min(end);
         &self.records[start..end]
+    }
+
+    /// Where a read of at most `max_records` from `from` ends so that it carries whole
+    /// record batches, as Kafka's fetch does: a log holds batches, a size-limited read may
+    /// end inside one, and the reader drops a torn last batch (`ByteBufferLogInputStream`
+    /// returns only complete batches) but always gets the first batch whole, even past the
+    /// limit (KIP-74, `LogSegment.read` with `minOneMessage`).
+    pub fn whole_batches_end(&self, from: Offset, max_records: usize) -> Offset {
+        let records = &self.records;
+        let start = from.index().min(records.len());
+        let mut end = start.saturating_add(max_records).min(records.len());
+        let torn = |end: usize| {
+            end > 0 && end < records.len() && records[end - 1].same_batch(&records[end])
+        };
+        while end > start && torn(end) {
+            end -= 1;
+        }
+        if end == start {
+            end = start.saturating_add(max_records).min(records.len());
+            while torn(end) {
+                end += 1;
+            }
+        }
+        Offset(end as u64)
     }
 
     /// Every record.
@@ -212,6 +250,54 @@ pub(crate) fn test_record(epoch: u32, index: u32) -> Record {
 mod tests {
     use super::test_record as rec;
     use super::*;
+
+    fn batch(base: u32, count: u32) -> Vec<Record> {
+        (base..base + count)
+            .map(|seq| Record {
+                batch_base_sequence: Sequence(base),
+                ..rec(0, seq)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_read_ends_on_a_batch_boundary_and_carries_the_first_batch_whole() {
+        let mut records = batch(0, 3);
+        records.extend(batch(3, 3));
+        let log = Log::from_records(records);
+        assert_eq!(
+            log.whole_batches_end(Offset(0), 4),
+            Offset(3),
+            "torn: cut back"
+        );
+        assert_eq!(
+            log.whole_batches_end(Offset(0), 6),
+            Offset(6),
+            "on a boundary"
+        );
+        assert_eq!(
+            log.whole_batches_end(Offset(0), 2),
+            Offset(3),
+            "KIP-74: first whole"
+        );
+        assert_eq!(
+            log.whole_batches_end(Offset(3), 9),
+            Offset(6),
+            "clamped to the log"
+        );
+        let plain = Log::from_records(vec![
+            Record {
+                producer_id: NO_PRODUCER_ID,
+                ..rec(0, 0)
+            };
+            3
+        ]);
+        assert_eq!(
+            plain.whole_batches_end(Offset(0), 2),
+            Offset(2),
+            "one by one"
+        );
+    }
 
     #[test]
     fn a_diverged_log_keeps_older_records_after_newer_ones_and_its_cache() {

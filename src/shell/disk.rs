@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use crate::core::DiskOp;
 use crate::core::broker::RecoveredPartition;
-use crate::core::broker::producer_state::NO_PRODUCER_ID;
 use crate::core::log::Record;
 use crate::core::quorum::metadata_log::{
     MetadataEntry, MetadataSnapshot, MetadataStored, QuorumDiskOp,
@@ -240,17 +239,9 @@ impl SimDisk {
 
 /// Where the record batch holding offset `at` begins: a power loss cuts a log at a batch
 /// boundary, as Kafka's log recovery drops a torn batch whole (its CRC fails). Batches
-/// are told apart by the idempotent producer's (id, epoch, base sequence) and the leader
-/// epoch; records without a producer id are taken one by one. Never below `durable`.
+/// are told apart by [`Record::same_batch`]. Never below `durable`.
 fn batch_start(records: &[Record], durable: usize, mut at: usize) -> usize {
-    let same_batch = |a: &Record, b: &Record| {
-        a.producer_id != NO_PRODUCER_ID
-            && a.producer_id == b.producer_id
-            && a.producer_epoch == b.producer_epoch
-            && a.batch_base_sequence == b.batch_base_sequence
-            && a.leader_epoch == b.leader_epoch
-    };
-    while at > durable && at < records.len() && same_batch(&records[at - 1], &records[at]) {
+    while at > durable && at < records.len() && records[at - 1].same_batch(&records[at]) {
         at -= 1;
     }
     at
@@ -259,6 +250,7 @@ fn batch_start(records: &[Record], durable: usize, mut at: usize) -> usize {
 #[cfg(test)]
 mod batch_tests {
     use super::*;
+    use crate::core::broker::producer_state::NO_PRODUCER_ID;
     use crate::types::{LeaderEpoch, MessageId, ProducerEpoch, ProducerId, Sequence};
 
     fn record(producer: ProducerId, base: u32, seq: u32) -> Record {

@@ -12,7 +12,8 @@ use crate::core::metadata::PartitionRegistration;
 use crate::history::EventKind;
 use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, Sequence, SimTime};
 
-/// Most records one fetch response carries per partition.
+/// Most records one fetch response carries per partition, in whole record batches
+/// ([`Log::whole_batches_end`]).
 pub const FETCH_RECORDS_MAX: usize = 1_000;
 
 /// An acks=all produce waiting for the HW to pass its last record (`DelayedProduce`).
@@ -261,7 +262,11 @@ impl Broker {
             (Some(_), _) | (None, ConsumerReadLimit::LogEnd) => local.leo(),
             (None, ConsumerReadLimit::HighWatermark) => local.hw,
         };
-        let to = limit.min(request.fetch_offset.plus(FETCH_RECORDS_MAX as u64));
+        let to = limit.min(
+            local
+                .log
+                .whole_batches_end(request.fetch_offset, FETCH_RECORDS_MAX),
+        );
         if request.fetch_offset < to {
             answer.records = local.log.slice(request.fetch_offset, to).to_vec();
         }

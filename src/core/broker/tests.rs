@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 
 use super::{Broker, RecoveredPartition};
 use crate::config::{Config, IsrUpdate};
-use crate::core::log::test_record;
+use crate::core::broker::producer_state::{ProducerState, SequenceCheck};
+use crate::core::log::{Record, test_record};
 use crate::core::message::{ErrorCode, FetchPartition, Message, MetadataImage};
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::core::prng::Prng;
 use crate::core::{Effect, StateMachine};
 use crate::layout::Layout;
 use crate::types::{
-    BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, SimTime,
+    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
+    ProducerEpoch, ProducerId, Sequence, SimTime,
 };
 
 const P: PartitionId = PartitionId(0);
@@ -34,6 +36,11 @@ fn registration(isr: &[u8], partition_epoch: u32) -> PartitionRegistration {
 /// Broker 1 leads the partition in epoch 1 with ISR {1, 2} (partition epoch 1), holding
 /// two records of epoch 0 and HW 1; broker 3 is out of the ISR.
 fn leader(isr_update: IsrUpdate) -> Broker {
+    leader_holding(isr_update, vec![test_record(0, 0), test_record(0, 1)])
+}
+
+/// The same leader holding `records` (epoch 0) instead.
+fn leader_holding(isr_update: IsrUpdate, records: Vec<Record>) -> Broker {
     let config = Config {
         isr_update,
         isr_join_requires_epoch_start: false,
@@ -43,7 +50,7 @@ fn leader(isr_update: IsrUpdate) -> Broker {
     let disk = BTreeMap::from([(
         P,
         RecoveredPartition {
-            records: vec![test_record(0, 0), test_record(0, 1)],
+            records,
             hw_checkpoint: Offset(1),
         },
     )]);
@@ -264,4 +271,56 @@ fn an_invalid_version_keeps_the_proposal_pending_and_an_ineligible_replica_rolls
         "not applied, our epoch is current: roll back"
     );
     assert_eq!(broker.replicas[&P].isr.len(), 2);
+}
+
+/// One batch of producer 1 (epoch 0): `count` records from sequence `base`.
+fn batch(base: u32, count: u32) -> Vec<Record> {
+    (base..base + count)
+        .map(|seq| Record {
+            leader_epoch: LeaderEpoch(0),
+            producer_id: ProducerId(1),
+            producer_epoch: ProducerEpoch(0),
+            sequence: Sequence(seq),
+            batch_base_sequence: Sequence(base),
+            value: MessageId {
+                producer: 1,
+                index: seq,
+            },
+        })
+        .collect()
+}
+
+/// The records of the fetch response to broker 2 in `out`.
+fn fetched_by_broker_2(out: &[Effect]) -> Vec<Record> {
+    out.iter()
+        .find_map(|e| match e {
+            Effect::Send {
+                to: NodeId::Broker(BrokerId(2)),
+                message: Message::FetchResponse { partitions, .. },
+            } => Some(partitions[0].records.clone()),
+            _ => None,
+        })
+        .expect("the fetch is answered")
+}
+
+/// A fetch carries whole record batches (Kafka's reader drops a torn last batch): with
+/// two 600-record batches a 1000-record read returns the first batch alone. A follower
+/// that kept 400 records of the second batch would, once leader, refuse the producer's
+/// retry of that batch as out of order (neither a duplicate nor the next sequence), and
+/// the producer's KIP-360 epoch bump would append it a second time.
+#[test]
+fn a_follower_fetch_carries_whole_batches() {
+    let mut records = batch(0, 600);
+    records.extend(batch(600, 600));
+    let mut broker = leader_holding(IsrUpdate::AlterPartition, records);
+    let first = fetched_by_broker_2(&fetch(&mut broker, 2, 0, SimTime::from_ms(10)));
+    assert_eq!(first.len(), 600, "the first batch, not 1000 records");
+    let follower = ProducerState::from_log(&first);
+    assert_eq!(
+        follower.check(ProducerId(1), ProducerEpoch(0), Sequence(600), 600),
+        SequenceCheck::Append,
+        "the retry of the second batch is the next sequence on the follower"
+    );
+    let second = fetched_by_broker_2(&fetch(&mut broker, 2, 600, SimTime::from_ms(20)));
+    assert_eq!(second.len(), 600, "then the second batch whole");
 }
