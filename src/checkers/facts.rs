@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Evidence;
 use crate::config::{Acks, Config, ConsumerReadLimit, FlushPolicy};
-use crate::history::{EventKind, History};
-use crate::types::{MessageId, PartitionId};
+use crate::history::{EventKind, History, TruncationReason};
+use crate::types::{BrokerId, MessageId, PartitionId};
 
 /// Most truncations [`Facts::add_cut_evidence`] names for one offset.
 const CUTS_MAX: usize = 2;
@@ -36,6 +36,11 @@ struct Index {
     unclean: BTreeSet<PartitionId>,
     /// Whether any fault was a power loss.
     power_loss: bool,
+    /// Partitions a broker was elected to lead after its disk was wiped (its log of the
+    /// partition cut to nothing) and before the controller added it to the ISR again: it
+    /// had stayed in the ISR, whose other members stopped, so Kafka knew of no better
+    /// leader (it has no directory ids here, KIP-858).
+    wiped_leader: BTreeSet<PartitionId>,
 }
 
 impl<'a> Facts<'a> {
@@ -106,8 +111,9 @@ impl<'a> Facts<'a> {
     /// The configuration setting that permits losing or replacing acknowledged or
     /// committed data of `partition` (lost-write, inconsistent-offsets, divergence), if
     /// any: acks 0/1, then an unclean election on the partition (when
-    /// `unclean_leader_election` is on), then min.insync=1, then
-    /// a power loss without fsync per message.
+    /// `unclean_leader_election` is on), then min.insync=1, then a replica whose disk was
+    /// wiped led the partition before it had been added to the ISR again, then a power
+    /// loss without fsync per message.
     pub fn loss_permitted_by(&self, config: &Config, partition: PartitionId) -> Option<String> {
         let setting = match config.acks {
             Acks::Zero => "acks=0",
@@ -121,6 +127,9 @@ impl<'a> Facts<'a> {
                 "unclean_leader_election"
             }
             Acks::All if config.min_insync_replicas == 1 => "min_insync_replicas=1",
+            Acks::All if self.index().wiped_leader.contains(&partition) => {
+                "disk_wipe of an in-sync replica that then led"
+            }
             Acks::All => self.power_loss_permitted_by(config)?,
         };
         Some(setting.to_string())
@@ -173,7 +182,11 @@ impl Index {
     /// One pass over `history`.
     fn new(history: &History) -> Index {
         let mut facts = Index::default();
+        let mut wipes = Wipes::default();
         for (index, event) in history.events.iter().enumerate() {
+            if let Some(partition) = wipes.apply(&event.kind) {
+                facts.wiped_leader.insert(partition);
+            }
             match &event.kind {
                 EventKind::SendInvoke {
                     partition, value, ..
@@ -205,6 +218,44 @@ impl Index {
             }
         }
         facts
+    }
+}
+
+/// Per partition, the replicas whose disk was wiped and that the controller has not added
+/// to the ISR since, with the ISR as last recorded.
+#[derive(Default)]
+struct Wipes {
+    wiped: BTreeMap<PartitionId, BTreeSet<BrokerId>>,
+    isr: BTreeMap<PartitionId, Vec<BrokerId>>,
+}
+
+impl Wipes {
+    /// Follows one event; gives the partition when it elects a wiped replica leader.
+    fn apply(&mut self, kind: &EventKind) -> Option<PartitionId> {
+        let (partition, leader, isr) = match kind {
+            EventKind::Truncated {
+                broker,
+                partition,
+                reason: TruncationReason::DiskWipe,
+                ..
+            } => {
+                self.wiped.entry(*partition).or_default().insert(*broker);
+                return None;
+            }
+            EventKind::LeaderElected {
+                partition,
+                leader,
+                isr,
+                ..
+            } => (partition, *leader, isr),
+            EventKind::IsrChanged { partition, isr, .. } => (partition, None, isr),
+            _ => return None,
+        };
+        // Before the first recorded change every replica is in the ISR (none was added).
+        let before = (self.isr.insert(*partition, isr.clone())).unwrap_or_else(|| isr.clone());
+        let wiped = self.wiped.entry(*partition).or_default();
+        wiped.retain(|b| !isr.contains(b) || before.contains(b));
+        leader.filter(|b| wiped.contains(b)).map(|_| *partition)
     }
 }
 
@@ -302,5 +353,67 @@ mod tests {
         assert_eq!(facts.election_before(P1, usize::MAX), None);
         assert_eq!(facts.fault_before(crash), None);
         assert_eq!(facts.fault_before(second), Some(crash));
+    }
+}
+
+#[cfg(test)]
+mod wipe_tests {
+    use super::super::test_support::*;
+    use super::*;
+    use crate::types::{LeaderEpoch, Offset, PartitionEpoch};
+
+    fn wiped(b: &mut Builder, broker: u8) {
+        b.push(EventKind::Truncated {
+            broker: BrokerId(broker),
+            partition: P0,
+            from_leo: Offset(5),
+            to: Offset(0),
+            hw: Offset(0),
+            reason: TruncationReason::DiskWipe,
+        });
+    }
+
+    fn isr(b: &mut Builder, members: &[u8]) {
+        b.push(EventKind::IsrChanged {
+            partition: P0,
+            leader_epoch: LeaderEpoch(0),
+            partition_epoch: PartitionEpoch(1),
+            isr: members.iter().map(|m| BrokerId(*m)).collect(),
+            elr: vec![],
+        });
+    }
+
+    #[test]
+    fn a_wiped_replica_that_stayed_in_the_isr_and_led_permits_the_loss() {
+        let mut b = Builder::new();
+        isr(&mut b, &[1, 2]);
+        wiped(&mut b, 2);
+        isr(&mut b, &[2]);
+        b.elected(2, 1, false);
+        let permitted = Facts::new(&b.history).loss_permitted_by(&strict_config(), P0);
+        assert_eq!(
+            permitted.as_deref(),
+            Some("disk_wipe of an in-sync replica that then led")
+        );
+    }
+
+    #[test]
+    fn not_once_the_controller_added_it_to_the_isr_again_nor_for_another_leader() {
+        let mut b = Builder::new();
+        isr(&mut b, &[1]);
+        wiped(&mut b, 2);
+        isr(&mut b, &[1, 2]); // re-admitted: it had caught up, or a stale join did it
+        b.elected(2, 1, false);
+        assert_eq!(
+            Facts::new(&b.history).loss_permitted_by(&strict_config(), P0),
+            None
+        );
+        let mut b = Builder::new();
+        wiped(&mut b, 2);
+        b.elected(1, 1, false);
+        assert_eq!(
+            Facts::new(&b.history).loss_permitted_by(&strict_config(), P0),
+            None
+        );
     }
 }
