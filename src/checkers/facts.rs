@@ -360,7 +360,7 @@ mod tests {
 mod wipe_tests {
     use super::super::test_support::*;
     use super::*;
-    use crate::types::{LeaderEpoch, Offset, PartitionEpoch};
+    use crate::types::Offset;
 
     fn wiped(b: &mut Builder, broker: u8) {
         b.push(EventKind::Truncated {
@@ -373,22 +373,12 @@ mod wipe_tests {
         });
     }
 
-    fn isr(b: &mut Builder, members: &[u8]) {
-        b.push(EventKind::IsrChanged {
-            partition: P0,
-            leader_epoch: LeaderEpoch(0),
-            partition_epoch: PartitionEpoch(1),
-            isr: members.iter().map(|m| BrokerId(*m)).collect(),
-            elr: vec![],
-        });
-    }
-
     #[test]
     fn a_wiped_replica_that_stayed_in_the_isr_and_led_permits_the_loss() {
         let mut b = Builder::new();
-        isr(&mut b, &[1, 2]);
+        b.isr_changed(&[1, 2]);
         wiped(&mut b, 2);
-        isr(&mut b, &[2]);
+        b.isr_changed(&[2]);
         b.elected(2, 1, false);
         let permitted = Facts::new(&b.history).loss_permitted_by(&strict_config(), P0);
         assert_eq!(
@@ -400,9 +390,9 @@ mod wipe_tests {
     #[test]
     fn not_once_the_controller_added_it_to_the_isr_again_nor_for_another_leader() {
         let mut b = Builder::new();
-        isr(&mut b, &[1]);
+        b.isr_changed(&[1]);
         wiped(&mut b, 2);
-        isr(&mut b, &[1, 2]); // re-admitted: it had caught up, or a stale join did it
+        b.isr_changed(&[1, 2]); // re-admitted: it had caught up, or a stale join did it
         b.elected(2, 1, false);
         assert_eq!(
             Facts::new(&b.history).loss_permitted_by(&strict_config(), P0),

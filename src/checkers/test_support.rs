@@ -186,6 +186,17 @@ impl Builder {
         })
     }
 
+    /// The controller sets the ISR of `t-0` to `members`, keeping its leader (epoch 0).
+    pub fn isr_changed(&mut self, members: &[u8]) -> usize {
+        self.push(EventKind::IsrChanged {
+            partition: P0,
+            leader_epoch: LeaderEpoch(0),
+            partition_epoch: PartitionEpoch(1),
+            isr: members.iter().map(|m| BrokerId(*m)).collect(),
+            elr: vec![],
+        })
+    }
+
     /// Broker `b` starts leading `t-0` in `epoch`.
     pub fn became_leader(&mut self, b: u8, epoch: u32) -> usize {
         self.push(EventKind::BecameLeader {

@@ -246,19 +246,23 @@ pub(crate) fn test_record(epoch: u32, index: u32) -> Record {
     }
 }
 
+/// One batch of producer 1 in leader epoch 0: `count` records from sequence `base`
+/// (for tests).
+#[cfg(test)]
+pub(crate) fn test_batch(base: u32, count: u32) -> Vec<Record> {
+    (base..base + count)
+        .map(|seq| Record {
+            batch_base_sequence: Sequence(base),
+            ..test_record(0, seq)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_batch as batch;
     use super::test_record as rec;
     use super::*;
-
-    fn batch(base: u32, count: u32) -> Vec<Record> {
-        (base..base + count)
-            .map(|seq| Record {
-                batch_base_sequence: Sequence(base),
-                ..rec(0, seq)
-            })
-            .collect()
-    }
 
     #[test]
     fn a_read_ends_on_a_batch_boundary_and_carries_the_first_batch_whole() {

@@ -195,16 +195,6 @@ mod tests {
         b
     }
 
-    fn isr(b: &mut Builder, members: &[u8]) {
-        b.push(EventKind::IsrChanged {
-            partition: P0,
-            leader_epoch: LeaderEpoch(0),
-            partition_epoch: PartitionEpoch(1),
-            isr: members.iter().map(|m| BrokerId(*m)).collect(),
-            elr: vec![],
-        });
-    }
-
     fn elected_none(b: &mut Builder, epoch: u32) {
         b.push(EventKind::LeaderElected {
             partition: P0,
@@ -246,19 +236,19 @@ mod tests {
     #[test]
     fn isr_shrank_to_one_needs_a_larger_isr_before() {
         let mut b = three_replicas();
-        isr(&mut b, &[1, 2]);
+        b.isr_changed(&[1, 2]);
         assert_eq!(count(&b, Mark::IsrShrankToOne), 0, "two members left");
-        isr(&mut b, &[1]);
+        b.isr_changed(&[1]);
         assert_eq!(count(&b, Mark::IsrShrankToOne), 1);
         b.elected(1, 1, false); // ISR [1] again: no new shrink
         assert_eq!(count(&b, Mark::IsrShrankToOne), 1);
-        isr(&mut b, &[1, 3]);
-        isr(&mut b, &[3]);
+        b.isr_changed(&[1, 3]);
+        b.isr_changed(&[3]);
         assert_eq!(count(&b, Mark::IsrShrankToOne), 2);
 
         // The initial ISR is the replicas seen: three, so a first record of one shrank...
         let mut first = three_replicas();
-        isr(&mut first, &[1]);
+        first.isr_changed(&[1]);
         assert_eq!(count(&first, Mark::IsrShrankToOne), 1);
         // ...but with a single replica, an ISR of one is no shrink.
         let mut single = Builder::new();

@@ -58,13 +58,15 @@ impl QuorumFiles {
         }
     }
 
+    /// How many leading entries are durable (entries are in offset order).
+    fn durable_count(&self) -> usize {
+        self.entries
+            .partition_point(|e| e.offset < self.durable_end)
+    }
+
     /// A power loss keeps the durable entries and a random part of the rest.
     fn power_loss(&mut self, pick: impl FnOnce(usize) -> usize) -> Option<(Offset, Offset)> {
-        let durable = self
-            .entries
-            .iter()
-            .take_while(|e| e.offset < self.durable_end)
-            .count();
+        let durable = self.durable_count();
         let unflushed = self.entries.len() - durable;
         if unflushed == 0 {
             return None;
@@ -220,11 +222,7 @@ impl SimDisk {
     /// Entries of a quorum controller's metadata log that are not yet durable (some only
     /// while the controller is in an fsync: a voter flushes before it goes on).
     pub fn metadata_unflushed(&self, node: NodeId) -> usize {
-        self.quorum.get(&node).map_or(0, |files| {
-            (files.entries.iter())
-                .filter(|e| e.offset >= files.durable_end)
-                .count()
-        })
+        (self.quorum.get(&node)).map_or(0, |files| files.entries.len() - files.durable_count())
     }
 
     /// Records of one partition on one broker that are not yet durable.

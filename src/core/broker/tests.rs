@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use super::{Broker, RecoveredPartition};
 use crate::config::{Config, IsrUpdate};
 use crate::core::broker::producer_state::{ProducerState, SequenceCheck};
-use crate::core::log::{Record, test_record};
+use crate::core::log::{Record, test_batch as batch, test_record};
 use crate::core::message::{ErrorCode, FetchPartition, Message, MetadataImage};
 use crate::core::metadata::{BrokerRegistration, PartitionRegistration};
 use crate::core::prng::Prng;
 use crate::core::{Effect, StateMachine};
 use crate::layout::Layout;
 use crate::types::{
-    BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
-    ProducerEpoch, ProducerId, Sequence, SimTime,
+    BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId, ProducerEpoch,
+    ProducerId, Sequence, SimTime,
 };
 
 const P: PartitionId = PartitionId(0);
@@ -271,23 +271,6 @@ fn an_invalid_version_keeps_the_proposal_pending_and_an_ineligible_replica_rolls
         "not applied, our epoch is current: roll back"
     );
     assert_eq!(broker.replicas[&P].isr.len(), 2);
-}
-
-/// One batch of producer 1 (epoch 0): `count` records from sequence `base`.
-fn batch(base: u32, count: u32) -> Vec<Record> {
-    (base..base + count)
-        .map(|seq| Record {
-            leader_epoch: LeaderEpoch(0),
-            producer_id: ProducerId(1),
-            producer_epoch: ProducerEpoch(0),
-            sequence: Sequence(seq),
-            batch_base_sequence: Sequence(base),
-            value: MessageId {
-                producer: 1,
-                index: seq,
-            },
-        })
-        .collect()
 }
 
 /// The records of the fetch response to broker 2 in `out`.
