@@ -152,6 +152,10 @@ pub struct Config {
     pub linger_ms: u64,
     /// `request.timeout.ms` of producers and consumers.
     pub request_timeout_ms: u64,
+    /// `controller.socket.timeout.ms` (Kafka: 30 000): how long a broker's AlterPartition
+    /// channel waits for an answer from the controller it is bound to before it sends the
+    /// request to whichever controller metadata names then.
+    pub controller_socket_timeout_ms: u64,
     /// `delivery.timeout.ms`: a send gives up after this long.
     pub delivery_timeout_ms: u64,
     /// `retry.backoff.ms`.
@@ -242,6 +246,7 @@ impl Default for Config {
             isr_update: IsrUpdate::AlterPartition,
             linger_ms: 5,
             request_timeout_ms: 30_000,
+            controller_socket_timeout_ms: 30_000,
             delivery_timeout_ms: 120_000,
             retry_backoff_ms: 100,
             replica_fetch_wait_max_ms: 500,

@@ -70,6 +70,7 @@ pub(super) struct RawConfig {
     pub max_in_flight: Option<u64>,
     pub linger_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
+    pub controller_socket_timeout_ms: Option<u64>,
     pub delivery_timeout_ms: Option<u64>,
     pub retry_backoff_ms: Option<u64>,
     pub replica_fetch_wait_max_ms: Option<u64>,

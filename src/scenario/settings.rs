@@ -160,6 +160,11 @@ pub(super) fn config(raw: RawConfig) -> Result<Config, ScenarioError> {
             &mut c.request_timeout_ms,
         ),
         (
+            "controller_socket_timeout_ms",
+            raw.controller_socket_timeout_ms,
+            &mut c.controller_socket_timeout_ms,
+        ),
+        (
             "delivery_timeout_ms",
             raw.delivery_timeout_ms,
             &mut c.delivery_timeout_ms,

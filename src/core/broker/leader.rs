@@ -5,10 +5,8 @@ use crate::config::{Acks, ConsumerReadLimit, IsrUpdate, Truncation};
 use crate::core::Effect;
 use crate::core::broker::Broker;
 use crate::core::broker::producer_state::SequenceCheck;
-use crate::core::broker::replica::{PendingAlter, Role};
 use crate::core::log::{Log, Record};
 use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message, ProduceBatch};
-use crate::core::metadata::PartitionRegistration;
 use crate::history::EventKind;
 use crate::types::{BrokerEpoch, BrokerId, NodeId, Offset, PartitionId, Sequence, SimTime};
 
@@ -451,128 +449,6 @@ impl Broker {
                 .collect();
             self.propose_isr(now, p, isr, out);
         }
-    }
-
-    fn propose_isr(
-        &mut self,
-        now: SimTime,
-        partition: PartitionId,
-        isr: Vec<BrokerId>,
-        out: &mut Vec<Effect>,
-    ) {
-        let replica = self.replicas.get_mut(&partition).expect("hosted");
-        let based_on = replica.partition_epoch;
-        let own_epoch = self.broker_epoch.unwrap_or_default();
-        let Role::Leader(state) = &mut replica.role else {
-            return;
-        };
-        let isr = isr
-            .into_iter()
-            .map(|b| {
-                let epoch = if b == self.id {
-                    own_epoch
-                } else {
-                    state
-                        .followers
-                        .get(&b)
-                        .map(|p| p.broker_epoch)
-                        .unwrap_or_default()
-                };
-                (b, epoch)
-            })
-            .collect();
-        state.pending_alter = Some(PendingAlter {
-            isr,
-            based_on,
-            attempt: 0,
-        });
-        self.send_alter(partition, out);
-        self.alter_retry_at = Some(now.plus_ms(super::ALTER_PARTITION_RETRY_MS));
-    }
-
-    fn send_alter(&mut self, partition: PartitionId, out: &mut Vec<Effect>) {
-        let Some(controller) = self.controller() else {
-            return; // resent once a controller is known (`alter_retry_at`)
-        };
-        self.next_correlation += 1;
-        let attempt = self.next_correlation;
-        let replica = self.replicas.get_mut(&partition).expect("hosted");
-        let (Role::Leader(state), Some(broker_epoch)) = (&mut replica.role, self.broker_epoch)
-        else {
-            return;
-        };
-        let Some(pending) = &mut state.pending_alter else {
-            return;
-        };
-        pending.attempt = attempt;
-        let new_isr = pending.isr.clone();
-        out.push(Effect::Send {
-            to: controller,
-            message: Message::AlterPartition {
-                broker: self.id,
-                broker_epoch,
-                partition,
-                leader_epoch: replica.leader_epoch,
-                partition_epoch: pending.based_on,
-                new_isr,
-                attempt,
-            },
-        });
-    }
-
-    pub(super) fn resend_pending_alters(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        self.alter_retry_at = None;
-        let partitions: Vec<PartitionId> = self.replicas.keys().copied().collect();
-        for p in partitions {
-            if self.replicas[&p].pending_alter().is_some() {
-                self.send_alter(p, out);
-                self.alter_retry_at = Some(now.plus_ms(super::ALTER_PARTITION_RETRY_MS));
-            }
-        }
-    }
-
-    pub(super) fn on_alter_partition_response(
-        &mut self,
-        now: SimTime,
-        partition: PartitionId,
-        attempt: u64,
-        result: Result<PartitionRegistration, ErrorCode>,
-        out: &mut Vec<Effect>,
-    ) {
-        let Some(replica) = self.replicas.get_mut(&partition) else {
-            return;
-        };
-        let Role::Leader(state) = &mut replica.role else {
-            return;
-        };
-        let latest = state
-            .pending_alter
-            .as_ref()
-            .is_some_and(|p| p.attempt == attempt);
-        match result {
-            // A newer state of this leader's term, whichever send it answers, is the
-            // controller's truth (as metadata would bring it); a pending proposal, based
-            // on an older state, is settled by it (applied, or bound to be refused).
-            Ok(registration)
-                if registration.leader_epoch == replica.leader_epoch
-                    && registration.partition_epoch > replica.partition_epoch =>
-            {
-                replica.partition_epoch = registration.partition_epoch;
-                replica.isr = registration.isr.clone();
-                state.pending_alter = None;
-            }
-            Ok(_) if latest => state.pending_alter = None,
-            // Not applied, and our partition epoch is current: back to the committed ISR
-            // (`handleAlterPartitionError`), but only for the latest send: an older one
-            // may be refused while a resend is applied.
-            Err(ErrorCode::IneligibleReplica) if latest => state.pending_alter = None,
-            // Anything else: an older answer, or whether it was applied is unknown
-            // (INVALID_UPDATE_VERSION: our state is stale). The proposal stays pending, so
-            // the HW keeps waiting for the members it adds, until metadata brings the
-            // partition's new state or a resend is answered.
-            _ => return,
-        }
-        self.after_change(now, out);
     }
 }
 

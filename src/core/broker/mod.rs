@@ -5,6 +5,7 @@
 //! a KRaft broker catches up metadata before serving. Everything volatile here dies with
 //! the process; `Broker::recover` rebuilds from what the disk kept.
 
+mod alter_partition;
 mod follower;
 mod leader;
 pub mod metadata_observer;
@@ -60,12 +61,10 @@ pub struct Broker {
     hw_checkpoint_at: SimTime,
     flush_at: Option<SimTime>,
     alter_retry_at: Option<SimTime>,
+    alter_channel: Option<alter_partition::AlterChannel>,
     /// The broker's replica of the metadata log when the controllers form a quorum.
     observer: Option<MetadataObserver>,
 }
-
-/// How often an unanswered AlterPartition is resent.
-const ALTER_PARTITION_RETRY_MS: u64 = 1_000;
 
 impl Broker {
     /// The incarnation id of a broker's first process, which the bootstrap metadata
@@ -124,6 +123,7 @@ impl Broker {
             isr_check_at: SimTime::ZERO,
             hw_checkpoint_at: SimTime::ZERO,
             alter_retry_at: None,
+            alter_channel: None,
         }
     }
 
@@ -469,7 +469,7 @@ impl StateMachine for Broker {
                 partition,
                 attempt,
                 result,
-            } => self.on_alter_partition_response(now, partition, attempt, result, out),
+            } => self.on_alter_partition_response(now, from, (partition, attempt), result, out),
             Message::Produce {
                 correlation,
                 acks,
@@ -515,12 +515,14 @@ impl StateMachine for Broker {
 
     /// A leader this broker fetches from went away: its fetch failed, so the fetcher backs
     /// off `replica.fetch.backoff.ms` (Kafka's `AbstractFetcherThread` on a fetch error)
-    /// and fetches again, from whichever leader metadata names by then. Other peers need
-    /// nothing: heartbeats and AlterPartition resends to the controller are periodic, and
-    /// requests parked here for a client or follower that crashed complete as usual (their
-    /// answers go nowhere, as Kafka's purgatory completes them regardless).
+    /// and fetches again, from whichever leader metadata names by then. A controller that
+    /// went away unbinds the AlterPartition channel if it was bound there. Other peers need
+    /// nothing: heartbeats to the controller are periodic, and requests parked here for a
+    /// client or follower that crashed complete as usual (their answers go nowhere, as
+    /// Kafka's purgatory completes them regardless).
     fn on_disconnect(&mut self, now: SimTime, peer: NodeId, _: Disconnect, out: &mut Vec<Effect>) {
         if let NodeId::Controller(_) = peer {
+            self.on_alter_channel_disconnect(now, peer);
             self.step_observer(now, out, |o, out| o.on_disconnect(now, peer, out));
         }
         if let NodeId::Broker(leader) = peer {

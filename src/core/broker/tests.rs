@@ -307,3 +307,45 @@ fn a_follower_fetch_carries_whole_batches() {
     let second = fetched_by_broker_2(&fetch(&mut broker, 2, 600, SimTime::from_ms(20)));
     assert_eq!(second.len(), 600, "then the second batch whole");
 }
+
+/// When the leader's next AlterPartition goes out, stepping its timers every ms from
+/// `from_ms` to `to_ms`: the first ms a send appears.
+fn next_send_ms(broker: &mut Broker, from_ms: u64, to_ms: u64) -> Option<u64> {
+    (from_ms..=to_ms).find(|ms| {
+        let mut out = Vec::new();
+        broker.on_timeout(SimTime::from_ms(*ms), &mut out);
+        proposed(&out)
+    })
+}
+
+#[test]
+fn an_unanswered_alter_partition_is_resent_every_second() {
+    let mut broker = leader(IsrUpdate::AlterPartition);
+    assert!(proposed(&fetch_from_broker_3(
+        &mut broker,
+        SimTime::from_ms(10)
+    )));
+    assert_eq!(next_send_ms(&mut broker, 11, 3_000), Some(1_010));
+    assert_eq!(next_send_ms(&mut broker, 1_011, 3_000), Some(2_010));
+}
+
+#[test]
+fn not_controller_and_a_reset_connection_resend_after_the_retry_backoff() {
+    let mut broker = leader(IsrUpdate::AlterPartition);
+    assert!(proposed(&fetch_from_broker_3(
+        &mut broker,
+        SimTime::from_ms(10)
+    )));
+    let attempt = latest_attempt(&broker);
+    deliver(
+        &mut broker,
+        20,
+        answer(attempt, Err(ErrorCode::NotController)),
+    );
+    assert!(pending(&broker), "NOT_CONTROLLER settles nothing");
+    assert_eq!(next_send_ms(&mut broker, 21, 3_000), Some(120));
+    let mut out = Vec::new();
+    let reset = crate::core::Disconnect::Reset;
+    broker.on_disconnect(SimTime::from_ms(500), NodeId::CONTROLLER, reset, &mut out);
+    assert_eq!(next_send_ms(&mut broker, 501, 3_000), Some(600));
+}
