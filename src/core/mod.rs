@@ -11,6 +11,7 @@ pub mod broker;
 pub mod client_metadata;
 pub mod connection_states;
 pub mod consumer;
+pub mod group;
 pub mod log;
 pub mod message;
 pub mod metadata;
