@@ -170,3 +170,34 @@ impl fmt::Display for SimTime {
         write!(f, "{}.{:03}ms", self.0 / 1000, self.0 % 1000)
     }
 }
+
+/// A consumer group's name, as the scenario's `workload.groups` declares it. Interned, so
+/// that ids holding it stay `Copy` (a scenario names a handful of groups).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupName(&'static str);
+
+impl GroupName {
+    /// The interned name: equal names give the same `&'static str`, each leaked once.
+    pub fn intern(name: &str) -> GroupName {
+        static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let mut names = NAMES.lock().expect("group names");
+        if let Some(known) = names.get(name) {
+            return GroupName(known);
+        }
+        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+        names.insert(leaked);
+        GroupName(leaked)
+    }
+
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for GroupName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}

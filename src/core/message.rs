@@ -254,6 +254,10 @@ pub enum Message {
         metadata: Box<MetadataImage>,
     },
 
+    // ---- consumer groups ----
+    /// A group protocol request or answer (client <-> coordinator).
+    Group(Box<crate::core::group::messages::GroupMessage>),
+
     // ---- the controller quorum's metadata log ----
     /// A Raft message between controllers, or between a controller and a broker that
     /// fetches the metadata log as an observer.

@@ -110,6 +110,21 @@ pub enum GroupOutput<R> {
     },
 }
 
+/// A member as a stored generation keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMember {
+    /// Its id.
+    pub member: MemberId,
+    /// Its subscription.
+    pub subscription: Subscription,
+    /// Its session timeout.
+    pub session_timeout_ms: u64,
+    /// Its rebalance timeout.
+    pub rebalance_timeout_ms: u64,
+    /// Its partitions.
+    pub assignment: Vec<PartitionId>,
+}
+
 #[derive(Clone, Debug)]
 struct Member<R> {
     subscription: Subscription,
@@ -153,6 +168,39 @@ impl<R: Clone> ClassicGroup<R> {
             initial_delay_ms,
             next_member: first_member_id,
         }
+    }
+
+    /// A group as a new coordinator loads it from its log: `generation` with its stored
+    /// members and assignment, Stable (Empty without members), every session starting
+    /// `now` (`GroupMetadataManager.loadGroup`).
+    pub fn restore(
+        &mut self,
+        now: SimTime,
+        generation: Generation,
+        leader: MemberId,
+        members: Vec<StoredMember>,
+    ) {
+        self.generation = generation;
+        self.leader = Some(leader).filter(|l| members.iter().any(|m| m.member == *l));
+        self.members = (members.into_iter())
+            .map(|m| {
+                let member = Member {
+                    subscription: m.subscription,
+                    session_timeout_ms: m.session_timeout_ms,
+                    rebalance_timeout_ms: m.rebalance_timeout_ms,
+                    last_heartbeat: now,
+                    awaiting_join: None,
+                    awaiting_sync: None,
+                    assignment: m.assignment,
+                };
+                (m.member, member)
+            })
+            .collect();
+        self.state = if self.members.is_empty() {
+            GroupState::Empty
+        } else {
+            GroupState::Stable
+        };
     }
 
     /// The group's state.
@@ -260,6 +308,34 @@ impl<R: Clone> ClassicGroup<R> {
             awaiting_sync: None,
             assignment: Vec::new(),
         }
+    }
+
+    /// The leader, once a generation has one.
+    pub fn leader(&self) -> Option<MemberId> {
+        self.leader
+    }
+
+    /// Each member's (session, rebalance) timeouts in ms.
+    pub fn timeouts(&self) -> BTreeMap<MemberId, (u64, u64)> {
+        (self.members.iter())
+            .map(|(id, m)| (*id, (m.session_timeout_ms, m.rebalance_timeout_ms)))
+            .collect()
+    }
+
+    /// The assignment could not be stored: the members waiting in SyncGroup get
+    /// `COORDINATOR_NOT_AVAILABLE` and the group rebalances again
+    /// (`resetAndPropagateAssignmentError`, then `prepareRebalance`).
+    pub fn store_failed(&mut self, now: SimTime, out: &mut Vec<GroupOutput<R>>) {
+        if self.state != GroupState::CompletingRebalance {
+            return;
+        }
+        for member in self.members.values_mut() {
+            if let Some(to) = member.awaiting_sync.take() {
+                let result = Err(GroupError::CoordinatorNotAvailable);
+                out.push(GroupOutput::Sync { to, result });
+            }
+        }
+        self.prepare_rebalance(now, out);
     }
 
     /// A SyncGroup; the leader's carries the assignment.

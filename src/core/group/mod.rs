@@ -9,6 +9,9 @@
 
 pub mod assignor;
 pub mod classic;
+pub mod coordinator;
+pub mod messages;
+pub mod records;
 
 use std::fmt;
 
@@ -47,6 +50,9 @@ pub enum GroupError {
     NotCoordinator,
     /// `COORDINATOR_LOAD_IN_PROGRESS`: the coordinator is still loading the group.
     CoordinatorLoadInProgress,
+    /// `COORDINATOR_NOT_AVAILABLE`: the offsets partition has no leader, or refused the
+    /// write (fewer in-sync replicas than `min.insync.replicas`).
+    CoordinatorNotAvailable,
 }
 
 impl GroupError {
@@ -59,6 +65,7 @@ impl GroupError {
             GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             GroupError::NotCoordinator => "NOT_COORDINATOR",
             GroupError::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            GroupError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
         }
     }
 }
