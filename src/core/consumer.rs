@@ -5,33 +5,19 @@
 //! Invariant: positions only move forward by delivered records, or by a reset the
 //! consumer logs (`ConsumerReset`), never silently.
 
-use std::collections::BTreeMap;
-
 use crate::config::Config;
-use crate::core::broker::FETCH_RESPONSE_GRACE_MS;
-use crate::core::client_metadata::ClientMetadata;
-use crate::core::message::{ErrorCode, FetchPartition, FetchedPartition, Message};
+use crate::core::message::Message;
+use crate::core::reader::{Read, Reader};
 use crate::core::{Disconnect, Effect, StateMachine};
 use crate::history::EventKind;
-use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionId, SimTime};
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Position {
-    offset: Offset,
-    last_epoch: Option<LeaderEpoch>,
-}
+use crate::types::{BrokerId, NodeId, Offset, PartitionId, SimTime};
 
 /// A consumer client.
 #[derive(Clone, Debug)]
 pub struct Consumer {
     id: u8,
     config: Config,
-    metadata: ClientMetadata,
-    positions: BTreeMap<PartitionId, Position>,
-    /// Outstanding fetch per leader broker: correlation and give-up time.
-    in_flight: BTreeMap<BrokerId, (u64, SimTime)>,
-    backoff_until: BTreeMap<BrokerId, SimTime>,
-    next_correlation: u64,
+    reader: Reader,
 }
 
 impl Consumer {
@@ -42,175 +28,56 @@ impl Consumer {
         partitions: Vec<PartitionId>,
         brokers: Vec<BrokerId>,
     ) -> Consumer {
-        let reconnect_backoff_ms = config.reconnect_backoff_ms;
-        Consumer {
-            id,
-            config,
-            metadata: ClientMetadata::new(brokers, usize::from(id) + 1, reconnect_backoff_ms),
-            positions: partitions
-                .into_iter()
-                .map(|p| (p, Position::default()))
-                .collect(),
-            in_flight: BTreeMap::new(),
-            backoff_until: BTreeMap::new(),
-            next_correlation: 0,
+        let mut reader = Reader::new(config.clone(), brokers, usize::from(id) + 1);
+        for p in partitions {
+            reader.read_from(p, Offset(0));
         }
+        Consumer { id, config, reader }
     }
 
     /// The next offset this consumer will read from `partition`.
     pub fn position(&self, partition: PartitionId) -> Offset {
-        self.positions
-            .get(&partition)
-            .map(|p| p.offset)
-            .unwrap_or_default()
+        self.reader.position(partition)
     }
 
-    fn send_fetches(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        // An expired backoff must go even when no fetch goes to that broker now (it has a
-        // fetch in flight, or leads nothing any more): left behind, it would be a deadline
-        // in the past and wake the consumer every millisecond.
-        self.backoff_until.retain(|_, until| now < *until);
-        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
-        for (p, position) in &self.positions {
-            let Some((leader, epoch)) = self.metadata.leader(*p) else {
-                self.metadata.invalidate();
-                continue;
-            };
-            by_leader.entry(leader).or_default().push(FetchPartition {
-                partition: *p,
-                fetch_offset: position.offset,
-                current_leader_epoch: epoch,
-                last_fetched_epoch: position.last_epoch,
-            });
-        }
-        for (leader, partitions) in by_leader {
-            if self.in_flight.contains_key(&leader)
-                || self.backoff_until.get(&leader).is_some_and(|t| now < *t)
-            {
-                continue;
-            }
-            self.next_correlation += 1;
-            let wait_ms = self.config.fetch_max_wait_ms;
-            self.in_flight.insert(
-                leader,
-                (
-                    self.next_correlation,
-                    now.plus_ms(wait_ms + FETCH_RESPONSE_GRACE_MS),
-                ),
-            );
-            out.push(Effect::Send {
-                to: NodeId::Broker(leader),
-                message: Message::Fetch {
-                    correlation: self.next_correlation,
-                    replica: None,
-                    replica_epoch: BrokerEpoch(0),
-                    max_wait_ms: wait_ms,
-                    partitions,
+    /// Logs what a fetch answer did: deliveries as `Poll`, resets as `ConsumerReset`.
+    fn log(&self, reads: Vec<Read>, out: &mut Vec<Effect>) {
+        for read in reads {
+            let event = match read {
+                Read::Delivered {
+                    partition,
+                    records,
+                    broker,
+                    sent_at,
+                } => EventKind::Poll {
+                    consumer: self.id,
+                    partition,
+                    records,
+                    broker,
+                    sent_at,
                 },
-            });
-        }
-        self.metadata.poll(now, out);
-    }
-
-    /// `sent_at`: when `leader` sent the answer (traced only).
-    fn on_fetch_response(
-        &mut self,
-        now: SimTime,
-        leader: BrokerId,
-        sent_at: SimTime,
-        correlation: u64,
-        answers: Vec<FetchedPartition>,
-        out: &mut Vec<Effect>,
-    ) {
-        if self.in_flight.get(&leader).map(|(c, _)| *c) != Some(correlation) {
-            return;
-        }
-        self.in_flight.remove(&leader);
-        for answer in answers {
-            if let Some(error) = answer.error {
-                self.on_partition_error(leader, now, answer, error, out);
-                continue;
-            }
-            let p = answer.partition;
-            let Some(position) = self.positions.get_mut(&p) else {
-                continue;
+                Read::Reset {
+                    partition,
+                    from,
+                    to,
+                    reason,
+                } => EventKind::ConsumerReset {
+                    consumer: self.id,
+                    partition,
+                    from,
+                    to,
+                    reason,
+                },
             };
-            if let Some((epoch, end)) = answer.diverging_epoch {
-                position.last_epoch = Some(epoch);
-                if end < position.offset {
-                    let reason =
-                        format!("log truncation detected (epoch {} ends at {end})", epoch.0);
-                    out.push(Effect::Trace(EventKind::ConsumerReset {
-                        consumer: self.id,
-                        partition: p,
-                        from: position.offset,
-                        to: end,
-                        reason,
-                    }));
-                    position.offset = end;
-                }
-                continue;
-            }
-            if answer.base_offset != position.offset || answer.records.is_empty() {
-                continue;
-            }
-            let records: Vec<(Offset, crate::types::MessageId)> = answer
-                .records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (answer.base_offset.plus(i as u64), r.value))
-                .collect();
-            position.offset = position.offset.plus(records.len() as u64);
-            position.last_epoch = answer.records.last().map(|r| r.leader_epoch);
-            out.push(Effect::Trace(EventKind::Poll {
-                consumer: self.id,
-                partition: p,
-                records,
-                broker: leader,
-                sent_at,
-            }));
+            out.push(Effect::Trace(event));
         }
-    }
-
-    fn on_partition_error(
-        &mut self,
-        leader: BrokerId,
-        now: SimTime,
-        answer: FetchedPartition,
-        error: ErrorCode,
-        out: &mut Vec<Effect>,
-    ) {
-        let p = answer.partition;
-        if error == ErrorCode::OffsetOutOfRange {
-            let Some(position) = self.positions.get_mut(&p) else {
-                return;
-            };
-            let to = answer.high_watermark;
-            let reason = format!(
-                "offset out of range (leader log end {})",
-                answer.log_end_offset
-            );
-            out.push(Effect::Trace(EventKind::ConsumerReset {
-                consumer: self.id,
-                partition: p,
-                from: position.offset,
-                to,
-                reason,
-            }));
-            position.offset = to;
-            position.last_epoch = None;
-            return;
-        }
-        self.metadata.invalidate();
-        self.backoff_until
-            .insert(leader, now.plus_ms(self.config.retry_backoff_ms));
     }
 }
 
 impl StateMachine for Consumer {
     fn on_message(&mut self, now: SimTime, from: NodeId, message: Message, out: &mut Vec<Effect>) {
         if let NodeId::Broker(broker) = from {
-            self.metadata.on_answer(broker);
+            self.reader.metadata.on_answer(broker);
         }
         match (message, from) {
             (
@@ -220,7 +87,11 @@ impl StateMachine for Consumer {
                     partitions,
                 },
                 NodeId::Broker(leader),
-            ) => self.on_fetch_response(now, leader, sent_at, correlation, partitions, out),
+            ) => {
+                let at = (sent_at, correlation);
+                let reads = self.reader.on_fetch_response(now, leader, at, partitions);
+                self.log(reads, out);
+            }
             (
                 Message::MetadataResponse {
                     correlation,
@@ -230,61 +101,40 @@ impl StateMachine for Consumer {
             ) => {
                 // Test hook: a consumer that stops following leader changes (unseen's test).
                 let frozen = self.config.hooks.consumer_ignores_leader_changes
-                    && self
-                        .positions
-                        .keys()
-                        .any(|p| self.metadata.leader(*p).is_some());
+                    && (self.reader.partitions().iter())
+                        .any(|p| self.reader.metadata.leader(*p).is_some());
                 if !frozen {
-                    self.metadata.on_response(correlation, *metadata);
+                    self.reader.metadata.on_response(correlation, *metadata);
                 }
             }
             _ => {}
         }
-        self.send_fetches(now, out);
+        self.reader.send_fetches(now, out);
     }
 
-    /// The connection to a broker ended: a fetch in flight to it failed (nothing was
-    /// delivered, so positions stay), fetches to it wait for the reconnect backoff, and
-    /// metadata is refreshed, so the consumer finds a new leader as soon as one is known.
+    /// The connection to a broker ended: the reader handles it (see
+    /// [`Reader::on_disconnect`]).
     fn on_disconnect(&mut self, now: SimTime, peer: NodeId, _: Disconnect, out: &mut Vec<Effect>) {
         if let NodeId::Broker(broker) = peer {
-            self.metadata.on_disconnect(now, broker);
-            self.in_flight.remove(&broker);
-            if let Some(until) = self.metadata.blocked_until(now, broker) {
-                self.backoff_until.insert(broker, until);
-            }
+            self.reader.on_disconnect(now, broker);
         }
-        self.send_fetches(now, out);
+        self.reader.send_fetches(now, out);
     }
 
     fn on_timeout(&mut self, now: SimTime, out: &mut Vec<Effect>) {
-        // An unanswered fetch: its leader may be gone silently, so ask where it is now.
-        let before = self.in_flight.len();
-        self.in_flight.retain(|_, (_, deadline)| now < *deadline);
-        if self.in_flight.len() < before {
-            self.metadata.invalidate();
-        }
-        self.send_fetches(now, out);
+        self.reader.on_timeout(now);
+        self.reader.send_fetches(now, out);
     }
 
     fn next_deadline(&self) -> Option<SimTime> {
-        let mut deadline = self.metadata.deadline();
-        for at in self
-            .in_flight
-            .values()
-            .map(|(_, at)| *at)
-            .chain(self.backoff_until.values().copied())
-        {
-            deadline = Some(deadline.map_or(at, |d: SimTime| d.min(at)));
-        }
-        deadline
+        self.reader.next_deadline()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::message::MetadataImage;
+    use crate::core::message::{ErrorCode, FetchedPartition, MetadataImage};
 
     fn image(leader: u8) -> Box<MetadataImage> {
         // a newer image for each new leader

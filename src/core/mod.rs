@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod prng;
 pub mod producer;
 pub mod quorum;
+pub mod reader;
 
 use crate::core::log::Record;
 use crate::core::message::Message;

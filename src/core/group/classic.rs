@@ -315,13 +315,6 @@ impl<R: Clone> ClassicGroup<R> {
         self.leader
     }
 
-    /// Each member's (session, rebalance) timeouts in ms.
-    pub fn timeouts(&self) -> BTreeMap<MemberId, (u64, u64)> {
-        (self.members.iter())
-            .map(|(id, m)| (*id, (m.session_timeout_ms, m.rebalance_timeout_ms)))
-            .collect()
-    }
-
     /// The assignment could not be stored: the members waiting in SyncGroup get
     /// `COORDINATOR_NOT_AVAILABLE` and the group rebalances again
     /// (`resetAndPropagateAssignmentError`, then `prepareRebalance`).

@@ -54,10 +54,22 @@ struct Group {
     offsets: BTreeMap<PartitionId, Offset>,
 }
 
+/// The group settings a coordinator needs of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoordinatorConfig {
+    /// `group.initial.rebalance.delay.ms`.
+    pub initial_delay_ms: u64,
+    /// The session timeout of members restored from the log (the scenario's
+    /// `session_timeout_ms`; Kafka stores each member's own).
+    pub session_timeout_ms: u64,
+    /// Their rebalance timeout (`max_poll_interval_ms`).
+    pub rebalance_timeout_ms: u64,
+}
+
 /// The coordinator of one offsets partition.
 #[derive(Clone, Debug)]
 pub struct GroupCoordinator {
-    initial_delay_ms: u64,
+    config: CoordinatorConfig,
     next_member_base: u64,
     groups: BTreeMap<GroupName, Group>,
     /// Writes in log order, each with the log end offset the HW must reach.
@@ -71,11 +83,11 @@ impl GroupCoordinator {
     pub fn load<'a>(
         now: SimTime,
         records: impl IntoIterator<Item = &'a GroupRecord>,
-        initial_delay_ms: u64,
+        config: CoordinatorConfig,
         member_base: u64,
     ) -> GroupCoordinator {
         let mut coordinator = GroupCoordinator {
-            initial_delay_ms,
+            config,
             next_member_base: member_base,
             groups: BTreeMap::new(),
             writes: Vec::new(),
@@ -104,8 +116,6 @@ impl GroupCoordinator {
                     generation,
                     member,
                     partitions,
-                    session_timeout_ms,
-                    rebalance_timeout_ms,
                 } => {
                     let Some((g, _, members)) = generations.get_mut(&group) else {
                         continue;
@@ -118,8 +128,8 @@ impl GroupCoordinator {
                                 owned: partitions.to_vec(),
                                 owned_generation: Some(generation),
                             },
-                            session_timeout_ms: u64::from(session_timeout_ms),
-                            rebalance_timeout_ms: u64::from(rebalance_timeout_ms),
+                            session_timeout_ms: config.session_timeout_ms,
+                            rebalance_timeout_ms: config.rebalance_timeout_ms,
                             assignment: partitions.to_vec(),
                         });
                     }
@@ -136,7 +146,7 @@ impl GroupCoordinator {
     }
 
     fn group(&mut self, name: GroupName) -> &mut Group {
-        let (delay, base) = (self.initial_delay_ms, &mut self.next_member_base);
+        let (delay, base) = (self.config.initial_delay_ms, &mut self.next_member_base);
         self.groups.entry(name).or_insert_with(|| {
             let first = *base;
             *base += 1 << 20; // each group its own range of ids
@@ -357,7 +367,6 @@ impl GroupCoordinator {
         let leader = classic
             .leader()
             .expect("a generation being stored has a leader");
-        let timeouts = classic.timeouts();
         let mut records = vec![GroupRecord::Generation {
             group,
             generation,
@@ -365,14 +374,11 @@ impl GroupCoordinator {
             members: assignment.len() as u8,
         }];
         for (member, partitions) in &assignment {
-            let (session, rebalance) = timeouts.get(member).copied().unwrap_or_default();
             records.push(GroupRecord::Member {
                 group,
                 generation,
                 member: *member,
                 partitions: PartitionSet::of(partitions),
-                session_timeout_ms: session as u32,
-                rebalance_timeout_ms: rebalance as u32,
             });
         }
         match log.append(&records) {

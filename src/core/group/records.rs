@@ -59,10 +59,6 @@ pub enum GroupRecord {
         member: MemberId,
         /// Its partitions.
         partitions: PartitionSet,
-        /// Its session timeout.
-        session_timeout_ms: u32,
-        /// Its rebalance timeout.
-        rebalance_timeout_ms: u32,
     },
 }
 
@@ -74,5 +70,27 @@ impl GroupRecord {
             | GroupRecord::Generation { group, .. }
             | GroupRecord::Member { group, .. } => *group,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GroupRecord, PartitionSet};
+    use crate::core::log::Record;
+    use crate::types::PartitionId;
+
+    #[test]
+    fn partition_sets_round_trip() {
+        let ps = vec![PartitionId(0), PartitionId(5), PartitionId(63)];
+        assert_eq!(PartitionSet::of(&ps).to_vec(), ps);
+    }
+
+    #[test]
+    fn group_records_stay_small() {
+        assert!(std::mem::size_of::<Option<GroupRecord>>() <= 24);
+        assert!(
+            std::mem::size_of::<Record>() <= 32,
+            "grows with the group field"
+        );
     }
 }

@@ -1,4 +1,4 @@
-use super::{GroupCoordinator, OffsetsLog};
+use super::{CoordinatorConfig, GroupCoordinator, OffsetsLog};
 use crate::core::Effect;
 use crate::core::group::messages::GroupMessage;
 use crate::core::group::records::{GroupRecord, PartitionSet};
@@ -26,6 +26,12 @@ impl OffsetsLog for Log {
 fn g() -> GroupName {
     GroupName::intern("g1")
 }
+
+const CONFIG: CoordinatorConfig = CoordinatorConfig {
+    initial_delay_ms: 0,
+    session_timeout_ms: 1_000,
+    rebalance_timeout_ms: 5_000,
+};
 
 const CLIENT: NodeId = NodeId::Consumer(1);
 
@@ -75,7 +81,7 @@ fn fetched(c: &mut GroupCoordinator, log: &mut Log) -> Option<Offset> {
 #[test]
 fn a_commit_is_answered_and_visible_only_once_the_hw_passes_it() {
     let mut log = Log::default();
-    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], 0, 1);
+    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], CONFIG, 1);
     assert!(commit(&mut c, &mut log, 17).is_empty(), "waits for the HW");
     assert_eq!(fetched(&mut c, &mut log), None);
     let mut out = Vec::new();
@@ -94,7 +100,7 @@ fn a_refused_append_answers_coordinator_not_available() {
         refusing: true,
         ..Log::default()
     };
-    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], 0, 1);
+    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], CONFIG, 1);
     let refused = GroupMessage::OffsetCommitResponse {
         correlation: 5,
         result: Err(GroupError::CoordinatorNotAvailable),
@@ -105,11 +111,11 @@ fn a_refused_append_answers_coordinator_not_available() {
 #[test]
 fn a_new_coordinator_loads_offsets_and_the_stored_generation() {
     let mut log = Log::default();
-    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], 0, 100);
+    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], CONFIG, 100);
     commit(&mut c, &mut log, 9);
     commit(&mut c, &mut log, 12);
     // The new leader replays the whole log, including what its HW has not passed yet.
-    let mut loaded = GroupCoordinator::load(SimTime::ZERO, &log.records, 0, 200);
+    let mut loaded = GroupCoordinator::load(SimTime::ZERO, &log.records, CONFIG, 200);
     assert_eq!(fetched(&mut loaded, &mut log), Some(Offset(12)));
     let generation = [
         GroupRecord::Generation {
@@ -123,11 +129,9 @@ fn a_new_coordinator_loads_offsets_and_the_stored_generation() {
             generation: Generation(4),
             member: MemberId(7),
             partitions: PartitionSet::of(&[PartitionId(1)]),
-            session_timeout_ms: 1_000,
-            rebalance_timeout_ms: 5_000,
         },
     ];
-    let mut loaded = GroupCoordinator::load(SimTime::ZERO, &generation, 0, 300);
+    let mut loaded = GroupCoordinator::load(SimTime::ZERO, &generation, CONFIG, 300);
     let mut out = Vec::new();
     let heartbeat = GroupMessage::Heartbeat {
         correlation: 1,
@@ -146,7 +150,7 @@ fn a_new_coordinator_loads_offsets_and_the_stored_generation() {
 #[test]
 fn unloading_answers_pending_commits_not_coordinator() {
     let mut log = Log::default();
-    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], 0, 1);
+    let mut c = GroupCoordinator::load(SimTime::ZERO, &[], CONFIG, 1);
     commit(&mut c, &mut log, 4);
     let mut out = Vec::new();
     c.unload(&mut out);
