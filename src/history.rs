@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
+use crate::group_event::GroupEvent;
 use crate::quorum_event::QuorumEvent;
 use crate::types::{
     BrokerEpoch, BrokerId, LeaderEpoch, MessageId, NodeId, Offset, PartitionEpoch, PartitionId,
@@ -112,6 +113,10 @@ pub enum EventKind {
     // ---- the controller quorum ----
     /// The metadata log and the active controller ([`QuorumEvent`]).
     Quorum(QuorumEvent),
+
+    // ---- consumer groups ----
+    /// Group members and coordinators ([`GroupEvent`]).
+    Group(GroupEvent),
 
     // ---- controller decisions ----
     /// A broker registered and got a new broker epoch.
@@ -435,6 +440,7 @@ impl History {
                 )
             }
             Quorum(event) => event.describe(),
+            Group(event) => event.describe(|p| self.partition_name(p).to_string()),
             BrokerFenced { broker } => format!("controller fenced broker-{broker}"),
             BrokerUnfenced { broker } => format!("controller unfenced broker-{broker}"),
             LeaderElected {

@@ -22,6 +22,7 @@ pub mod explain;
 pub mod explore;
 pub mod export;
 pub mod fault_mark;
+pub mod group_event;
 pub mod harness;
 pub mod history;
 pub mod html;

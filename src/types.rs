@@ -41,6 +41,8 @@ pub enum NodeId {
     Producer(u8),
     /// Consumer client `n` (1-based), named `consumer-n`.
     Consumer(u8),
+    /// Member `n` (1-based) of a consumer group, named `<group>-n`.
+    Member(GroupName, u8),
 }
 
 impl NodeId {
@@ -56,6 +58,7 @@ impl fmt::Display for NodeId {
             NodeId::Broker(b) => write!(f, "broker-{}", b.0),
             NodeId::Producer(p) => write!(f, "producer-{p}"),
             NodeId::Consumer(c) => write!(f, "consumer-{c}"),
+            NodeId::Member(g, n) => write!(f, "{g}-{n}"),
         }
     }
 }
@@ -171,33 +174,63 @@ impl fmt::Display for SimTime {
     }
 }
 
-/// A consumer group's name, as the scenario's `workload.groups` declares it. Interned, so
-/// that ids holding it stay `Copy` (a scenario names a handful of groups).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GroupName(&'static str);
+/// A consumer group's name, as the scenario's `workload.groups` declares it: an index into
+/// a process-wide table of interned names, so that records holding it stay small and
+/// `Copy`. Order, hashes, Debug and Display go by the name, so nothing a run does or
+/// traces depends on the order names were interned in (several scenarios may share one
+/// process).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct GroupName(u8);
+
+impl PartialOrd for GroupName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GroupName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for GroupName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+static GROUP_NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
 
 impl GroupName {
-    /// The interned name: equal names give the same `&'static str`, each leaked once.
+    /// The interned name: equal names give the same id, each name leaked once.
+    ///
+    /// # Panics
+    /// When more than 256 distinct names were interned in one process.
     pub fn intern(name: &str) -> GroupName {
-        static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
-            std::sync::Mutex::new(std::collections::BTreeSet::new());
-        let mut names = NAMES.lock().expect("group names");
-        if let Some(known) = names.get(name) {
-            return GroupName(known);
+        let mut names = GROUP_NAMES.lock().expect("group names");
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            return GroupName(i as u8);
         }
-        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-        names.insert(leaked);
-        GroupName(leaked)
+        let id = u8::try_from(names.len()).expect("at most 256 group names per process");
+        names.push(Box::leak(name.to_string().into_boxed_str()));
+        GroupName(id)
     }
 
     /// The name.
     pub fn as_str(self) -> &'static str {
-        self.0
+        GROUP_NAMES.lock().expect("group names")[usize::from(self.0)]
     }
 }
 
 impl fmt::Display for GroupName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for GroupName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GroupName({:?})", self.as_str())
     }
 }

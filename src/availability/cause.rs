@@ -256,7 +256,7 @@ impl CauseLog {
         let replicas = self.replicas.get(partition.0 as usize);
         nodes.iter().any(|node| match node {
             NodeId::Controller(_) | NodeId::Producer(_) => true,
-            NodeId::Consumer(_) => false,
+            NodeId::Consumer(_) | NodeId::Member(..) => false,
             NodeId::Broker(b) => replicas.is_none_or(|r| r.is_empty() || r.contains(b)),
         })
     }

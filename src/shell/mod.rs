@@ -13,7 +13,7 @@ mod wake;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::types::{BrokerId, ControllerId, NodeId, SimTime};
+use crate::types::{BrokerId, ControllerId, GroupName, NodeId, SimTime};
 
 /// The port every node listens on.
 pub const PORT: u16 = 9092;
@@ -55,6 +55,24 @@ pub async fn sleep_until(at: SimTime) {
     Clock::current().timer(at).await;
 }
 
+thread_local! {
+    /// The run's consumer groups in scenario order (a simulation runs on one thread), so
+    /// that member addresses follow the scenario, not the process-wide name table.
+    static GROUPS: std::cell::RefCell<Vec<GroupName>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Sets the run's consumer groups, in scenario order, before any member node starts.
+pub fn set_groups(groups: Vec<GroupName>) {
+    GROUPS.with(|g| *g.borrow_mut() = groups);
+}
+
+fn group_slot(group: GroupName) -> u8 {
+    GROUPS.with(|groups| {
+        let position = groups.borrow().iter().position(|g| *g == group);
+        u8::try_from(position.expect("a member of one of the run's groups")).expect("few groups")
+    })
+}
+
 /// The simulated IP address of a node.
 pub fn address(node: NodeId) -> SocketAddr {
     let ip = match node {
@@ -63,6 +81,8 @@ pub fn address(node: NodeId) -> SocketAddr {
         NodeId::Broker(BrokerId(b)) => Ipv4Addr::new(10, 0, 0, b),
         NodeId::Producer(p) => Ipv4Addr::new(10, 0, 1, p),
         NodeId::Consumer(c) => Ipv4Addr::new(10, 0, 2, c),
+        // 10.0.3.n for the run's first group's members, 10.0.4.n for the second's, ...
+        NodeId::Member(g, n) => Ipv4Addr::new(10, 0, 3 + group_slot(g), n),
     };
     SocketAddr::new(IpAddr::V4(ip), PORT)
 }
@@ -77,6 +97,10 @@ pub fn node_at(address: SocketAddr) -> Option<NodeId> {
         [10, 0, 0, b] => Some(NodeId::Broker(BrokerId(b))),
         [10, 0, 1, p] => Some(NodeId::Producer(p)),
         [10, 0, 2, c] => Some(NodeId::Consumer(c)),
+        [10, 0, g @ 3..=255, n] => GROUPS.with(|groups| {
+            let group = groups.borrow().get(usize::from(g - 3)).copied();
+            group.map(|group| NodeId::Member(group, n))
+        }),
         _ => None,
     }
 }
