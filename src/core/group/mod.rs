@@ -10,6 +10,7 @@
 pub mod assignor;
 pub mod classic;
 pub mod coordinator;
+pub mod member;
 pub mod messages;
 pub mod records;
 
