@@ -114,10 +114,6 @@ pub enum EventKind {
     /// The metadata log and the active controller ([`QuorumEvent`]).
     Quorum(QuorumEvent),
 
-    // ---- consumer groups ----
-    /// Group members and coordinators ([`GroupEvent`]).
-    Group(GroupEvent),
-
     // ---- controller decisions ----
     /// A broker registered and got a new broker epoch.
     BrokerRegistered {
@@ -273,6 +269,9 @@ pub enum EventKind {
         hw: Offset,
         records: Vec<MessageId>,
     },
+    // ---- consumer groups (last: earlier variants keep their hash discriminants) ----
+    /// Group members and coordinators ([`GroupEvent`]).
+    Group(GroupEvent),
 }
 
 /// One recorded event with its simulated time.

@@ -28,6 +28,9 @@ pub struct Record {
     pub batch_base_sequence: Sequence,
     /// The message.
     pub value: MessageId,
+    /// What a group coordinator wrote, in a `__consumer_offsets` partition (`value` is then
+    /// the coordinator's own unique id for the record).
+    pub group: Option<crate::core::group::records::GroupRecord>,
 }
 
 impl Record {
@@ -243,6 +246,7 @@ pub(crate) fn test_record(epoch: u32, index: u32) -> Record {
         sequence: Sequence(index),
         batch_base_sequence: Sequence(index),
         value: MessageId { producer: 1, index },
+        group: None,
     }
 }
 

@@ -262,6 +262,7 @@ mod batch_tests {
                 producer: 1,
                 index: seq,
             },
+            group: None,
         }
     }
 

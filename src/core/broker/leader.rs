@@ -131,6 +131,7 @@ impl Broker {
                 sequence: Sequence(batch.base_sequence.0 + i as u32),
                 batch_base_sequence: batch.base_sequence,
                 value: *value,
+                group: None,
             })
             .collect();
         replica.log.append(&records);

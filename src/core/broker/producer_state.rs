@@ -132,6 +132,7 @@ mod tests {
                     producer: 1,
                     index: base + i,
                 },
+                group: None,
             })
             .collect()
     }
