@@ -12,6 +12,7 @@ mod explain;
 mod explore;
 mod explore_report;
 mod failure_detection;
+mod groups;
 mod independent;
 mod known;
 mod report;

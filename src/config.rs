@@ -187,8 +187,46 @@ pub struct Config {
     pub controller_quorum_fetch_timeout_ms: u64,
     /// The controller quorum's protocol knobs (Kafka's fixes), set by `kafka_version`.
     pub quorum: QuorumKnobs,
+    /// Consumer-group settings (clients and coordinators).
+    pub group: GroupSettings,
     /// Deliberate bugs for checker tests; all off (see [`TestHooks`]).
     pub hooks: TestHooks,
+}
+
+/// Consumer-group settings, by Kafka's names and with its defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// `session.timeout.ms` (45 000).
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms` (3 000).
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms` (300 000), also the rebalance timeout.
+    pub max_poll_interval_ms: u64,
+    /// `auto.commit.interval.ms` (5 000).
+    pub auto_commit_interval_ms: u64,
+    /// `auto.offset.reset` is `earliest` (else `latest`, Kafka's default).
+    pub offset_reset_earliest: bool,
+    /// `offsets.topic.num.partitions` (Kafka: 50; here 1, which keeps runs small).
+    pub offsets_topic_partitions: u32,
+    /// `offsets.topic.replication.factor` (3, capped at the broker count).
+    pub offsets_topic_replication_factor: u8,
+    /// `group.initial.rebalance.delay.ms` (3 000).
+    pub initial_rebalance_delay_ms: u64,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        GroupSettings {
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            auto_commit_interval_ms: 5_000,
+            offset_reset_earliest: false,
+            offsets_topic_partitions: 1,
+            offsets_topic_replication_factor: 3,
+            initial_rebalance_delay_ms: 3_000,
+        }
+    }
 }
 
 /// The controller quorum's protocol knobs: each defaults to what Kafka does today, and
@@ -259,6 +297,7 @@ impl Default for Config {
             controller_quorum_election_timeout_ms: 1_000,
             controller_quorum_fetch_timeout_ms: 2_000,
             quorum: QuorumKnobs::default(),
+            group: GroupSettings::default(),
             hooks: TestHooks::default(),
         }
     }

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::group_event::GroupEvent;
 use crate::history::{EventKind, History};
 use crate::types::{MessageId, Offset, PartitionId};
 
@@ -49,6 +50,122 @@ struct FinalLine {
     leader: Option<u8>,
     high_watermark: u64,
     records: Vec<(u64, String)>,
+}
+
+/// A group member's assignment (`f: assign`).
+#[derive(Serialize)]
+struct AssignLine {
+    time_ms: u64,
+    process: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    f: &'static str,
+    group: String,
+    generation: u32,
+    partitions: Vec<String>,
+    positions: std::collections::BTreeMap<String, u64>,
+}
+
+/// A group member's poll or processing (`f: poll` with `group`, `f: process`).
+#[derive(Serialize)]
+struct MemberRecordsLine {
+    time_ms: u64,
+    process: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    f: &'static str,
+    group: String,
+    partition: String,
+    records: Vec<(u64, String)>,
+}
+
+/// A group member's commit outcome.
+#[derive(Serialize)]
+struct CommitLine {
+    time_ms: u64,
+    process: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    f: &'static str,
+    group: String,
+    partition: String,
+    offset: u64,
+}
+
+/// A group's committed offsets after the finale.
+#[derive(Serialize)]
+struct FinalOffsetsLine {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    group: String,
+    offsets: std::collections::BTreeMap<String, u64>,
+}
+
+/// The contract's line for a group event, if it has one (`None`: trace only).
+fn group_line(history: &History, time_ms: u64, event: &GroupEvent) -> Option<String> {
+    let records =
+        |rs: &[(Offset, MessageId)]| rs.iter().map(|(o, v)| (o.0, v.to_string())).collect();
+    Some(match event {
+        GroupEvent::Assign {
+            member,
+            group,
+            generation,
+            positions,
+        } => to_line(&AssignLine {
+            time_ms,
+            process: member.to_string(),
+            kind: "ok",
+            f: "assign",
+            group: group.to_string(),
+            generation: *generation,
+            partitions: positions.iter().map(|(p, _)| name(history, *p)).collect(),
+            positions: positions
+                .iter()
+                .map(|(p, o)| (name(history, *p), o.0))
+                .collect(),
+        }),
+        GroupEvent::Poll {
+            member,
+            group,
+            partition,
+            records: rs,
+            ..
+        }
+        | GroupEvent::Process {
+            member,
+            group,
+            partition,
+            records: rs,
+        } => to_line(&MemberRecordsLine {
+            time_ms,
+            process: member.to_string(),
+            kind: "ok",
+            f: if matches!(event, GroupEvent::Poll { .. }) {
+                "poll"
+            } else {
+                "process"
+            },
+            group: group.to_string(),
+            partition: name(history, *partition),
+            records: records(rs),
+        }),
+        GroupEvent::Commit {
+            member,
+            group,
+            partition,
+            offset,
+            outcome,
+        } => to_line(&CommitLine {
+            time_ms,
+            process: member.to_string(),
+            kind: outcome.as_str(),
+            f: "commit",
+            group: group.to_string(),
+            partition: name(history, *partition),
+            offset: offset.0,
+        }),
+        _ => return None,
+    })
 }
 
 /// The history as JSON Lines, each line terminated by `\n`. The same history always gives
@@ -125,6 +242,26 @@ pub fn history_jsonl(history: &History) -> String {
                 partition: name(history, *partition),
                 records: records.iter().map(|(o, v)| (o.0, v.to_string())).collect(),
             }),
+            EventKind::Group(GroupEvent::FinalOffsets { group, offsets }) => {
+                finals.push(to_line(&FinalOffsetsLine {
+                    kind: "final-offsets",
+                    group: group.to_string(),
+                    offsets: offsets
+                        .iter()
+                        .map(|(p, o)| (name(history, *p), o.0))
+                        .collect(),
+                }));
+                continue;
+            }
+            EventKind::Group(event) => match group_line(history, time_ms, event) {
+                Some(line) => line,
+                None => continue,
+            },
+            EventKind::FinalPartition { partition, .. }
+                if name(history, *partition).starts_with(crate::layout::OFFSETS_TOPIC) =>
+            {
+                continue; // internal: no client sends to or reads it
+            }
             EventKind::FinalPartition {
                 partition,
                 leader,

@@ -1,6 +1,9 @@
 //! The static shape of a cluster: brokers, topics, partitions and replica assignments.
 
-use crate::types::{BrokerId, ControllerId, NodeId, PartitionId};
+use crate::types::{BrokerId, ControllerId, GroupName, NodeId, PartitionId};
+
+/// The internal topic group coordinators write to.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// One partition's name and assigned replicas (AR; `replicas[0]` is the preferred leader).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +77,63 @@ impl Layout {
         self
     }
 
+    /// The same layout with the internal `__consumer_offsets` topic appended (`partitions`
+    /// partitions of `replication_factor` replicas, assigned as any topic's), for runs with
+    /// consumer groups.
+    pub fn with_offsets_topic(mut self, partitions: u32, replication_factor: u8) -> Layout {
+        let start = self.partitions.len();
+        for index in 0..partitions {
+            let first = start + index as usize;
+            let replicas = (0..usize::from(replication_factor))
+                .map(|r| self.brokers[(first + r) % self.brokers.len()])
+                .collect();
+            let topic = OFFSETS_TOPIC.to_string();
+            self.partitions.push(PartitionLayout {
+                topic,
+                index,
+                replicas,
+            });
+        }
+        self
+    }
+
+    /// Whether the layout has the `__consumer_offsets` topic (appended last).
+    pub fn has_offsets_topic(&self) -> bool {
+        self.partitions
+            .last()
+            .is_some_and(|p| p.topic == OFFSETS_TOPIC)
+    }
+
+    /// Whether `id` belongs to an internal topic (clients do not produce to or read it).
+    pub fn is_internal(&self, id: PartitionId) -> bool {
+        self.partition(id).topic == OFFSETS_TOPIC
+    }
+
+    /// The partitions of the scenario's own topics.
+    pub fn user_partition_ids(&self) -> Vec<PartitionId> {
+        self.partition_ids()
+            .filter(|p| !self.is_internal(*p))
+            .collect()
+    }
+
+    /// The `__consumer_offsets` partition that holds `group`, as Kafka picks it:
+    /// `abs(groupId.hashCode) % partitions` (`GroupMetadataManager.partitionFor`), with
+    /// Java's `String.hashCode`; None without the topic.
+    pub fn offsets_partition(&self, group: GroupName) -> Option<PartitionId> {
+        let offsets: Vec<PartitionId> = self
+            .partition_ids()
+            .filter(|p| self.is_internal(*p))
+            .collect();
+        if offsets.is_empty() {
+            return None;
+        }
+        let hash = (group.as_str().encode_utf16()).fold(0i32, |h, c| {
+            h.wrapping_mul(31).wrapping_add(i32::from(c as i16))
+        });
+        let index = (hash & 0x7fff_ffff) as usize % offsets.len(); // Utils.abs
+        Some(offsets[index])
+    }
+
     /// Whether the controllers form a quorum (more than one).
     pub fn has_quorum(&self) -> bool {
         self.controllers.len() > 1
@@ -127,5 +187,24 @@ mod tests {
         );
         assert_eq!(layout.find_partition("events-1"), Some(PartitionId(1)));
         assert_eq!(layout.find_partition("events-2"), None);
+    }
+
+    #[test]
+    fn groups_hash_to_offsets_partitions_as_kafka_does() {
+        let layout = Layout::new(3, &[("events".into(), 2, 3)]).with_offsets_topic(50, 3);
+        assert_eq!(
+            layout.user_partition_ids(),
+            vec![PartitionId(0), PartitionId(1)]
+        );
+        assert!(layout.is_internal(PartitionId(2)));
+        // "g1".hashCode() = 103 * 31 + 49 = 3242; 3242 % 50 = 42.
+        let p = layout
+            .offsets_partition(GroupName::intern("g1"))
+            .expect("the topic exists");
+        assert_eq!(layout.partition_name(p), "__consumer_offsets-42");
+        assert_eq!(
+            Layout::new(3, &[]).offsets_partition(GroupName::intern("g1")),
+            None
+        );
     }
 }

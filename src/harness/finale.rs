@@ -41,7 +41,8 @@ pub async fn run(cluster: &mut Cluster, config: &Config, producers: u8) {
         name: "converge".into(),
     });
     wait(deadline, || converged(cluster)).await;
-    let partitions: Vec<PartitionId> = cluster.layout().partition_ids().collect();
+    // Producers write to the scenario's topics only (not `__consumer_offsets`).
+    let partitions: Vec<PartitionId> = cluster.layout().user_partition_ids();
     if producers > 0 {
         let unacked = probe(cluster, config, &partitions, deadline).await;
         for p in unacked {
@@ -65,7 +66,8 @@ async fn drain(cluster: &mut Cluster, config: &Config) {
     });
     let start = now();
     let deadline = start.plus_ms(window_ms(config));
-    wait(deadline, || lagging(cluster).is_some_and(|l| l.is_empty())).await;
+    let drained = |c: &Cluster| lagging(c).is_some_and(|l| l.is_empty()) && groups_drained(c);
+    wait(deadline, || drained(cluster)).await;
     let behind = lagging(cluster);
     for lag in behind.iter().flatten() {
         cluster.record(EventKind::DrainGaveUp {
@@ -124,6 +126,26 @@ async fn wait(deadline: SimTime, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Whether every group has processed every partition it subscribes to up to the HW of
+/// the partition's leader (some member owns it and has processed that far).
+fn groups_drained(cluster: &Cluster) -> bool {
+    let Some(state) = cluster.controller_state() else {
+        return false;
+    };
+    cluster.group_partitions().into_iter().all(|(group, p)| {
+        let registration = &state.partitions[p.0 as usize];
+        let hw = registration
+            .leader
+            .and_then(|l| cluster.with_broker(l, |b| b.replicas[&p].hw));
+        let Some(hw) = hw else {
+            return true; // no leader: nothing more to read (reported as unavailable)
+        };
+        cluster
+            .group_processed(group, p)
+            .is_some_and(|processed| processed >= hw)
+    })
+}
+
 /// Every partition has a leader with the full ISR, and every replica matches it.
 fn converged(cluster: &Cluster) -> bool {
     let Some(state) = cluster.controller_state() else {
@@ -175,6 +197,9 @@ fn lagging(cluster: &Cluster) -> Option<Vec<Lag>> {
     let mut behind = Vec::new();
     for registration in &state.partitions {
         let p = registration.partition;
+        if cluster.layout().is_internal(p) {
+            continue; // consumers do not read __consumer_offsets
+        }
         let leader_hw = registration
             .leader
             .and_then(|l| cluster.with_broker(l, |b| b.replicas[&p].hw));
@@ -252,5 +277,27 @@ fn record_final(cluster: &Cluster) {
                 });
             }
         }
+    }
+    record_final_offsets(cluster, state.as_ref());
+}
+
+/// Each group's committed offsets, as the leader of its offsets partition holds them.
+fn record_final_offsets(
+    cluster: &Cluster,
+    state: Option<&crate::core::quorum::records::ControllerState>,
+) {
+    for group in cluster.group_names() {
+        let Some(p) = cluster.layout().offsets_partition(group) else {
+            continue;
+        };
+        let leader = state.and_then(|s| s.partitions[p.0 as usize].leader);
+        let committed = leader.and_then(|l| cluster.with_broker(l, |b| b.committed_offsets(group)));
+        let offsets = committed
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let event = crate::group_event::GroupEvent::FinalOffsets { group, offsets };
+        cluster.record(EventKind::Group(event));
     }
 }

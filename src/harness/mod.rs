@@ -184,6 +184,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Simulated {
     let clients = ClientPlan {
         producers: scenario.workload.producers,
         consumers: scenario.workload.consumers,
+        groups: scenario.workload.groups.clone(),
         workload: ProducerWorkload {
             produce_interval_ms: scenario.workload.produce_interval_ms,
             stop_at: duration,

@@ -7,6 +7,7 @@
 //! one action per fault) and resolves fault targets against the cluster [`Layout`].
 //! Every error is a [`ScenarioError`] naming the field, e.g. `faults[0].at_ms`.
 
+mod groups;
 mod looks;
 mod raw;
 mod serde_error;
@@ -106,6 +107,25 @@ pub struct Workload {
     pub consumers: u8,
     /// How producers choose partitions.
     pub partitioner: Partitioner,
+    /// Consumer groups (`workload.groups`).
+    pub groups: Vec<GroupSpec>,
+}
+
+/// One consumer group of the workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// Its name.
+    pub name: crate::types::GroupName,
+    /// How many members (`<name>-1` …).
+    pub members: u8,
+    /// The topics it subscribes to.
+    pub topics: Vec<String>,
+    /// Its assignor.
+    pub assignor: crate::core::group::assignor::AssignorKind,
+    /// When members commit.
+    pub commit: crate::core::group::member::CommitMode,
+    /// Time to process one record.
+    pub process_ms: u64,
 }
 
 /// Who a fault hits. Dynamic forms (`Leader`, `Followers`) are resolved by the runner

@@ -71,6 +71,15 @@ pub(super) struct RawConfig {
     pub linger_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
     pub controller_socket_timeout_ms: Option<u64>,
+    pub group_protocol: Option<String>,
+    pub session_timeout_ms: Option<u64>,
+    pub heartbeat_interval_ms: Option<u64>,
+    pub max_poll_interval_ms: Option<u64>,
+    pub auto_commit_interval_ms: Option<u64>,
+    pub auto_offset_reset: Option<String>,
+    pub offsets_topic_partitions: Option<u64>,
+    pub offsets_topic_replication_factor: Option<u64>,
+    pub group_initial_rebalance_delay_ms: Option<u64>,
     pub delivery_timeout_ms: Option<u64>,
     pub retry_backoff_ms: Option<u64>,
     pub replica_fetch_wait_max_ms: Option<u64>,
@@ -247,6 +256,19 @@ pub(super) struct RawWorkload {
     pub produce_interval_ms: u64,
     pub consumers: u64,
     pub partitioner: Option<Named<RawPartitioner>>,
+    pub groups: Option<Vec<RawGroup>>,
+}
+
+/// One entry of `workload.groups`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a group object")]
+pub(super) struct RawGroup {
+    pub name: String,
+    pub members: u64,
+    pub topics: Vec<String>,
+    pub assignor: Option<String>,
+    pub commit: Option<String>,
+    pub process_ms: Option<u64>,
 }
 
 /// `workload.partitioner`.

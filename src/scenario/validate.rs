@@ -31,10 +31,23 @@ pub(super) fn scenario(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     if raw.name.trim().is_empty() {
         return Err(invalid("name", "must not be empty"));
     }
-    let layout = cluster(&raw.cluster)?;
-    let config = settings::config(raw.config.unwrap_or_default())?;
+    let mut layout = cluster(&raw.cluster)?;
+    let raw_config = raw.config.unwrap_or_default();
+    let mut group_settings = crate::config::Config::default();
+    super::groups::settings(&raw_config, &mut group_settings)?;
+    let mut config = settings::config(raw_config)?;
+    config.group = group_settings.group;
     let network = network(raw.network.unwrap_or_default())?;
-    let workload = workload(&raw.workload)?;
+    let mut workload = workload(&raw.workload)?;
+    workload.groups =
+        super::groups::groups(raw.workload.groups.as_deref().unwrap_or_default(), &layout)?;
+    if !workload.groups.is_empty() {
+        let g = &config.group;
+        let rf = g
+            .offsets_topic_replication_factor
+            .min(layout.brokers.len() as u8);
+        layout = layout.with_offsets_topic(g.offsets_topic_partitions, rf);
+    }
     let resolver = Resolver { layout: &layout };
     let faults = raw
         .faults
@@ -234,6 +247,7 @@ fn workload(raw: &RawWorkload) -> Result<Workload, ScenarioError> {
             None | Some(RawPartitioner::RoundRobin) => Partitioner::RoundRobin,
             Some(RawPartitioner::KeyHash) => Partitioner::KeyHash,
         },
+        groups: Vec::new(), // filled in by `scenario`, which knows the topics
     })
 }
 

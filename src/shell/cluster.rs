@@ -12,6 +12,7 @@ use madsim::runtime::Handle;
 use crate::config::Config;
 use crate::core::broker::Broker;
 use crate::core::consumer::Consumer;
+use crate::core::group::member::GroupMember;
 use crate::core::prng::Prng;
 use crate::core::producer::{Producer, ProducerWorkload};
 use crate::core::quorum::controller::Controller;
@@ -37,7 +38,11 @@ pub struct ClientPlan {
     pub consumers: u8,
     /// What each producer sends.
     pub workload: ProducerWorkload,
+    /// Consumer groups, each member a client node.
+    pub groups: Vec<crate::scenario::GroupSpec>,
 }
+
+mod groups;
 
 /// Every node of a running simulation.
 pub struct Cluster {
@@ -49,6 +54,7 @@ pub struct Cluster {
     controllers: BTreeMap<NodeId, Slot<ControllerNode>>,
     producers: BTreeMap<u8, Slot<Producer>>,
     consumers: BTreeMap<u8, Slot<Consumer>>,
+    members: BTreeMap<NodeId, Slot<GroupMember>>,
     down: BTreeSet<NodeId>,
     paused: BTreeSet<NodeId>,
 }
@@ -79,6 +85,7 @@ impl Cluster {
             controllers: BTreeMap::new(),
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
+            members: BTreeMap::new(),
             down: BTreeSet::new(),
             paused: BTreeSet::new(),
         };
@@ -88,7 +95,7 @@ impl Cluster {
         for &b in &layout.brokers {
             cluster.start_broker(b, config);
         }
-        let partitions: Vec<PartitionId> = layout.partition_ids().collect();
+        let partitions: Vec<PartitionId> = layout.user_partition_ids();
         for p in 1..=clients.producers {
             let prng = Prng::new(madsim::rand::thread_rng().r#gen::<u64>());
             let producer = Producer::new(
@@ -115,6 +122,7 @@ impl Cluster {
             cluster.spawn_client(NodeId::Consumer(c), slot.clone());
             cluster.consumers.insert(c, slot);
         }
+        cluster.start_members(config, &clients.groups);
         cluster
     }
 

@@ -6,6 +6,7 @@
 //! the process; `Broker::recover` rebuilds from what the disk kept.
 
 mod alter_partition;
+mod coordinators;
 mod follower;
 mod leader;
 pub mod metadata_observer;
@@ -64,6 +65,10 @@ pub struct Broker {
     alter_channel: Option<alter_partition::AlterChannel>,
     /// The broker's replica of the metadata log when the controllers form a quorum.
     observer: Option<MetadataObserver>,
+    /// The cluster's shape (which partitions are `__consumer_offsets`, and whose).
+    layout: Layout,
+    /// Group coordinators of the offsets partitions this broker leads.
+    coordinators: BTreeMap<PartitionId, coordinators::Hosted>,
 }
 
 impl Broker {
@@ -124,6 +129,8 @@ impl Broker {
             hw_checkpoint_at: SimTime::ZERO,
             alter_retry_at: None,
             alter_channel: None,
+            layout: layout.clone(),
+            coordinators: BTreeMap::new(),
         }
     }
 
@@ -430,6 +437,9 @@ impl Broker {
             self.maybe_advance_hw(now, p, out);
         }
         self.complete_parked(now, false, out);
+        if self.layout.has_offsets_topic() {
+            self.sync_coordinators(now, out);
+        }
         self.send_fetches(now, out);
     }
 }
@@ -440,6 +450,7 @@ impl StateMachine for Broker {
             Message::Raft(message) => {
                 self.step_observer(now, out, |o, out| o.on_message(now, from, *message, out))
             }
+            Message::Group(message) => self.on_group_request(now, from, *message, out),
             Message::RegisterBrokerResponse {
                 result: Err(ErrorCode::NotController),
             }
@@ -546,6 +557,7 @@ impl StateMachine for Broker {
         if self.alter_retry_at.is_some_and(|at| now >= at) {
             self.resend_pending_alters(now, out);
         }
+        self.coordinator_timeouts(now, out);
         self.on_periodic(now, out);
         self.expire_fetchers(now);
         self.complete_parked(now, true, out);
@@ -558,9 +570,14 @@ impl StateMachine for Broker {
             .min(self.isr_check_at)
             .min(self.hw_checkpoint_at);
         let observer = self.observer.as_ref().and_then(|o| o.next_deadline());
-        for at in [self.flush_at, self.alter_retry_at, observer]
-            .into_iter()
-            .flatten()
+        for at in [
+            self.flush_at,
+            self.alter_retry_at,
+            observer,
+            self.coordinator_deadline(),
+        ]
+        .into_iter()
+        .flatten()
         {
             deadline = deadline.min(at);
         }

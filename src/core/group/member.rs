@@ -181,6 +181,29 @@ impl GroupMember {
         &self.owned
     }
 
+    /// Its group.
+    pub fn group(&self) -> GroupName {
+        self.config.group
+    }
+
+    /// Every partition of the topics it subscribes to.
+    pub fn subscribed(&self) -> Vec<PartitionId> {
+        self.config.topics.values().flatten().copied().collect()
+    }
+
+    /// The offset after the last record of `partition` it processed, while it owns it and
+    /// is not busy with a poll of it.
+    pub fn processed_position(&self, partition: PartitionId) -> Option<Offset> {
+        let busy = self
+            .processing
+            .as_ref()
+            .is_some_and(|(b, _)| b.partition == partition)
+            || self.queue.iter().any(|b| b.partition == partition);
+        (self.owned.contains(&partition) && !busy)
+            .then(|| self.processed.get(&partition).copied())
+            .flatten()
+    }
+
     fn trace(&self, out: &mut Vec<Effect>, event: GroupEvent) {
         out.push(Effect::Trace(EventKind::Group(event)));
     }
@@ -191,6 +214,7 @@ impl GroupMember {
         self.finish_processing(now, out);
         self.maybe_poll(now, out);
         self.protocol_step(now, out);
+        self.send_commits(out);
         self.heartbeat_step(now, out);
         let idle = self.processing.is_none() && self.queue.is_empty() && !self.commits.blocking();
         if idle && self.generation.is_some() && !self.rejoin {

@@ -242,3 +242,49 @@ fn an_unknown_key_that_is_not_a_plain_name_is_quoted() {
         "unknown field",
     );
 }
+
+#[test]
+fn invalid_groups_name_their_field() {
+    let group = |g: &str| {
+        format!(
+            r#"{{ "name": "x",
+      "cluster": {{ "brokers": 1, "topics": [ {{ "name": "t", "partitions": 1, "replication_factor": 1 }} ] }},
+      "workload": {{ "duration_ms": 100, "producers": 0, "produce_interval_ms": 1, "consumers": 0,
+                    "groups": [ {g} ] }} }}"#
+        )
+    };
+    let ok = r#""name": "g1", "members": 1"#;
+    assert_rejected(
+        &group(&format!(r#"{{ {ok}, "topics": ["nope"] }}"#)),
+        "workload.groups[0].topics",
+        "no topic `nope`",
+    );
+    assert_rejected(
+        &group(&format!(
+            r#"{{ {ok}, "topics": ["t"], "assignor": "sticky" }}"#
+        )),
+        "workload.groups[0].assignor",
+        "must be",
+    );
+    assert_rejected(
+        &group(&format!(
+            r#"{{ {ok}, "topics": ["t"], "commit": "never" }}"#
+        )),
+        "workload.groups[0].commit",
+        "must be",
+    );
+    assert_rejected(
+        &group(r#"{ "name": "g1", "members": 0, "topics": ["t"] }"#),
+        "workload.groups[0].members",
+        "between 1 and 9",
+    );
+    assert_rejected(
+        &group(&format!(
+            r#"{{ {ok}, "topics": ["t"] }}, {{ {ok}, "topics": ["t"] }}"#
+        )),
+        "workload.groups[1].name",
+        "declared twice",
+    );
+    let kip848 = minimal_with(r#""config": { "group_protocol": "consumer" }"#);
+    assert_rejected(&kip848, "config.group_protocol", "not modelled yet");
+}

@@ -29,6 +29,7 @@ fn minimal_gets_every_default() {
             produce_interval_ms: 10,
             consumers: 1,
             partitioner: Partitioner::RoundRobin,
+            groups: Vec::new(),
         }
     );
 }
@@ -248,5 +249,44 @@ fn partitioner_and_dashed_topics() {
                 Target::Broker(BrokerId(3))
             ]),
         ]))
+    );
+}
+
+#[test]
+fn groups_add_the_offsets_topic_and_their_settings() {
+    use crate::core::group::assignor::AssignorKind;
+    use crate::core::group::member::CommitMode;
+    let text = r#"{ "name": "groups",
+      "cluster": { "brokers": 2, "topics": [ { "name": "events", "partitions": 2, "replication_factor": 2 } ] },
+      "config": { "session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "auto_offset_reset": "earliest",
+                  "offsets_topic_partitions": 3 },
+      "workload": { "duration_ms": 1000, "producers": 1, "produce_interval_ms": 5, "consumers": 0,
+                    "groups": [ { "name": "g1", "members": 3, "topics": ["events"],
+                                  "assignor": "cooperative-sticky", "commit": "auto", "process_ms": 2 } ] } }"#;
+    let s = parse(text);
+    let g = &s.workload.groups[0];
+    assert_eq!((g.name.as_str(), g.members, g.process_ms), ("g1", 3, 2));
+    assert_eq!(
+        (g.assignor, g.commit),
+        (AssignorKind::CooperativeSticky, CommitMode::Auto)
+    );
+    assert_eq!(s.layout.user_partition_ids().len(), 2);
+    assert_eq!(
+        s.layout.partitions.len(),
+        5,
+        "three __consumer_offsets partitions"
+    );
+    let p = &s.layout.partitions[4];
+    assert_eq!(
+        (p.topic.as_str(), p.replicas.len()),
+        ("__consumer_offsets", 2),
+        "RF capped at the brokers"
+    );
+    assert_eq!(s.config.group.session_timeout_ms, 6000);
+    assert!(s.config.group.offset_reset_earliest);
+    let plain = parse(&minimal_with(r#""config": {}"#));
+    assert!(
+        !plain.layout.has_offsets_topic(),
+        "no groups, no offsets topic"
     );
 }

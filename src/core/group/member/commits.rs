@@ -18,6 +18,9 @@ type InFlight = (Vec<(PartitionId, Offset)>, SimTime, bool);
 #[derive(Clone, Debug)]
 pub(super) struct Commits {
     in_flight: BTreeMap<u64, InFlight>,
+    /// Commits waiting for a coordinator to be found (`commitSync` blocks in
+    /// `ensureCoordinatorReady` until its timeout), in the order they were made.
+    unsent: Vec<u64>,
     next_auto: SimTime,
 }
 
@@ -25,6 +28,7 @@ impl Commits {
     pub(super) fn new(next_auto: SimTime) -> Commits {
         Commits {
             in_flight: BTreeMap::new(),
+            unsent: Vec::new(),
             next_auto,
         }
     }
@@ -61,15 +65,46 @@ impl GroupMember {
         if offsets.is_empty() {
             return;
         }
+        if self.member.is_none() || self.generation.is_none() {
+            self.commit_outcome(&offsets, CommitOutcome::Fail, out);
+            return;
+        }
+        let correlation = self.correlation();
+        let deadline = now.plus_ms(self.client.request_timeout_ms);
+        (self.commits.in_flight).insert(correlation, (offsets, deadline, sync));
+        self.commits.unsent.push(correlation);
+        self.send_commits(out);
+    }
+
+    /// Sends the commits waiting for a coordinator, once one is known.
+    pub(super) fn send_commits(&mut self, out: &mut Vec<Effect>) {
         let (Some(member), Some(generation), Some(coordinator)) =
             (self.member, self.generation, self.coordinator)
         else {
-            self.commit_outcome(&offsets, CommitOutcome::Fail, out);
             return;
         };
-        let correlation = self.correlation();
-        let deadline = now.plus_ms(self.client.request_timeout_ms);
-        (self.commits.in_flight).insert(correlation, (offsets.clone(), deadline, sync));
+        for correlation in std::mem::take(&mut self.commits.unsent) {
+            let Some((offsets, _, _)) = self.commits.in_flight.get(&correlation) else {
+                continue;
+            };
+            self.send_commit(
+                correlation,
+                (member, generation),
+                offsets.clone(),
+                coordinator,
+                out,
+            );
+        }
+    }
+
+    fn send_commit(
+        &self,
+        correlation: u64,
+        (member, generation): (crate::core::group::MemberId, crate::core::group::Generation),
+        offsets: Vec<(PartitionId, Offset)>,
+        coordinator: crate::types::BrokerId,
+        out: &mut Vec<Effect>,
+    ) {
         let request = GroupMessage::OffsetCommit {
             correlation,
             group: self.config.group,
@@ -134,6 +169,7 @@ impl GroupMember {
             .filter(|(_, (_, at, _))| now >= *at)
             .map(|(c, _)| *c)
             .collect();
+        self.commits.unsent.retain(|c| !expired.contains(c));
         for correlation in expired {
             let (offsets, _, _) = self.commits.in_flight.remove(&correlation).expect("listed");
             self.commit_outcome(&offsets, CommitOutcome::Info, out);
