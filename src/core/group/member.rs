@@ -118,6 +118,8 @@ pub struct GroupMember {
     /// Newly owned partitions whose committed offsets are still to fetch.
     awaiting_offsets: Vec<PartitionId>,
     request: Option<(u64, SimTime, Pending)>,
+    /// Where the request in flight went.
+    request_to: Option<BrokerId>,
     retry_at: Option<SimTime>,
     rejoin: bool,
     heartbeat_at: SimTime,
@@ -163,6 +165,7 @@ impl GroupMember {
             resetting: Vec::new(),
             awaiting_offsets: Vec::new(),
             request: None,
+            request_to: None,
             retry_at: None,
             rejoin: true,
             heartbeat_at: SimTime::ZERO,
@@ -391,6 +394,10 @@ impl StateMachine for GroupMember {
             self.reader.on_disconnect(now, broker);
             if self.coordinator == Some(broker) {
                 self.coordinator_lost(now);
+            } else if self.request.is_some() && self.request_to == Some(broker) {
+                // A FindCoordinator to a broker that went away: ask another.
+                self.request = None;
+                self.retry_at = Some(now.plus_ms(self.client.retry_backoff_ms));
             }
         }
         self.drive(now, out);

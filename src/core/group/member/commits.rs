@@ -38,6 +38,15 @@ impl Commits {
         self.in_flight.values().any(|(_, _, sync)| *sync)
     }
 
+    /// Synchronous commits in flight are to be sent again (to the next coordinator).
+    pub(super) fn requeue_sync(&mut self) {
+        for (correlation, (_, _, sync)) in &self.in_flight {
+            if *sync && !self.unsent.contains(correlation) {
+                self.unsent.push(*correlation);
+            }
+        }
+    }
+
     pub(super) fn auto_due(&self, now: SimTime) -> bool {
         now >= self.next_auto
     }

@@ -31,6 +31,7 @@ impl GroupMember {
         };
         let deadline = now.plus_ms(self.client.request_timeout_ms);
         self.request = Some((correlation, deadline, pending));
+        self.request_to = Some(to);
         out.push(Effect::Send {
             to: NodeId::Broker(to),
             message: Message::Group(Box::new(request)),
@@ -127,8 +128,11 @@ impl GroupMember {
         self.rejoin = true;
     }
 
-    /// The coordinator is unknown (an error, a timeout, a silent session): find it again.
+    /// The coordinator is unknown (an error, a timeout, a silent session): find it again;
+    /// a synchronous commit in flight goes to the next one (`commitSync` retries retriable
+    /// errors until its timeout), an asynchronous one is left to time out.
     pub(super) fn coordinator_lost(&mut self, now: SimTime) {
+        self.commits.requeue_sync();
         self.coordinator = None;
         self.request = None;
         self.heartbeat_in_flight = None;
