@@ -282,11 +282,7 @@ impl GroupCoordinator {
         out: &mut Vec<Effect>,
     ) {
         if let Err(error) = self.group(group).classic.check_commit(member) {
-            let answer = GroupMessage::OffsetCommitResponse {
-                correlation: to.1,
-                result: Err(error),
-            };
-            send(out, to.0, answer);
+            answer_commit(out, to, Err(error));
             return;
         }
         let records: Vec<GroupRecord> = (offsets.iter())
@@ -300,14 +296,7 @@ impl GroupCoordinator {
             Ok(end) => self.writes.push((end, Done::Commit { to, group, offsets })),
             Err(_) => {
                 let result = Err(GroupError::CoordinatorNotAvailable);
-                send(
-                    out,
-                    to.0,
-                    GroupMessage::OffsetCommitResponse {
-                        correlation: to.1,
-                        result,
-                    },
-                );
+                answer_commit(out, to, result);
             }
         }
     }
@@ -414,14 +403,7 @@ impl GroupCoordinator {
             match write {
                 Done::Commit { to, group, offsets } => {
                     self.group(group).offsets.extend(offsets);
-                    send(
-                        out,
-                        to.0,
-                        GroupMessage::OffsetCommitResponse {
-                            correlation: to.1,
-                            result: Ok(()),
-                        },
-                    );
+                    answer_commit(out, to, Ok(()));
                 }
                 Done::Stored {
                     group,
@@ -444,14 +426,7 @@ impl GroupCoordinator {
         for (_, write) in self.writes {
             if let Done::Commit { to, .. } = write {
                 let result = Err(GroupError::NotCoordinator);
-                send(
-                    out,
-                    to.0,
-                    GroupMessage::OffsetCommitResponse {
-                        correlation: to.1,
-                        result,
-                    },
-                );
+                answer_commit(out, to, result);
             }
         }
     }
@@ -476,6 +451,18 @@ impl GroupCoordinator {
             .filter_map(|g| g.classic.next_deadline())
             .min()
     }
+}
+
+/// Answers the OffsetCommit of `to`.
+fn answer_commit(out: &mut Vec<Effect>, to: Reply, result: Result<(), GroupError>) {
+    send(
+        out,
+        to.0,
+        GroupMessage::OffsetCommitResponse {
+            correlation: to.1,
+            result,
+        },
+    );
 }
 
 fn send(out: &mut Vec<Effect>, to: NodeId, message: GroupMessage) {
