@@ -100,3 +100,16 @@ fn a_group_processes_every_record_across_coordinator_and_leader_failovers() {
         "the crashes moved the coordinator at least once"
     );
 }
+
+#[test]
+fn a_group_run_replays_bit_for_bit() {
+    let scenario = Scenario::from_json(GROUP_UNDER_CRASHES).expect("valid");
+    let first = run_seed(&scenario, 7);
+    let second = run_seed(&scenario, 7);
+    assert_eq!(first.trace_hash, second.trace_hash);
+    assert_eq!(first.history, second.history);
+    let processed = (first.history.events.iter())
+        .filter(|e| matches!(e.kind, EventKind::Group(GroupEvent::Process { .. })))
+        .count();
+    assert!(processed > 0, "the members processed records");
+}
