@@ -2,7 +2,10 @@
 //! (scenario-format.md, "History export") and none of kafkasim's types, so that a bug
 //! shared by the simulator and its own checkers cannot hide a violation.
 //!
-//! It finds `lost-write`, `uncommitted-read`, `aborted-read` and `inconsistent-offsets`.
+//! It finds `lost-write`, `uncommitted-read`, `aborted-read` and `inconsistent-offsets`
+//! (standalone consumers' polls), and `group-lost` from the consumer-group lines: a record
+//! of a final log at or above where the group's first owner of that partition started
+//! (its first `assign` line) that no member of the group ever processed.
 //! A line it cannot read (not JSON, or missing a field it needs) adds the kind
 //! `malformed-history` instead of panicking, so that a broken export fails loudly.
 
@@ -21,6 +24,10 @@ struct Observations {
     read: Vec<(String, u64, String)>,
     /// Per partition with a `final` line: offset -> value.
     finals: BTreeMap<String, BTreeMap<u64, String>>,
+    /// Per (group, partition): where its first owner started.
+    group_starts: BTreeMap<(String, String), u64>,
+    /// (group, partition, offset, value) of every processed record.
+    processed: BTreeSet<(String, String, u64, String)>,
     malformed: bool,
 }
 
@@ -44,6 +51,13 @@ pub fn violation_kinds(jsonl: &str) -> BTreeSet<String> {
 fn observe(line: &Value, seen: &mut Observations) -> Option<()> {
     let text = |field: &str| line.get(field).and_then(Value::as_str).map(str::to_string);
     let kind = text("type")?;
+    if kind == "final-offsets" {
+        text("group")?;
+        return line.get("offsets")?.as_object().map(|_| ());
+    }
+    if let Some(group) = text("group") {
+        return observe_group(line, &group, &kind, seen);
+    }
     if kind == "final" {
         let records = records(line.get("records")?)?;
         seen.finals
@@ -66,6 +80,35 @@ fn observe(line: &Value, seen: &mut Observations) -> Option<()> {
             for (offset, value) in records(line.get("records")?)? {
                 seen.read.push((partition.clone(), offset, value));
             }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+/// A group member's line: `assign`, `poll`, `process` or `commit`.
+fn observe_group(line: &Value, group: &str, kind: &str, seen: &mut Observations) -> Option<()> {
+    let text = |field: &str| line.get(field).and_then(Value::as_str).map(str::to_string);
+    match (text("f")?.as_str(), kind) {
+        ("assign", "ok") => {
+            for (partition, offset) in line.get("positions")?.as_object()? {
+                let key = (group.to_string(), partition.clone());
+                seen.group_starts.entry(key).or_insert(offset.as_u64()?);
+            }
+        }
+        ("poll", "ok") => {
+            records(line.get("records")?)?;
+        }
+        ("process", "ok") => {
+            let partition = text("partition")?;
+            for (offset, value) in records(line.get("records")?)? {
+                seen.processed
+                    .insert((group.to_string(), partition.clone(), offset, value));
+            }
+        }
+        ("commit", "ok" | "fail" | "info") => {
+            text("partition")?;
+            line.get("offset")?.as_u64()?;
         }
         _ => return None,
     }
@@ -130,6 +173,17 @@ fn judge(seen: &Observations) -> BTreeSet<String> {
     if observed.values().any(|values| values.len() > 1) {
         found("inconsistent-offsets");
     }
+    let group_lost = seen.group_starts.iter().any(|((group, partition), start)| {
+        let log = seen.finals.get(partition).into_iter().flatten();
+        log.filter(|(offset, _)| *offset >= start)
+            .any(|(offset, value)| {
+                let key = (group.clone(), partition.clone(), *offset, value.clone());
+                !seen.processed.contains(&key)
+            })
+    });
+    if group_lost {
+        found("group-lost");
+    }
     kinds
 }
 
@@ -152,6 +206,10 @@ mod tests {
     const POLL_01: &str = r#"{"time_ms":5,"process":"consumer-1","type":"ok","f":"poll","partition":"t-0","records":[[0,"p1-0"],[1,"p1-1"]]}"#;
     const FINAL_01: &str = r#"{"type":"final","partition":"t-0","leader":1,"high_watermark":2,"records":[[0,"p1-0"],[1,"p1-1"]]}"#;
     const FINAL_0: &str = r#"{"type":"final","partition":"t-0","leader":2,"high_watermark":1,"records":[[0,"p1-0"]]}"#;
+    const ASSIGN_1: &str = r#"{"time_ms":5,"process":"g1-1","type":"ok","f":"assign","group":"g1","generation":1,"partitions":["t-0"],"positions":{"t-0":1}}"#;
+    const PROCESS_1: &str = r#"{"time_ms":6,"process":"g1-1","type":"ok","f":"process","group":"g1","partition":"t-0","records":[[1,"p1-1"]]}"#;
+    const COMMIT_2: &str = r#"{"time_ms":7,"process":"g1-1","type":"ok","f":"commit","group":"g1","partition":"t-0","offset":2}"#;
+    const OFFSETS_2: &str = r#"{"type":"final-offsets","group":"g1","offsets":{"t-0":2}}"#;
     const FINAL_0X: &str = r#"{"type":"final","partition":"t-0","leader":2,"high_watermark":2,"records":[[0,"p1-0"],[1,"p2-0"]]}"#;
 
     #[test]
@@ -211,9 +269,28 @@ mod tests {
     #[test]
     fn unreadable_lines_are_reported_not_panicked_on() {
         assert_eq!(kinds(&["not json"]), vec!["malformed-history"]);
+        let no_partition =
+            r#"{"time_ms":6,"process":"g1-1","type":"ok","f":"process","group":"g1","records":[]}"#;
+        assert_eq!(kinds(&[no_partition]), vec!["malformed-history"]);
         assert_eq!(
             kinds(&[r#"{"type":"ok","f":"send"}"#]),
             vec!["malformed-history"]
         );
+    }
+
+    #[test]
+    fn group_lost_when_a_record_from_the_start_was_never_processed() {
+        let clean = [
+            INVOKE_0, OK_0, INVOKE_1, OK_1, ASSIGN_1, PROCESS_1, COMMIT_2, FINAL_01, OFFSETS_2,
+        ];
+        assert!(
+            kinds(&clean).is_empty(),
+            "offset 0 is below the group's start"
+        );
+        let skipped = r#"{"time_ms":6,"process":"g1-1","type":"ok","f":"process","group":"g1","partition":"t-0","records":[]}"#;
+        let lost = [
+            INVOKE_0, OK_0, INVOKE_1, OK_1, ASSIGN_1, skipped, FINAL_01, OFFSETS_2,
+        ];
+        assert_eq!(kinds(&lost), vec!["group-lost"]);
     }
 }
