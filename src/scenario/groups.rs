@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use super::raw::{RawConfig, RawGroup};
-use super::{GroupSpec, ScenarioError, invalid};
+use super::raw::{RawAssignor, RawCommit, RawConfig, RawGroup, RawGroupProtocol, RawOffsetReset};
+use super::{GroupSpec, ScenarioError, invalid, millis};
 use crate::config::Config;
 use crate::core::group::assignor::AssignorKind;
 use crate::core::group::member::CommitMode;
@@ -16,20 +16,14 @@ const MAX_GROUPS: usize = 9;
 
 /// Applies the group settings of `config` to `c`.
 pub(super) fn settings(raw: &RawConfig, c: &mut Config) -> Result<(), ScenarioError> {
-    match raw.group_protocol.as_deref() {
-        None | Some("classic") => {}
-        Some("consumer") => {
-            return Err(invalid(
-                "config.group_protocol",
-                "\"consumer\" (KIP-848) is not modelled yet; use \"classic\"",
-            ));
-        }
-        Some(other) => {
-            return Err(invalid(
-                "config.group_protocol",
-                format!("must be \"classic\" or \"consumer\", got \"{other}\""),
-            ));
-        }
+    if raw
+        .group_protocol
+        .is_some_and(|p| p.0 == RawGroupProtocol::Consumer)
+    {
+        return Err(invalid(
+            "config.group_protocol",
+            "\"consumer\" (KIP-848) is not modelled yet; use \"classic\"",
+        ));
     }
     let g = &mut c.group;
     let periods = [
@@ -62,30 +56,32 @@ pub(super) fn settings(raw: &RawConfig, c: &mut Config) -> Result<(), ScenarioEr
                     "must be at least 1, got 0",
                 ));
             }
-            *slot = ms;
+            *slot = millis(&format!("config.{name}"), ms)?;
         }
     }
     if let Some(ms) = raw.group_initial_rebalance_delay_ms {
-        g.initial_rebalance_delay_ms = ms;
+        g.initial_rebalance_delay_ms = millis("config.group_initial_rebalance_delay_ms", ms)?;
     }
     if g.heartbeat_interval_ms >= g.session_timeout_ms {
+        // Blame the field the scenario gave (as for the broker's session).
+        let (field, note) = if raw.heartbeat_interval_ms.is_some() {
+            ("config.heartbeat_interval_ms", "")
+        } else {
+            (
+                "config.session_timeout_ms",
+                " (heartbeat interval not set: Kafka's default)",
+            )
+        };
         return Err(invalid(
-            "config.heartbeat_interval_ms",
+            field,
             format!(
-                "must be less than session_timeout_ms ({} >= {})",
+                "heartbeat_interval_ms ({}) must be less than session_timeout_ms ({}){note}",
                 g.heartbeat_interval_ms, g.session_timeout_ms
             ),
         ));
     }
-    match raw.auto_offset_reset.as_deref() {
-        None | Some("latest") => g.offset_reset_earliest = false,
-        Some("earliest") => g.offset_reset_earliest = true,
-        Some(other) => {
-            return Err(invalid(
-                "config.auto_offset_reset",
-                format!("must be \"latest\" or \"earliest\", got \"{other}\""),
-            ));
-        }
+    if let Some(reset) = raw.auto_offset_reset {
+        g.offset_reset_earliest = reset.0 == RawOffsetReset::Earliest;
     }
     if let Some(n) = raw.offsets_topic_partitions {
         if !(1..=50).contains(&n) {
@@ -154,29 +150,15 @@ pub(super) fn groups(raw: &[RawGroup], layout: &Layout) -> Result<Vec<GroupSpec>
                     format!("no topic `{t}` in cluster.topics"),
                 ));
             }
-            let assignor = match g.assignor.as_deref() {
-                None | Some("range") => AssignorKind::Range,
-                Some("round-robin") => AssignorKind::RoundRobin,
-                Some("cooperative-sticky") => AssignorKind::CooperativeSticky,
-                Some(other) => {
-                    let known = "\"range\", \"round-robin\" or \"cooperative-sticky\"";
-                    return Err(invalid(
-                        field("assignor"),
-                        format!("must be {known}, got \"{other}\""),
-                    ));
-                }
+            let assignor = match g.assignor.map_or(RawAssignor::Range, |a| a.0) {
+                RawAssignor::Range => AssignorKind::Range,
+                RawAssignor::RoundRobin => AssignorKind::RoundRobin,
+                RawAssignor::CooperativeSticky => AssignorKind::CooperativeSticky,
             };
-            let commit = match g.commit.as_deref() {
-                None | Some("after-process") => CommitMode::AfterProcess,
-                Some("auto") => CommitMode::Auto,
-                Some("before-process") => CommitMode::BeforeProcess,
-                Some(other) => {
-                    let known = "\"after-process\", \"auto\" or \"before-process\"";
-                    return Err(invalid(
-                        field("commit"),
-                        format!("must be {known}, got \"{other}\""),
-                    ));
-                }
+            let commit = match g.commit.map_or(RawCommit::AfterProcess, |c| c.0) {
+                RawCommit::AfterProcess => CommitMode::AfterProcess,
+                RawCommit::Auto => CommitMode::Auto,
+                RawCommit::BeforeProcess => CommitMode::BeforeProcess,
             };
             Ok(GroupSpec {
                 name: GroupName::intern(&g.name),

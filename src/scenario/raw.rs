@@ -71,12 +71,12 @@ pub(super) struct RawConfig {
     pub linger_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
     pub controller_socket_timeout_ms: Option<u64>,
-    pub group_protocol: Option<String>,
+    pub group_protocol: Option<Named<RawGroupProtocol>>,
     pub session_timeout_ms: Option<u64>,
     pub heartbeat_interval_ms: Option<u64>,
     pub max_poll_interval_ms: Option<u64>,
     pub auto_commit_interval_ms: Option<u64>,
-    pub auto_offset_reset: Option<String>,
+    pub auto_offset_reset: Option<Named<RawOffsetReset>>,
     pub offsets_topic_partitions: Option<u64>,
     pub offsets_topic_replication_factor: Option<u64>,
     pub group_initial_rebalance_delay_ms: Option<u64>,
@@ -266,9 +266,43 @@ pub(super) struct RawGroup {
     pub name: String,
     pub members: u64,
     pub topics: Vec<String>,
-    pub assignor: Option<String>,
-    pub commit: Option<String>,
+    pub assignor: Option<Named<RawAssignor>>,
+    pub commit: Option<Named<RawCommit>>,
     pub process_ms: Option<u64>,
+}
+
+/// `config.group_protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawGroupProtocol {
+    Classic,
+    Consumer,
+}
+
+/// `config.auto_offset_reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawOffsetReset {
+    Latest,
+    Earliest,
+}
+
+/// `workload.groups[].assignor`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawAssignor {
+    Range,
+    RoundRobin,
+    CooperativeSticky,
+}
+
+/// `workload.groups[].commit`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawCommit {
+    AfterProcess,
+    Auto,
+    BeforeProcess,
 }
 
 /// `workload.partitioner`.

@@ -264,14 +264,14 @@ fn invalid_groups_name_their_field() {
             r#"{{ {ok}, "topics": ["t"], "assignor": "sticky" }}"#
         )),
         "workload.groups[0].assignor",
-        "must be",
+        "unknown variant `sticky`",
     );
     assert_rejected(
         &group(&format!(
             r#"{{ {ok}, "topics": ["t"], "commit": "never" }}"#
         )),
         "workload.groups[0].commit",
-        "must be",
+        "unknown variant `never`",
     );
     assert_rejected(
         &group(r#"{ "name": "g1", "members": 0, "topics": ["t"] }"#),
@@ -284,6 +284,12 @@ fn invalid_groups_name_their_field() {
         )),
         "workload.groups[1].name",
         "declared twice",
+    );
+    let only_session = minimal_with(r#""config": { "session_timeout_ms": 3000 }"#);
+    assert_rejected(
+        &only_session,
+        "config.session_timeout_ms",
+        "heartbeat interval not set",
     );
     let kip848 = minimal_with(r#""config": { "group_protocol": "consumer" }"#);
     assert_rejected(&kip848, "config.group_protocol", "not modelled yet");
